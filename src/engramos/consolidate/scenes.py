@@ -1,0 +1,58 @@
+"""MemScenes: online centroid clustering of MemCells, gated by time.
+
+A closed cell joins the most similar scene of the same user whose activity lies within
+``time_gate_days`` of the cell, if the cosine similarity of the cell's vector (the mean
+of its turn vectors) to the scene centroid reaches ``similarity``; otherwise it starts a
+new scene.  Centroids are running means, so assignment is O(scenes) per cell and never
+revisits old cells.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+import numpy as np
+
+from .._util import new_id
+from ..config import SceneConfig
+from ..text import words
+from ..types import Scene
+
+
+def scene_label(texts: list[str], exclude: set[str], size: int = 4) -> str:
+    counts = Counter(w for t in texts for w in words(t) if len(w) > 2 and w not in exclude)
+    return ", ".join(w for w, _ in counts.most_common(size)) or "misc"
+
+
+def choose_scene(
+    scenes: list[tuple[Scene, np.ndarray]], vector: np.ndarray, start: datetime, end: datetime,
+    cfg: SceneConfig,
+) -> tuple[Scene, np.ndarray] | None:
+    """The scene a cell should join, or None for a new one."""
+    best: tuple[float, tuple[Scene, np.ndarray]] | None = None
+    for scene, centroid in scenes:
+        gap_days = max((start - scene.last_at).total_seconds(), (scene.first_at - end).total_seconds(), 0) / 86400
+        if gap_days > cfg.time_gate_days or centroid.shape != vector.shape:
+            continue
+        sim = float(centroid @ vector) / (float(np.linalg.norm(centroid)) or 1.0)
+        if sim >= cfg.similarity and (best is None or sim > best[0]):
+            best = (sim, (scene, centroid))
+    return best[1] if best else None
+
+
+def join_scene(
+    chosen: tuple[Scene, np.ndarray] | None, vector: np.ndarray, *, space: str, user_id: str,
+    start: datetime, end: datetime, label: str,
+) -> tuple[Scene, np.ndarray]:
+    """The scene (new or updated) after adding a cell, with its new centroid."""
+    if chosen is None:
+        scene = Scene(id=new_id("scn"), space=space, user_id=user_id, label=label, size=1,
+                      first_at=start, last_at=end)
+        return scene, vector.astype(np.float32)
+    scene, centroid = chosen
+    centroid = (centroid * scene.size + vector) / (scene.size + 1)
+    updated = scene.model_copy(update={
+        "size": scene.size + 1, "first_at": min(scene.first_at, start),
+        "last_at": max(scene.last_at, end)})
+    return updated, centroid.astype(np.float32)

@@ -1,0 +1,190 @@
+"""Offline (no LLM) extraction of memories from one closed MemCell.
+
+* **turn** texts: ``Speaker: content [image: caption]`` with every relative time
+  expression followed by its absolute date (resolved against that message's timestamp).
+* **episode**: the cell's turns in order under a dated header.
+* **facts**: each declarative sentence, attributed — first-person words are rewritten to
+  the speaker's name ("I went" -> "Caroline went") so a fact stands on its own — with the
+  event time of its first time expression.
+* **foresight**: sentences about the future (plans, expectations), with a validity window
+  that ends after the event (or 30 days after it was said when no date is given).
+* **profile** items: self-disclosures matched by patterns (job, home, family, likes and
+  dislikes), in English and Chinese.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+
+from ..text import has_cjk, split_sentences, words
+from ..types import Message
+from .timenorm import TimeMention, annotate, format_date
+
+
+@dataclass
+class Draft:
+    """A memory before ids, tenancy and vectors are attached."""
+
+    kind: str
+    text: str
+    speaker: str | None
+    observed_at: datetime
+    message_ids: list[str]
+    event_start: datetime | None = None
+    event_end: datetime | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
+def render_turn(m: Message) -> str:
+    text, _ = annotate(m.content, m.timestamp)
+    caption = m.metadata.get("image_caption")
+    if caption:
+        text += f" [image: {caption}]"
+    return f"{m.sender_name}: {text}"
+
+
+# ------------------------------------------------------------ person rewrite
+_VERBS_S = {
+    "have": "has", "do": "does", "go": "goes", "love": "loves", "like": "likes",
+    "enjoy": "enjoys", "want": "wants", "need": "needs", "think": "thinks", "feel": "feels",
+    "work": "works", "live": "lives", "hope": "hopes", "plan": "plans", "know": "knows",
+    "hate": "hates", "try": "tries", "make": "makes", "take": "takes", "play": "plays",
+    "paint": "paints", "run": "runs", "read": "reads", "write": "writes", "believe": "believes",
+    "miss": "misses", "wish": "wishes", "prefer": "prefers", "study": "studies", "teach": "teaches",
+    "volunteer": "volunteers", "get": "gets", "keep": "keeps", "find": "finds", "am": "is",
+}
+_EN_PERSON = [
+    (re.compile(r"\bI'm\b"), "{n} is"), (re.compile(r"\bI've\b"), "{n} has"),
+    (re.compile(r"\bI'll\b"), "{n} will"), (re.compile(r"\bI'd\b"), "{n} would"),
+    (re.compile(r"\b[Mm]yself\b"), "{n}"), (re.compile(r"\b[Mm]y\b"), "{n}'s"),
+    (re.compile(r"\b[Mm]ine\b"), "{n}'s"), (re.compile(r"\bme\b"), "{n}"),
+]
+_EN_I_VERB = re.compile(r"\bI\s+(?:(really|also|just|still|always|never|often|usually)\s+)?([a-z]+)\b")
+
+
+def third_person(sentence: str, name: str) -> str:
+    """Rewrite a first-person sentence so that it names the speaker."""
+    if has_cjk(sentence):
+        return re.sub(r"我(?!们)", name, sentence)
+
+    def _i_verb(m: re.Match[str]) -> str:
+        adverb, verb = m.group(1), m.group(2)
+        verb = _VERBS_S.get(verb, verb)
+        return f"{name} {adverb + ' ' if adverb else ''}{verb}"
+
+    out = _EN_I_VERB.sub(_i_verb, sentence)
+    for pattern, repl in _EN_PERSON:
+        out = pattern.sub(repl.format(n=name), out)
+    return re.sub(r"\bI\b", name, out)
+
+
+# --------------------------------------------------------------- patterns
+_FUTURE_EN = re.compile(
+    r"\b(will|going to|gonna|plan(?:ning)? to|intend to|about to|looking forward to|"
+    r"can't wait to|hoping to|next (?:week|month|year|weekend|summer|winter|spring|fall)|"
+    r"tomorrow|upcoming|this coming)\b", re.I)
+_FUTURE_ZH = re.compile(r"明天|后天|下周|下星期|下个月|明年|打算|计划|准备|将要|将会|要去|会去|想去")
+_SMALL_TALK = re.compile(
+    r"^(hi|hey|hello|thanks|thank you|bye|wow|cool|nice|great|awesome|sure|yeah|yes|no|ok|okay|"
+    r"lol|haha|that's (?:great|awesome|cool|nice|amazing|so cool)|same|sounds good)\b", re.I)
+
+_PROFILE_EN: list[tuple[str, re.Pattern[str]]] = [
+    ("job", re.compile(r"\bI(?:'m| am)?\s*(?:currently\s+)?work(?:ing)?\s+(?:as|at|for|in)\s+([^.,!?;]{3,60})", re.I)),
+    ("job", re.compile(r"\b(?:my job|my work)\s+(?:is|as)\s+([^.,!?;]{3,60})", re.I)),
+    ("job", re.compile(r"\bI(?:'m| am) an? ([a-z ]{3,40}?(?:er|or|ist|ian|ant|ent|nurse|chef|teacher|student|engineer|doctor|artist|musician|writer|designer))\b", re.I)),
+    ("home", re.compile(r"\bI\s+(?:live|lived|grew up|moved)\s+(?:in|to)\s+([^.,!?;]{2,60})", re.I)),
+    ("home", re.compile(r"\bI(?:'m| am) (?:originally )?from\s+([^.,!?;]{2,60})", re.I)),
+    ("family", re.compile(r"\bmy\s+((?:wife|husband|partner|son|daughter|kids|children|child|mom|mother|dad|father|sister|brother|girlfriend|boyfriend|grandma|grandmother|grandpa|grandfather|family|parents|baby)\b[^.,!?;]{0,50})", re.I)),
+    ("likes", re.compile(r"\bI\s+(?:really\s+|also\s+|just\s+)?(?:love|like|enjoy|adore)\s+([^.,!?;]{3,60})", re.I)),
+    ("likes", re.compile(r"\bI(?:'m| am)\s+(?:really\s+)?(?:into|passionate about|a (?:big )?fan of)\s+([^.,!?;]{3,60})", re.I)),
+    ("dislikes", re.compile(r"\bI\s+(?:really\s+)?(?:hate|dislike|don't like|do not like|can't stand)\s+([^.,!?;]{3,60})", re.I)),
+]
+_PROFILE_ZH: list[tuple[str, re.Pattern[str]]] = [
+    ("job", re.compile(r"我(?:现在)?在([^，。！？；]{2,30})(?:工作|上班|当)")),
+    ("job", re.compile(r"我是(?:一名|一个|一位)([^，。！？；]{2,20})")),
+    ("home", re.compile(r"我(?:住在|来自|搬到了?|在)([^，。！？；]{2,20}?)(?:住|长大)?(?:[，。！？；]|$)")),
+    ("family", re.compile(r"我的?(妻子|老婆|丈夫|老公|儿子|女儿|孩子|妈妈|爸爸|母亲|父亲|姐姐|妹妹|哥哥|弟弟|男朋友|女朋友)([^，。！？；]{0,20})")),
+    ("likes", re.compile(r"我(?:很|非常|特别|最)?(?:喜欢|爱|热爱)([^，。！？；]{1,30})")),
+    ("dislikes", re.compile(r"我(?:很|非常|特别)?(?:不喜欢|讨厌|受不了)([^，。！？；]{1,30})")),
+]
+
+
+def profile_matches(sentence: str) -> list[tuple[str, str]]:
+    rules = _PROFILE_ZH if has_cjk(sentence) else _PROFILE_EN
+    found: list[tuple[str, str]] = []
+    for attribute, pattern in rules:
+        m = pattern.search(sentence)
+        if m:
+            value = "".join(g for g in m.groups() if g).strip()
+            if value and (attribute, value) not in found:
+                found.append((attribute, value))
+    return found
+
+
+def _is_statement(sentence: str) -> bool:
+    if sentence.rstrip().endswith(("?", "？")) or _SMALL_TALK.match(sentence) and len(sentence) < 40:
+        return False
+    return len(words(sentence)) >= (2 if has_cjk(sentence) else 3)
+
+
+def _day_bounds(mention: TimeMention, tz: object) -> tuple[datetime, datetime]:
+    start = datetime.combine(mention.first, time.min, tzinfo=UTC)
+    end = datetime.combine(mention.last, time.max, tzinfo=UTC)
+    return start, end
+
+
+def _is_future(sentence: str, mentions: list[TimeMention], said: datetime) -> bool:
+    if any(t.first > said.date() for t in mentions):
+        return True
+    pattern = _FUTURE_ZH if has_cjk(sentence) else _FUTURE_EN
+    return bool(pattern.search(sentence)) and not any(t.last < said.date() for t in mentions)
+
+
+def extract_cell(messages: list[Message]) -> list[Draft]:
+    """Episode, facts, foresight and profile drafts for one closed cell."""
+    if not messages:
+        return []
+    first = messages[0]
+    speakers = list(dict.fromkeys(m.sender_name for m in messages))
+    lang = "zh" if any(has_cjk(m.content) for m in messages) else "en"
+    header = (f"{format_date(first.timestamp.date(), lang)}，{'、'.join(speakers)}的对话："
+              if lang == "zh" else
+              f"Conversation on {format_date(first.timestamp.date())} between {', '.join(speakers)}:")
+    drafts = [Draft(
+        kind="episode", text="\n".join([header, *(render_turn(m) for m in messages)]),
+        speaker=None, observed_at=first.timestamp, message_ids=[m.id for m in messages],
+        event_start=first.timestamp, event_end=messages[-1].timestamp,
+        metadata={"speakers": speakers, "turns": len(messages)})]
+    for m in messages:
+        drafts.extend(_sentence_drafts(m))
+    return drafts
+
+
+def _sentence_drafts(m: Message) -> list[Draft]:
+    out: list[Draft] = []
+    for sentence in split_sentences(m.content):
+        if not _is_statement(sentence):
+            continue
+        annotated, mentions = annotate(sentence, m.timestamp)
+        text = third_person(annotated, m.sender_name)
+        if not re.search(re.escape(m.sender_name), text):
+            text = f"{m.sender_name}: {text}"
+        event = _day_bounds(mentions[0], m.timestamp.tzinfo) if mentions else (None, None)
+        future = _is_future(sentence, mentions, m.timestamp)
+        kind = "foresight" if future else "fact"
+        draft = Draft(kind=kind, text=text, speaker=m.sender_name, observed_at=m.timestamp,
+                      message_ids=[m.id], event_start=event[0], event_end=event[1])
+        if future:
+            draft.valid_from = m.timestamp
+            draft.valid_to = (event[1] + timedelta(days=1)) if event[1] else m.timestamp + timedelta(days=30)
+        out.append(draft)
+        for attribute, value in profile_matches(sentence):
+            out.append(Draft(
+                kind="profile", text=text, speaker=m.sender_name, observed_at=m.timestamp,
+                message_ids=[m.id], valid_from=m.timestamp,
+                metadata={"attribute": attribute, "value": value}))
+    return out

@@ -1,0 +1,172 @@
+"""The offline ingestion pipeline: what ``add()`` stores at once, and the jobs that
+turn stored messages into MemCells, memories and scenes afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._util import new_id, utcnow
+from ..config import Config
+from ..consolidate import profiles
+from ..consolidate.scenes import choose_scene, join_scene, scene_label
+from ..jobs.queue import JobQueue
+from ..providers.embeddings import Embedder
+from ..store.base import Store
+from ..types import Cell, Filters, HistoryEntry, Job, MemoryRecord, Message
+from .extract import Draft, extract_cell, render_turn
+from .segment import segment
+
+PRODUCED_BY = "offline"
+
+
+def turn_id(message_id: str) -> str:
+    """The id of the turn memory that mirrors a raw message."""
+    return "turn_" + message_id.removeprefix("msg_")
+
+
+def turn_record(m: Message) -> MemoryRecord:
+    return MemoryRecord(
+        id=turn_id(m.id), space=m.space, kind="turn", user_id=m.user_id, agent_id=m.agent_id,
+        conversation_id=m.conversation_id, session_id=m.session_id, speaker=m.sender_name,
+        text=render_turn(m), observed_at=m.timestamp, message_ids=[m.id],
+        metadata={"seq": m.seq, **({"external_id": m.external_id} if m.external_id else {})},
+        produced_by=PRODUCED_BY, created_at=m.created_at, updated_at=m.created_at)
+
+
+def history_entry(memory_id: str, action: str, actor: str, before: dict[str, Any] | None,
+                  after: dict[str, Any] | None) -> HistoryEntry:
+    return HistoryEntry(id=new_id("hist"), memory_id=memory_id, action=action,  # type: ignore[arg-type]
+                        actor=actor, at=utcnow(), before=before, after=after)
+
+
+class Pipeline:
+    def __init__(self, store: Store, embedder: Embedder, config: Config, queue: JobQueue) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.config = config
+        self.queue = queue
+        queue.register("segment", self._segment_job)
+        queue.register("extract", self._extract_job)
+
+    # ----------------------------------------------------------------- segment
+    def request_segmentation(self, space: str, user_id: str, conversation_id: str, *, flush: bool) -> None:
+        key = f"segment:{conversation_id}:{'flush' if flush else 'open'}"
+        self.queue.enqueue(space, "segment", {"user_id": user_id, "conversation_id": conversation_id,
+                                              "flush": flush}, dedupe_key=key)
+
+    def turn_vectors(self, space: str, messages: Sequence[Message]) -> np.ndarray:
+        """Vectors of the messages' turn memories, embedding (and storing) missing ones."""
+        ids = [turn_id(m.id) for m in messages]
+        have = self.store.get_vectors(space, ids)
+        missing = [(i, m) for i, (tid, m) in enumerate(zip(ids, messages, strict=True)) if tid not in have]
+        if missing:
+            vecs = self.embedder.embed([render_turn(m) for _, m in missing], "passage")
+            self.store.set_vectors(space, [ids[i] for i, _ in missing], vecs, self.embedder.model_id)
+            for (i, _), v in zip(missing, vecs, strict=True):
+                have[ids[i]] = v
+        return np.vstack([have[t] for t in ids]) if ids else np.zeros((0, self.embedder.dim), np.float32)
+
+    def _segment_job(self, job: Job) -> None:
+        space, conv = job.space, job.payload["conversation_id"]
+        pending = self.store.list_messages(space, conv, unassigned=True)
+        if not pending:
+            return
+        vectors = self.turn_vectors(space, pending)
+        segments, _tail = segment(pending, vectors, self.config.segmentation, flush=bool(job.payload.get("flush")))
+        with self.store.transaction():
+            for seg in segments:
+                first, last = seg.messages[0], seg.messages[-1]
+                cell = Cell(id=new_id("cell"), space=space, user_id=first.user_id, conversation_id=conv,
+                            first_seq=first.seq, last_seq=last.seq, start_at=first.timestamp,
+                            end_at=last.timestamp, status="closed", boundary=seg.boundary)
+                self.store.upsert_cell(cell)
+                self.store.assign_cell(space, [m.id for m in seg.messages], cell.id)
+                self.queue.enqueue(space, "extract", {"cell_id": cell.id, "user_id": first.user_id,
+                                                      "conversation_id": conv}, dedupe_key=f"extract:{cell.id}")
+
+    # ----------------------------------------------------------------- extract
+    def _extract_job(self, job: Job) -> None:
+        space = job.space
+        cell = self.store.get_cell(space, job.payload["cell_id"])
+        if cell is None or cell.status == "extracted":
+            return  # forgotten meanwhile, or already done by an earlier run of this job
+        messages = self.store.list_messages(space, cell.conversation_id, seq_from=cell.first_seq,
+                                            seq_to=cell.last_seq)
+        drafts = extract_cell(messages)
+        turn_vecs = self.turn_vectors(space, messages)
+        cell_vec = _unit(turn_vecs.mean(axis=0))
+        to_embed = [d for d in drafts if d.kind != "episode"]
+        embedded = self.embedder.embed([d.text for d in to_embed], "passage")
+        vec_of = {id(d): v for d, v in zip(to_embed, embedded, strict=True)}
+        first = messages[0]
+        chosen = choose_scene(self.store.list_scenes(space, first.user_id), cell_vec,
+                              cell.start_at, cell.end_at, self.config.scenes)
+        names = {w.lower() for m in messages for w in m.sender_name.split()}
+        scene, centroid = join_scene(chosen, cell_vec, space=space, user_id=first.user_id,
+                                     start=cell.start_at, end=cell.end_at,
+                                     label=scene_label([m.content for m in messages], names))
+        with self.store.transaction():
+            fresh = self.store.get_cell(space, cell.id)
+            if fresh is None or fresh.status == "extracted":
+                return
+            records, vectors, history = self._records(drafts, vec_of, cell_vec, first, cell, scene.id)
+            self.store.insert_memories(records, np.vstack(vectors), self.embedder.model_id)
+            self.store.add_history(space, history)
+            self.store.upsert_scene(scene, centroid)
+            self.store.upsert_cell(cell.model_copy(update={"status": "extracted", "scene_id": scene.id}))
+
+    def _records(self, drafts: list[Draft], vec_of: dict[int, np.ndarray], cell_vec: np.ndarray,
+                 first: Message, cell: Cell, scene_id: str
+                 ) -> tuple[list[MemoryRecord], list[np.ndarray], list[HistoryEntry]]:
+        records: list[MemoryRecord] = []
+        vectors: list[np.ndarray] = []
+        history: list[HistoryEntry] = []
+        now = utcnow()
+        existing_profile: dict[str, list[MemoryRecord]] = {}
+        for d in drafts:
+            rec = MemoryRecord(
+                id=new_id("mem"), space=first.space, kind=d.kind,  # type: ignore[arg-type]
+                user_id=first.user_id, agent_id=first.agent_id, conversation_id=first.conversation_id,
+                session_id=first.session_id, speaker=d.speaker, text=d.text, observed_at=d.observed_at,
+                event_start=d.event_start, event_end=d.event_end, valid_from=d.valid_from,
+                valid_to=d.valid_to, cell_id=cell.id, scene_id=scene_id, message_ids=d.message_ids,
+                metadata=d.metadata, produced_by=PRODUCED_BY, created_at=now, updated_at=now)
+            if d.kind == "profile":
+                rec = self._consolidate_profile(rec, existing_profile, records, history)
+                if rec is None:
+                    continue
+            records.append(rec)
+            vectors.append(cell_vec if d.kind == "episode" else vec_of[id(d)])
+            history.append(history_entry(rec.id, "create", PRODUCED_BY, None, {"text": rec.text, "kind": rec.kind}))
+        return records, vectors, history
+
+    def _consolidate_profile(self, rec: MemoryRecord, cache: dict[str, list[MemoryRecord]],
+                             pending: list[MemoryRecord], history: list[HistoryEntry]) -> MemoryRecord | None:
+        speaker = rec.speaker or ""
+        if speaker not in cache:
+            page = self.store.list_memories(rec.space, Filters(user_id=rec.user_id, kinds=["profile"],
+                                                               speaker=speaker), limit=500)
+            cache[speaker] = page.items
+        existing = cache[speaker] + [r for r in pending if r.kind == "profile" and r.speaker == speaker]
+        decision = profiles.decide(str(rec.metadata["attribute"]), str(rec.metadata["value"]), existing)
+        if decision.action == "keep":
+            return None
+        if decision.action == "update" and decision.previous is not None:
+            prev = decision.previous
+            if any(r is prev for r in pending):
+                prev.status, prev.valid_to = "superseded", rec.observed_at
+            else:
+                self.store.update_memory(rec.space, prev.id, {"status": "superseded", "valid_to": rec.observed_at})
+                prev.status = "superseded"
+            history.append(history_entry(prev.id, "supersede", PRODUCED_BY, {"status": "active"},
+                                         {"status": "superseded", "superseded_by": rec.id}))
+            rec = rec.model_copy(update={"supersedes": prev.id})
+        return rec
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)

@@ -1,0 +1,362 @@
+"""Rule-based time normalisation for English and Chinese.
+
+Relative expressions ("yesterday", "two weeks ago", "this Friday", "上周五", "明天",
+"去年") are resolved to absolute dates against a *reference time* — the timestamp of the
+message that contains them, or the question's date — never against the wall clock.
+Absolute expressions ("8 May 2023", "May 2023", "2023-05-08", "2023年5月") are parsed too,
+so that query analysis can turn any of them into a time range.
+
+Conventions: weeks run Monday to Sunday.  "last Friday" is the most recent Friday
+before the reference day; "this Friday" the Friday of the reference week; "next Friday"
+the Friday of the following week.  A bare month ("in May") is the most recent such month
+not after the reference.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+Granularity = Literal["day", "week", "weekend", "month", "season", "year"]
+
+_EN_NUM = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "a couple of": 2, "a couple": 2, "couple of": 2, "a few": 3, "few": 3, "several": 3,
+}
+_ZH_DIGIT = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+             "八": 8, "九": 9, "几": 3}
+_WEEKDAYS = {name: i for i, name in enumerate(
+    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])}
+_ZH_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+_MONTHS["sept"] = 9
+_SEASONS = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11),
+            "winter": (12, 2)}
+
+
+@dataclass(frozen=True)
+class TimeMention:
+    """One time expression found in a text, resolved to an inclusive date range."""
+
+    text: str
+    start: int
+    end: int
+    first: date
+    last: date
+    granularity: Granularity
+    relative: bool
+    lang: Literal["en", "zh"] = "en"
+
+    def label(self) -> str:
+        return format_range(self.first, self.last, self.granularity, self.lang)
+
+
+def format_date(d: date, lang: str = "en") -> str:
+    if lang == "zh":
+        return f"{d.year}年{d.month}月{d.day}日"
+    return f"{d.day} {calendar.month_name[d.month]} {d.year}"
+
+
+def format_range(first: date, last: date, granularity: Granularity, lang: str = "en") -> str:
+    if granularity == "day" or first == last:
+        return format_date(first, lang)
+    if granularity == "year":
+        return f"{first.year}年" if lang == "zh" else str(first.year)
+    if granularity == "month":
+        return f"{first.year}年{first.month}月" if lang == "zh" else (
+            f"{calendar.month_name[first.month]} {first.year}")
+    if granularity == "week":
+        return (f"{format_date(first, lang)}那一周" if lang == "zh"
+                else f"the week of {format_date(first, lang)}")
+    if granularity == "weekend":
+        return (f"{format_date(first, lang)}那个周末" if lang == "zh"
+                else f"the weekend of {format_date(first, lang)}")
+    return f"{format_date(first, lang)} – {format_date(last, lang)}"
+
+
+# ---------------------------------------------------------------------------- helpers
+def _week_start(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def _month_range(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _add_months(d: date, months: int) -> tuple[int, int]:
+    total = d.year * 12 + (d.month - 1) + months
+    return total // 12, total % 12 + 1
+
+
+def _season_range(name: str, year: int) -> tuple[date, date]:
+    first_m, last_m = _SEASONS[name]
+    if first_m > last_m:  # winter spans the new year
+        return date(year, 12, 1), _month_range(year + 1, last_m)[1]
+    return date(year, first_m, 1), _month_range(year, last_m)[1]
+
+
+def _zh_number(token: str) -> int:
+    if token.isdigit():
+        return int(token)
+    if token == "十":
+        return 10
+    if token.startswith("十"):
+        return 10 + _ZH_DIGIT.get(token[1:], 0)
+    if "十" in token:
+        tens, _, ones = token.partition("十")
+        return _ZH_DIGIT.get(tens, 1) * 10 + (_ZH_DIGIT.get(ones, 0) if ones else 0)
+    return _ZH_DIGIT.get(token, 1)
+
+
+def _en_number(token: str) -> int:
+    token = token.lower().strip()
+    return int(token) if token.isdigit() else _EN_NUM.get(token, 1)
+
+
+Resolution = tuple[date, date, Granularity]
+Handler = Callable[[re.Match[str], date], Resolution | None]
+
+
+def _shift(ref: date, unit: str, n: int) -> Resolution:
+    unit = unit.lower().rstrip("s")
+    if unit in ("day", "天", "日"):
+        d = ref + timedelta(days=n)
+        return d, d, "day"
+    if unit in ("week", "周", "星期", "礼拜", "个星期", "个礼拜"):
+        ws = _week_start(ref + timedelta(weeks=n))
+        return ws, ws + timedelta(days=6), "week"
+    if unit in ("month", "个月", "月"):
+        y, m = _add_months(ref, n)
+        return (*_month_range(y, m), "month")
+    y = ref.year + n
+    return date(y, 1, 1), date(y, 12, 31), "year"
+
+
+# --------------------------------------------------------------------------- English
+_NUM_WORDS = r"(\d+|a couple of|a couple|couple of|a few|few|several|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_UNITS = r"(days?|weeks?|months?|years?)"
+_WD = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_MONTH_NAMES = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)"
+
+
+def _en_ago(m: re.Match[str], ref: date) -> Resolution:
+    return _shift(ref, m.group(2), -_en_number(m.group(1)))
+
+
+def _en_ahead(m: re.Match[str], ref: date) -> Resolution:
+    return _shift(ref, m.group(2), _en_number(m.group(1)))
+
+
+def _en_day_word(m: re.Match[str], ref: date) -> Resolution:
+    word = m.group(0).lower()
+    offsets = {"the day before yesterday": -2, "the day after tomorrow": 2, "yesterday": -1,
+               "last night": -1, "tomorrow": 1, "today": 0, "tonight": 0,
+               "this morning": 0, "this afternoon": 0, "this evening": 0}
+    d = ref + timedelta(days=offsets[word])
+    return d, d, "day"
+
+
+def _en_rel_period(m: re.Match[str], ref: date) -> Resolution:
+    which, unit = m.group(1).lower(), m.group(2).lower()
+    n = {"last": -1, "past": -1, "previous": -1, "this": 0, "next": 1, "coming": 1}[which]
+    if unit == "weekend":
+        saturday = _week_start(ref) + timedelta(days=5)
+        if which in ("last", "past", "previous"):
+            saturday -= timedelta(weeks=1)
+        elif which == "next" or (which == "coming" and ref.weekday() >= 5):
+            saturday += timedelta(weeks=1)
+        return saturday, saturday + timedelta(days=1), "weekend"
+    if unit in _SEASONS:
+        start, end = _season_range(unit, ref.year)
+        if which in ("last", "past", "previous") and start > ref - timedelta(days=1):
+            start, end = _season_range(unit, ref.year - 1)
+        elif which in ("next", "coming") and start <= ref:
+            start, end = _season_range(unit, ref.year + 1)
+        return start, end, "season"
+    return _shift(ref, unit, n)
+
+
+def _en_weekday(m: re.Match[str], ref: date) -> Resolution:
+    which, wd = m.group(1).lower(), _WEEKDAYS[m.group(2).lower()]
+    if which == "last":
+        delta = (ref.weekday() - wd) % 7 or 7
+        d = ref - timedelta(days=delta)
+    elif which == "next":
+        d = _week_start(ref) + timedelta(weeks=1, days=wd)
+    else:  # this / coming
+        d = _week_start(ref) + timedelta(days=wd)
+        if which == "coming" and d <= ref:
+            d += timedelta(weeks=1)
+    return d, d, "day"
+
+
+def _en_day_month_year(m: re.Match[str], ref: date) -> Resolution | None:
+    g = m.groupdict()
+    month = _MONTHS[(g["m1"] or g["m2"]).lower()]
+    day = int(g["d1"] or g["d2"])
+    year = int(g["y"]) if g.get("y") else _recent_year(ref, month, day)
+    try:
+        d = date(year, month, day)
+    except ValueError:
+        return None
+    return d, d, "day"
+
+
+def _recent_year(ref: date, month: int, day: int = 1) -> int:
+    return ref.year if (month, day) <= (ref.month, ref.day) else ref.year - 1
+
+
+def _en_month_year(m: re.Match[str], ref: date) -> Resolution:
+    month = _MONTHS[m.group(1).lower()]
+    year_text = m.group(2) if m.re.groups >= 2 else None
+    year = int(year_text) if year_text else _recent_year(ref, month)
+    return (*_month_range(year, month), "month")
+
+
+def _iso_date(m: re.Match[str], ref: date) -> Resolution | None:
+    try:
+        d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    return d, d, "day"
+
+
+def _year_only(m: re.Match[str], ref: date) -> Resolution:
+    y = int(m.group(1))
+    return date(y, 1, 1), date(y, 12, 31), "year"
+
+
+def _season_year(m: re.Match[str], ref: date) -> Resolution:
+    name = m.group(1).lower()
+    year = int(m.group(2))
+    return (*_season_range(name, year), "season")
+
+
+_EN_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
+    (re.compile(rf"\b{_NUM_WORDS}\s+{_UNITS}\s+(?:ago|back|earlier|before)\b", re.I), _en_ago, True),
+    (re.compile(rf"\b(?:in|within|after)\s+{_NUM_WORDS}\s+{_UNITS}(?:'?\s*time)?\b", re.I), _en_ahead, True),
+    (re.compile(rf"\b{_NUM_WORDS}\s+{_UNITS}\s+(?:from now|later)\b", re.I), _en_ahead, True),
+    (re.compile(r"\b(?:the day before yesterday|the day after tomorrow|yesterday|last night|tomorrow|today|tonight|this (?:morning|afternoon|evening))\b", re.I), _en_day_word, True),
+    (re.compile(r"\b(last|past|previous|this|next|coming)\s+(week|month|year|weekend|summer|winter|spring|autumn|fall)\b", re.I), _en_rel_period, True),
+    (re.compile(rf"\b(last|this|next|coming)\s+{_WD}\b", re.I), _en_weekday, True),
+    (re.compile(rf"\b(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m1>{_MONTH_NAMES})|(?P<m2>{_MONTH_NAMES})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?)(?:,?\s+(?P<y>(?:19|20)\d\d))?\b", re.I), _en_day_month_year, False),
+    (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), _iso_date, False),
+    (re.compile(rf"\b{_MONTH_NAMES}(?:,?\s+((?:19|20)\d\d))\b", re.I), _en_month_year, False),
+    (re.compile(rf"\b(?:in|during|since|of)\s+{_MONTH_NAMES}\b(?!\s+\d)", re.I), _en_month_year, False),
+    (re.compile(r"\b(spring|summer|autumn|fall|winter)\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I), _season_year, False),
+    (re.compile(r"\b(?:in|during|since|of|year)\s+((?:19|20)\d\d)\b", re.I), _year_only, False),
+]
+
+# --------------------------------------------------------------------------- Chinese
+_ZH_NUM = r"([0-9]+|[零一二两三四五六七八九十几]+)"
+
+
+def _zh_day_word(m: re.Match[str], ref: date) -> Resolution:
+    offsets = {"大前天": -3, "前天": -2, "昨天": -1, "昨晚": -1, "昨日": -1, "今天": 0,
+               "今晚": 0, "今日": 0, "明天": 1, "明晚": 1, "明日": 1, "后天": 2, "大后天": 3}
+    d = ref + timedelta(days=offsets[m.group(0)])
+    return d, d, "day"
+
+
+def _zh_ago_ahead(m: re.Match[str], ref: date) -> Resolution:
+    n = _zh_number(m.group(1))
+    unit = m.group(2)
+    sign = -1 if m.group(3) in ("前", "以前", "之前") else 1
+    return _shift(ref, unit, sign * n)
+
+
+def _zh_week_day(m: re.Match[str], ref: date) -> Resolution:
+    prefix, wd = m.group(1) or "", _ZH_WEEKDAY[m.group(2)]
+    weeks = -1 if prefix.startswith("上") else 1 if prefix.startswith("下") else 0
+    d = _week_start(ref) + timedelta(weeks=weeks, days=wd)
+    return d, d, "day"
+
+
+def _zh_period(m: re.Match[str], ref: date) -> Resolution:
+    prefix, unit = m.group(1), m.group(2)
+    n = -1 if prefix in ("上", "上个") else 1 if prefix in ("下", "下个") else 0
+    if unit == "周末":
+        saturday = _week_start(ref) + timedelta(weeks=n, days=5)
+        return saturday, saturday + timedelta(days=1), "weekend"
+    return _shift(ref, "周" if unit in ("周", "星期", "礼拜") else "月", n)
+
+
+def _zh_year_word(m: re.Match[str], ref: date) -> Resolution:
+    n = {"前年": -2, "去年": -1, "今年": 0, "明年": 1, "后年": 2}[m.group(0)]
+    y = ref.year + n
+    return date(y, 1, 1), date(y, 12, 31), "year"
+
+
+def _zh_absolute(m: re.Match[str], ref: date) -> Resolution | None:
+    year = int(m.group(1)) if m.group(1) else None
+    month = int(m.group(2))
+    day = int(m.group(3)) if m.group(3) else None
+    if year is None:
+        year = _recent_year(ref, month, day or 1)
+    try:
+        if day is None:
+            return (*_month_range(year, month), "month")
+        d = date(year, month, day)
+    except ValueError:
+        return None
+    return d, d, "day"
+
+
+def _zh_year(m: re.Match[str], ref: date) -> Resolution:
+    y = int(m.group(1))
+    return date(y, 1, 1), date(y, 12, 31), "year"
+
+
+_ZH_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
+    (re.compile(r"大前天|前天|昨天|昨晚|昨日|今天|今晚|今日|明天|明晚|明日|大后天|后天"), _zh_day_word, True),
+    (re.compile(rf"{_ZH_NUM}\s*(天|个星期|个礼拜|周|星期|个月|年)(前|以前|之前|后|以后|之后)"), _zh_ago_ahead, True),
+    (re.compile(r"(上上|上个|上|这个|这|本|下个|下)?(?:周|星期|礼拜)([一二三四五六日天])"), _zh_week_day, True),
+    (re.compile(r"(上个|上|这个|这|本|下个|下)(周末|周|星期|礼拜|月)"), _zh_period, True),
+    (re.compile(r"前年|去年|今年|明年|后年"), _zh_year_word, True),
+    (re.compile(r"(?:(\d{4})年)?(\d{1,2})月(?:(\d{1,2})[日号])?"), _zh_absolute, False),
+    (re.compile(r"(\d{4})年(?!\d{1,2}月)"), _zh_year, False),
+]
+
+
+def find_mentions(text: str, reference: datetime | date) -> list[TimeMention]:
+    """All time expressions in ``text``, resolved against ``reference``; non-overlapping,
+    in order of appearance (the longest match wins where two overlap)."""
+    ref = reference.date() if isinstance(reference, datetime) else reference
+    found: list[TimeMention] = []
+    for lang, rules in (("en", _EN_RULES), ("zh", _ZH_RULES)):
+        for pattern, handler, relative in rules:
+            for m in pattern.finditer(text):
+                res = handler(m, ref)
+                if res is None:
+                    continue
+                first, last, gran = res
+                found.append(TimeMention(m.group(0), m.start(), m.end(), first, last, gran,
+                                         relative, lang))  # type: ignore[arg-type]
+    found.sort(key=lambda t: (t.start, -(t.end - t.start)))
+    result: list[TimeMention] = []
+    for t in found:
+        if result and t.start < result[-1].end:
+            continue
+        result.append(t)
+    return result
+
+
+def annotate(text: str, reference: datetime | date) -> tuple[str, list[TimeMention]]:
+    """``text`` with each relative expression followed by its absolute date in
+    parentheses: "yesterday (7 May 2023)", "上周五（2023年5月5日）"."""
+    mentions = find_mentions(text, reference)
+    out: list[str] = []
+    pos = 0
+    for t in mentions:
+        out.append(text[pos : t.end])
+        if t.relative:
+            out.append(f"（{t.label()}）" if t.lang == "zh" else f" ({t.label()})")
+        pos = t.end
+    out.append(text[pos:])
+    return "".join(out), mentions

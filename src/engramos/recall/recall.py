@@ -1,0 +1,133 @@
+"""The one recall function.  The library, the CLI, the server and the benchmark all call
+:func:`recall`; what the benchmark measures is what ships."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from ..config import Config
+from ..providers.embeddings import Embedder
+from ..store.base import Store
+from ..types import Citation, Filters, Hit, MemoryRecord, Scores, SearchResult, TimeRange
+from .expand import expansions
+from .fusion import rrf
+from .query import analyze
+from .rerank import NoopReranker, Reranker, normalise
+
+TIME_MATCH_BOOST = 0.5  # a hit inside the question's time range
+DATED_BOOST = 0.2  # a dated fact for a "when" question
+MAX_CITATIONS = 40
+
+
+@dataclass
+class RecallEngine:
+    store: Store
+    embedder: Embedder
+    config: Config
+    reranker: Reranker
+
+    def recall(self, space: str, query: str, filters: Filters, *, top_k: int, reference_time: datetime,
+               time_range: TimeRange | None = None, expand: bool = True) -> SearchResult:
+        started = time.perf_counter()
+        cfg = self.config.recall
+        plan = analyze(query, reference_time)
+        window = time_range or plan.time_range
+        qvec = self.embedder.embed_query(query)
+        n = max(cfg.candidates, top_k)
+        text_hits = self.store.search_text(space, plan.words, filters, limit=n)
+        vec_hits = self.store.search_vectors(space, qvec, filters, limit=n)
+        lists = [(text_hits, 1.0), (vec_hits, 1.0)]
+        if window is not None:
+            lists += [(self.store.search_text(space, plan.words, filters, limit=n, time_range=window), 1.0),
+                      (self.store.search_vectors(space, qvec, filters, limit=n, time_range=window), 1.0)]
+        fused = rrf(lists, cfg.rrf_k)
+        bm25 = {i: s for ranked, _ in lists[::2] for i, s in ranked}
+        cosine = {i: s for ranked, _ in lists[1::2] for i, s in ranked}
+        ranked_ids = sorted(fused, key=lambda i: -fused[i])[:n]
+        records = {r.id: r for r in self.store.get_memories(space, ranked_ids)}
+        scores: dict[str, Scores] = {}
+        via: dict[str, str] = {}
+        for mid in ranked_ids:
+            rec = records.get(mid)
+            if rec is None:
+                continue
+            boost = _time_boost(rec, window, plan.wants_date)
+            scores[mid] = Scores(bm25=bm25.get(mid), vector=cosine.get(mid), fusion=fused[mid],
+                                 time=boost, final=fused[mid] * (1.0 + boost))
+            via[mid] = "direct"
+        if expand:
+            self._expand(space, records, scores, via, qvec, top_k, filters)
+        self._rerank(query, records, scores)
+        order = sorted(scores, key=lambda i: -scores[i].final)[:top_k]
+        hits = self._hits([records[i] for i in order], scores, via, space)
+        return SearchResult(query=query, hits=hits, time_range=window, reference_time=reference_time,
+                            wants_date=plan.wants_date, took_ms=(time.perf_counter() - started) * 1000)
+
+    def _expand(self, space: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
+                via: dict[str, str], qvec: np.ndarray, top_k: int, filters: Filters) -> None:
+        seeds = [(records[i], scores[i].final) for i in sorted(scores, key=lambda i: -scores[i].final)[:top_k]]
+        found = expansions(self.store, space, seeds, qvec, self.config.recall)
+        new_ids = [i for i, _, _ in found if i not in records]
+        for rec in self.store.get_memories(space, list(dict.fromkeys(new_ids))):
+            if _visible(rec, filters):
+                records[rec.id] = rec
+        for mid, score, how in found:
+            if mid not in records:
+                continue
+            prev = scores.get(mid)
+            if prev is None:
+                scores[mid] = Scores(final=score)
+                via[mid] = how
+            elif prev.final < score:
+                scores[mid] = prev.model_copy(update={"final": score})
+
+    def _rerank(self, query: str, records: dict[str, MemoryRecord], scores: dict[str, Scores]) -> None:
+        if isinstance(self.reranker, NoopReranker):
+            return
+        top = sorted(scores, key=lambda i: -scores[i].final)[: self.config.reranker.top_n]
+        raw = self.reranker.score(query, [records[i].text for i in top])
+        weight = self.config.reranker.weight
+        base = normalise([scores[i].final for i in top])
+        rr = normalise(raw)
+        top_final = max(scores[i].final for i in top) if top else 0.0
+        for i, mid, r in zip(range(len(top)), top, raw, strict=True):
+            blended = ((1 - weight) * base[i] + weight * rr[i]) * top_final + 1e-9
+            scores[mid] = scores[mid].model_copy(update={"rerank": float(r), "final": float(blended)})
+
+    def _hits(self, recs: list[MemoryRecord], scores: dict[str, Scores], via: dict[str, str],
+              space: str) -> list[Hit]:
+        wanted = list(dict.fromkeys(m for r in recs for m in r.message_ids[:MAX_CITATIONS]))
+        messages = {m.id: m for m in self.store.get_messages(space, wanted)}
+        hits = []
+        for r in recs:
+            cites = [Citation(message_id=m.id, timestamp=m.timestamp, speaker=m.sender_name,
+                              external_id=m.external_id)
+                     for mid in r.message_ids[:MAX_CITATIONS] if (m := messages.get(mid))]
+            hits.append(Hit(memory=r, score=scores[r.id].final, scores=scores[r.id], citations=cites,
+                            via=via.get(r.id, "direct")))
+        return hits
+
+
+def _visible(rec: MemoryRecord, f: Filters) -> bool:
+    if rec.status != "active" and not f.include_inactive:
+        return False
+    checks = ((f.user_id, rec.user_id), (f.conversation_id, rec.conversation_id),
+              (f.agent_id, rec.agent_id), (f.session_id, rec.session_id))
+    if any(want is not None and want != have for want, have in checks):
+        return False
+    return not f.kinds or rec.kind in f.kinds
+
+
+def _time_boost(rec: MemoryRecord, window: TimeRange | None, wants_date: bool) -> float:
+    boost = 0.0
+    start = rec.event_start or rec.observed_at
+    end = rec.event_end or rec.event_start or rec.observed_at
+    if window is not None and end >= window.start and start <= window.end:
+        boost += TIME_MATCH_BOOST
+    if wants_date and rec.event_start is not None and rec.kind in ("fact", "foresight"):
+        boost += DATED_BOOST
+    return boost

@@ -1,0 +1,190 @@
+"""The one storage interface.  Everything above it (ingestion, recall, the facade, the
+CLI, later the server) talks to a :class:`Store`; nothing above it knows which backend
+it is.  A backend passes ``tests/test_store_contract.py`` unchanged.
+
+Rules every backend keeps:
+
+* Every method is scoped to one ``space``; rows of another space are invisible
+  (a foreign id behaves exactly like a missing one).
+* Every write method is atomic on its own.  Inside ``with store.transaction():`` all calls
+  share one transaction: either all of them land or none does.  Transactions nest (an
+  inner block joins the outer one).
+* Backend errors (locked, corrupt, constraint...) surface as
+  :class:`engramos.errors.StoreError`, never as a driver exception.
+* Datetimes go in and come out timezone-aware.
+* Vectors are float32 rows, L2-normalised, all made by the store's one embedding model
+  (``meta['embedding_model']``); scores from :meth:`search_vectors` are cosine similarities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..types import Cell, Filters, HistoryEntry, Job, MemoryRecord, Message, Page, Scene, TimeRange
+
+
+@runtime_checkable
+class Store(Protocol):
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Release connections.  Idempotent."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """One atomic unit of work; nested calls join the outermost transaction.  An
+        exception inside rolls everything back and propagates."""
+
+    def health(self) -> dict[str, Any]:
+        """Backend name, location, schema version (applied migrations), integrity check,
+        row counts.  Never raises for an unhealthy store: it reports."""
+
+    # ------------------------------------------------------------------------ meta
+    def get_meta(self, key: str) -> str | None:
+        """A store-wide setting, or None."""
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Create or replace a store-wide setting."""
+
+    # -------------------------------------------------------------------- messages
+    def insert_messages(self, messages: Sequence[Message]) -> list[tuple[str, bool]]:
+        """Insert raw messages; for each input, in order, ``(id, inserted)``.
+
+        Idempotent by ``(space, conversation_id, content_hash)``: a message whose hash
+        is already stored is not inserted again and its existing id is returned with
+        ``inserted=False`` (also for duplicates inside the same call).  ``seq`` given by
+        the caller is kept; the caller obtains it from :meth:`next_seq` inside the same
+        transaction."""
+
+    def next_seq(self, space: str, conversation_id: str) -> int:
+        """1 + the highest ``seq`` in the conversation, or 1 for a new conversation."""
+
+    def get_messages(self, space: str, ids: Sequence[str]) -> list[Message]:
+        """The messages with these ids, in ``ids`` order; unknown ids are skipped."""
+
+    def list_messages(
+        self, space: str, conversation_id: str, *, unassigned: bool = False,
+        seq_from: int | None = None, seq_to: int | None = None, limit: int = 10_000,
+    ) -> list[Message]:
+        """A conversation's messages by ascending ``seq``; ``unassigned`` keeps only those
+        not yet in a cell; ``seq_from``/``seq_to`` are inclusive bounds."""
+
+    def conversations_with_unassigned(self, space: str) -> list[str]:
+        """Ids of conversations that still have messages not in any cell."""
+
+    def assign_cell(self, space: str, message_ids: Sequence[str], cell_id: str) -> None:
+        """Mark messages as belonging to a cell."""
+
+    # -------------------------------------------------------------------- memories
+    def insert_memories(
+        self, records: Sequence[MemoryRecord], vectors: np.ndarray | None = None,
+        model_id: str | None = None,
+    ) -> None:
+        """Insert memories (and their full-text entries); ``vectors[i]`` belongs to
+        ``records[i]``.  Raises StoreError on a duplicate id."""
+
+    def set_vectors(self, space: str, ids: Sequence[str], vectors: np.ndarray, model_id: str) -> None:
+        """Attach or replace the vectors of existing memories."""
+
+    def ids_without_vectors(self, space: str, limit: int = 1000) -> list[str]:
+        """Memories that have no vector yet (turns are indexed for full text at once and
+        embedded later)."""
+
+    def get_memories(self, space: str, ids: Sequence[str]) -> list[MemoryRecord]:
+        """In ``ids`` order; unknown ids (or ids of another space) are skipped."""
+
+    def get_vectors(self, space: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of these memories (those that have one)."""
+
+    def list_memories(
+        self, space: str, filters: Filters, *, limit: int = 50, cursor: str | None = None,
+        cell_id: str | None = None, scene_id: str | None = None,
+    ) -> Page:
+        """Newest first (by observed time, then id).  ``cursor`` is opaque: the value of
+        ``next_cursor`` from the previous page.  Deleted memories only with
+        ``filters.include_inactive``."""
+
+    def update_memory(self, space: str, memory_id: str, changes: dict[str, Any]) -> MemoryRecord:
+        """Apply field changes (text, status, valid_to, metadata, event_start, ...), keep
+        the full-text entry in step, bump ``updated_at``; NotFoundError if absent.  A text
+        change drops the old vector (the caller re-embeds)."""
+
+    def delete_memories(self, space: str, ids: Sequence[str]) -> int:
+        """Hard delete, with vectors and full-text entries; history rows stay.  Returns the
+        number removed."""
+
+    # ---------------------------------------------------------------------- search
+    def search_text(
+        self, space: str, words: Sequence[str], filters: Filters, *, limit: int,
+        time_range: TimeRange | None = None,
+    ) -> list[tuple[str, float]]:
+        """BM25 full-text search: any of ``words`` (already segmented and lower-cased);
+        ``(memory_id, score)`` best first, higher is better.  Only active memories unless
+        ``filters.include_inactive``.  ``time_range`` keeps memories whose event time (or
+        observed time when there is none) overlaps it.  Empty ``words`` gives []."""
+
+    def search_vectors(
+        self, space: str, vector: np.ndarray, filters: Filters, *, limit: int,
+        time_range: TimeRange | None = None,
+    ) -> list[tuple[str, float]]:
+        """Exact or approximate k-NN by cosine, restricted to the tenant named by the
+        filters (never scanning other users' or spaces' vectors); same filter semantics
+        as :meth:`search_text`."""
+
+    # -------------------------------------------------------------- cells / scenes
+    def upsert_cell(self, cell: Cell) -> None:
+        """Insert or replace a cell."""
+
+    def get_cell(self, space: str, cell_id: str) -> Cell | None: ...
+
+    def list_cells(self, space: str, conversation_id: str) -> list[Cell]:
+        """A conversation's cells by ``first_seq``."""
+
+    def upsert_scene(self, scene: Scene, centroid: np.ndarray) -> None: ...
+
+    def list_scenes(self, space: str, user_id: str) -> list[tuple[Scene, np.ndarray]]:
+        """The user's scenes with their centroids (most recently active first)."""
+
+    # --------------------------------------------------------------------- history
+    def add_history(self, space: str, entries: Sequence[HistoryEntry]) -> None: ...
+
+    def history(self, space: str, memory_id: str) -> list[HistoryEntry]:
+        """Oldest first.  Kept after a hard delete of the memory itself only if the
+        caller did not also ask to forget history (see :meth:`forget`)."""
+
+    # ------------------------------------------------------------------------ jobs
+    def enqueue(self, job: Job, *, dedupe_key: str | None = None) -> bool:
+        """Add a job; with ``dedupe_key``, nothing is added (False) while a pending or
+        running job with the same key exists."""
+
+    def claim_jobs(self, space: str | None, worker: str, *, lease_seconds: float,
+                   limit: int = 1, now: datetime | None = None) -> list[Job]:
+        """Atomically lease due jobs: pending ones whose ``run_after`` has passed, and
+        running ones whose lease expired (a crashed worker).  Claiming increments
+        ``attempts``.  Two concurrent callers never get the same job."""
+
+    def finish_job(self, job_id: str, worker: str) -> None:
+        """Mark done (only if ``worker`` still holds the lease)."""
+
+    def fail_job(self, job_id: str, worker: str, error: str, *, retry_at: datetime | None) -> None:
+        """Record the error; back to pending at ``retry_at``, or parked when None."""
+
+    def requeue_jobs(self, space: str, statuses: Sequence[str] = ("failed", "parked")) -> int:
+        """Put failed / parked jobs back to pending with their attempts reset."""
+
+    def job_counts(self, space: str) -> dict[str, int]: ...
+
+    def list_jobs(self, space: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]: ...
+
+    # ---------------------------------------------------------------------- forget
+    def forget(self, space: str, *, user_id: str | None = None,
+               conversation_id: str | None = None) -> dict[str, int]:
+        """Hard delete everything of a conversation (or of a user, or with neither, of
+        the whole space): messages, memories, vectors, cells, scenes (for a user or
+        space), history and jobs that point at them.  Returns counts per table."""
+
+    def iter_tenants(self, space: str) -> Iterator[tuple[str, str]]:
+        """``(user_id, conversation_id)`` pairs that hold messages."""

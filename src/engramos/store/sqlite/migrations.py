@@ -1,0 +1,168 @@
+"""Named schema migrations for the SQLite backend, applied in order when a store opens,
+each in its own transaction.  Never edit an applied migration: add a new one."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_core",
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+        CREATE TABLE messages (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            space TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            agent_id TEXT,
+            conversation_id TEXT NOT NULL,
+            session_id TEXT,
+            seq INTEGER NOT NULL,
+            sender TEXT NOT NULL,
+            sender_name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            ts_epoch REAL NOT NULL,
+            external_id TEXT,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            content_hash TEXT NOT NULL,
+            cell_id TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (space, conversation_id, content_hash),
+            UNIQUE (space, conversation_id, seq)
+        );
+        CREATE INDEX messages_user ON messages (space, user_id);
+        CREATE INDEX messages_unassigned ON messages (space, conversation_id, seq)
+            WHERE cell_id IS NULL;
+
+        CREATE TABLE memories (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            space TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            agent_id TEXT,
+            conversation_id TEXT NOT NULL,
+            session_id TEXT,
+            speaker TEXT,
+            text TEXT NOT NULL,
+            observed_at TEXT NOT NULL,
+            event_start TEXT,
+            event_end TEXT,
+            valid_from TEXT,
+            valid_to TEXT,
+            t_start REAL NOT NULL,
+            t_end REAL NOT NULL,
+            status TEXT NOT NULL DEFAULT 'active',
+            supersedes TEXT,
+            cell_id TEXT,
+            scene_id TEXT,
+            message_ids TEXT NOT NULL DEFAULT '[]',
+            metadata TEXT NOT NULL DEFAULT '{}',
+            produced_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX memories_list ON memories (space, user_id, observed_at DESC, id DESC);
+        CREATE INDEX memories_conv ON memories (space, conversation_id, kind);
+        CREATE INDEX memories_cell ON memories (space, cell_id);
+        CREATE INDEX memories_scene ON memories (space, scene_id);
+
+        CREATE TABLE memory_sources (
+            memory_pk INTEGER NOT NULL REFERENCES memories (pk) ON DELETE CASCADE,
+            message_id TEXT NOT NULL,
+            PRIMARY KEY (memory_pk, message_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX memory_sources_msg ON memory_sources (message_id);
+
+        -- One row per memory that has a vector.  A partition is (space, user): k-NN
+        -- reads only the caller's partition; ``generation`` in vector_partitions tells
+        -- the in-process cache when rows changed other than by appending.
+        CREATE TABLE vectors (
+            memory_pk INTEGER PRIMARY KEY REFERENCES memories (pk) ON DELETE CASCADE,
+            space TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            conversation_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vec BLOB NOT NULL
+        );
+        CREATE INDEX vectors_tenant ON vectors (space, user_id, conversation_id);
+        CREATE INDEX vectors_user ON vectors (space, user_id, memory_pk);
+        CREATE TABLE vector_partitions (
+            space TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            generation INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (space, user_id)
+        ) WITHOUT ROWID;
+
+        -- Full text.  ``scope`` holds tenant/kind/status tokens so that a MATCH is
+        -- narrowed to the caller's tenant by the index itself; ``body`` is the text,
+        -- pre-segmented (Chinese words separated by spaces).
+        CREATE VIRTUAL TABLE memories_fts USING fts5 (
+            scope, body, tokenize = 'unicode61 remove_diacritics 2'
+        );
+
+        CREATE TABLE cells (
+            id TEXT PRIMARY KEY,
+            space TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            conversation_id TEXT NOT NULL,
+            first_seq INTEGER NOT NULL,
+            last_seq INTEGER NOT NULL,
+            start_at TEXT NOT NULL,
+            end_at TEXT NOT NULL,
+            scene_id TEXT,
+            status TEXT NOT NULL,
+            boundary TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX cells_conv ON cells (space, conversation_id, first_seq);
+
+        CREATE TABLE scenes (
+            id TEXT PRIMARY KEY,
+            space TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            label TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            centroid BLOB NOT NULL
+        );
+        CREATE INDEX scenes_user ON scenes (space, user_id, last_at DESC);
+
+        CREATE TABLE history (
+            id TEXT PRIMARY KEY,
+            space TEXT NOT NULL,
+            memory_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            at TEXT NOT NULL,
+            before TEXT,
+            after TEXT
+        );
+        CREATE INDEX history_memory ON history (space, memory_id, at);
+
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            space TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            dedupe_key TEXT,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL,
+            run_after REAL NOT NULL,
+            lease_until REAL,
+            worker TEXT,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX jobs_due ON jobs (status, run_after);
+        CREATE INDEX jobs_space ON jobs (space, status);
+        CREATE UNIQUE INDEX jobs_dedupe ON jobs (space, dedupe_key)
+            WHERE dedupe_key IS NOT NULL AND status IN ('pending', 'running');
+        """,
+    ),
+]

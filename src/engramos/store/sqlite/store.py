@@ -1,0 +1,646 @@
+"""The embedded default backend: one SQLite file (WAL), FTS5 for BM25, exact k-NN per
+tenant from :mod:`.vectors`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..._util import epoch, from_iso, iso, utcnow
+from ...errors import NotFoundError, StoreError
+from ...types import Cell, Filters, HistoryEntry, Job, MemoryRecord, Message, Page, Scene, TimeRange
+from .migrations import MIGRATIONS
+from .vectors import VectorCache
+
+_MEM_COLS = (
+    "id, space, kind, user_id, agent_id, conversation_id, session_id, speaker, text, "
+    "observed_at, event_start, event_end, valid_from, valid_to, status, supersedes, cell_id, "
+    "scene_id, message_ids, metadata, produced_by, created_at, updated_at"
+)
+_MSG_COLS = (
+    "id, space, user_id, agent_id, conversation_id, session_id, seq, sender, sender_name, "
+    "role, content, ts, external_id, metadata, content_hash, cell_id, created_at"
+)
+_DT_FIELDS = ("observed_at", "event_start", "event_end", "valid_from", "valid_to",
+              "created_at", "updated_at")
+_UPDATABLE = {"text", "status", "valid_from", "valid_to", "event_start", "event_end",
+              "metadata", "supersedes", "scene_id", "speaker"}
+
+
+def scope_token(prefix: str, value: str) -> str:
+    """An FTS-safe token standing for one tenant value (ids may hold any characters)."""
+    return prefix + hashlib.blake2b(value.encode(), digest_size=8).hexdigest()
+
+
+def _scope(rec: MemoryRecord) -> str:
+    return " ".join([
+        scope_token("sp", rec.space), scope_token("us", rec.user_id),
+        scope_token("cv", rec.conversation_id), "kd" + rec.kind, "st" + rec.status,
+    ])
+
+
+def _fts_phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _time_bounds(rec: MemoryRecord) -> tuple[float, float]:
+    if rec.event_start is not None:
+        return epoch(rec.event_start), epoch(rec.event_end or rec.event_start)
+    return epoch(rec.observed_at), epoch(rec.observed_at)
+
+
+class SQLiteStore:
+    """See :class:`engramos.store.base.Store` for the contract."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open SQLite store at {path}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._vectors = VectorCache()
+        self._migrate()
+
+    # ------------------------------------------------------------ plumbing
+    def _migrate(self) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        applied = {r[0] for r in self._q("SELECT name FROM schema_migrations")}
+        for name, sql in MIGRATIONS:
+            if name in applied:
+                continue
+            with self.transaction():
+                for statement in _split_sql(sql):
+                    self._conn.execute(statement)
+                self._conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, iso(utcnow())))
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            outer = self._depth == 0
+            try:
+                if outer:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                if outer:
+                    self._conn.execute("COMMIT")
+            except BaseException as exc:
+                if outer and self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"SQLite: {exc}") from exc
+                raise
+
+    def _q(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        try:
+            with self._lock:
+                return self._conn.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite: {exc}") from exc
+
+    def _x(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Execute one write inside the current (or a new) transaction; rows changed."""
+        with self.transaction():
+            return self._conn.execute(sql, args).rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._conn.close()
+            except sqlite3.Error:  # noqa: S110 - closing twice or a dead handle: nothing to release
+                pass
+
+    def health(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"backend": "sqlite", "path": str(self.path),
+                                  "sqlite_version": sqlite3.sqlite_version}
+        try:
+            report["migrations"] = [r[0] for r in self._q("SELECT name FROM schema_migrations ORDER BY name")]
+            report["integrity"] = self._q("PRAGMA quick_check")[0][0]
+            report["journal_mode"] = self._q("PRAGMA journal_mode")[0][0]
+            for table in ("messages", "memories", "vectors", "cells", "scenes", "history", "jobs"):
+                report[f"rows_{table}"] = self._q(f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608
+            if str(self.path) != ":memory:" and self.path.exists():
+                report["size_bytes"] = self.path.stat().st_size
+        except StoreError as exc:
+            report["error"] = str(exc)
+        return report
+
+    # ---------------------------------------------------------------- meta
+    def get_meta(self, key: str) -> str | None:
+        rows = self._q("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._x("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value))
+
+    # ------------------------------------------------------------ messages
+    def insert_messages(self, messages: Sequence[Message]) -> list[tuple[str, bool]]:
+        out: list[tuple[str, bool]] = []
+        with self.transaction():
+            for m in messages:
+                row = self._conn.execute(
+                    "SELECT id FROM messages WHERE space=? AND conversation_id=? AND content_hash=?",
+                    (m.space, m.conversation_id, m.content_hash)).fetchone()
+                if row:
+                    out.append((row[0], False))
+                    continue
+                self._conn.execute(
+                    f"INSERT INTO messages ({_MSG_COLS}, ts_epoch) VALUES ({', '.join('?' * 18)})",
+                    (m.id, m.space, m.user_id, m.agent_id, m.conversation_id, m.session_id, m.seq,
+                     m.sender, m.sender_name, m.role, m.content, iso(m.timestamp), m.external_id,
+                     json.dumps(m.metadata, ensure_ascii=False), m.content_hash, m.cell_id,
+                     iso(m.created_at), epoch(m.timestamp)))
+                out.append((m.id, True))
+        return out
+
+    def next_seq(self, space: str, conversation_id: str) -> int:
+        rows = self._q("SELECT max(seq) FROM messages WHERE space=? AND conversation_id=?",
+                       (space, conversation_id))
+        return (rows[0][0] or 0) + 1
+
+    def get_messages(self, space: str, ids: Sequence[str]) -> list[Message]:
+        if not ids:
+            return []
+        found: dict[str, Message] = {}
+        for chunk in _chunks(list(ids)):
+            rows = self._q(f"SELECT {_MSG_COLS} FROM messages WHERE space=? AND id IN ({_ph(chunk)})",
+                           [space, *chunk])
+            found.update((r[0], _message(r)) for r in rows)
+        return [found[i] for i in ids if i in found]
+
+    def list_messages(self, space: str, conversation_id: str, *, unassigned: bool = False,
+                      seq_from: int | None = None, seq_to: int | None = None,
+                      limit: int = 10_000) -> list[Message]:
+        sql = f"SELECT {_MSG_COLS} FROM messages WHERE space=? AND conversation_id=?"
+        args: list[Any] = [space, conversation_id]
+        if unassigned:
+            sql += " AND cell_id IS NULL"
+        if seq_from is not None:
+            sql += " AND seq >= ?"
+            args.append(seq_from)
+        if seq_to is not None:
+            sql += " AND seq <= ?"
+            args.append(seq_to)
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(limit)
+        return [_message(r) for r in self._q(sql, args)]
+
+    def conversations_with_unassigned(self, space: str) -> list[str]:
+        return [r[0] for r in self._q(
+            "SELECT DISTINCT conversation_id FROM messages WHERE space=? AND cell_id IS NULL", (space,))]
+
+    def assign_cell(self, space: str, message_ids: Sequence[str], cell_id: str) -> None:
+        with self.transaction():
+            for chunk in _chunks(list(message_ids)):
+                self._conn.execute(f"UPDATE messages SET cell_id=? WHERE space=? AND id IN ({_ph(chunk)})",
+                                   [cell_id, space, *chunk])
+
+    # ------------------------------------------------------------ memories
+    def insert_memories(self, records: Sequence[MemoryRecord], vectors: np.ndarray | None = None,
+                        model_id: str | None = None) -> None:
+        if vectors is not None and len(vectors) != len(records):
+            raise StoreError("insert_memories: one vector per record is required")
+        with self.transaction():
+            for i, rec in enumerate(records):
+                t0, t1 = _time_bounds(rec)
+                cur = self._conn.execute(
+                    f"INSERT INTO memories ({_MEM_COLS}, t_start, t_end) VALUES ({', '.join('?' * 25)})",
+                    (*_memory_row(rec), t0, t1))
+                pk = cur.lastrowid
+                self._conn.executemany("INSERT INTO memory_sources VALUES (?, ?)",
+                                       [(pk, mid) for mid in dict.fromkeys(rec.message_ids)])
+                self._conn.execute("INSERT INTO memories_fts (rowid, scope, body) VALUES (?, ?, ?)",
+                                   (pk, _scope(rec), _index_text(rec)))
+                if vectors is not None and model_id is not None:
+                    self._put_vector(pk, rec.space, rec.user_id, rec.conversation_id, vectors[i], model_id)
+
+    def _put_vector(self, pk: int, space: str, user_id: str, conv: str, vec: np.ndarray, model_id: str) -> None:
+        arr = np.asarray(vec, dtype=np.float32)
+        self._conn.execute(
+            "INSERT INTO vectors VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (memory_pk) DO UPDATE SET "
+            "model=excluded.model, dim=excluded.dim, vec=excluded.vec",
+            (pk, space, user_id, conv, model_id, arr.shape[0], arr.tobytes()))
+        self._conn.execute("INSERT OR IGNORE INTO vector_partitions VALUES (?, ?, 0)", (space, user_id))
+
+    def _bump(self, space: str, user_id: str) -> None:
+        self._conn.execute("UPDATE vector_partitions SET generation = generation + 1 "
+                           "WHERE space=? AND user_id=?", (space, user_id))
+
+    def set_vectors(self, space: str, ids: Sequence[str], vectors: np.ndarray, model_id: str) -> None:
+        with self.transaction():
+            for mid, vec in zip(ids, vectors, strict=True):
+                row = self._conn.execute("SELECT pk, user_id, conversation_id FROM memories "
+                                         "WHERE space=? AND id=?", (space, mid)).fetchone()
+                if row is None:
+                    raise NotFoundError("memory", mid)
+                replacing = self._conn.execute("SELECT 1 FROM vectors WHERE memory_pk=?", (row[0],)).fetchone()
+                self._put_vector(row[0], space, row[1], row[2], vec, model_id)
+                if replacing:
+                    self._bump(space, row[1])
+
+    def ids_without_vectors(self, space: str, limit: int = 1000) -> list[str]:
+        return [r[0] for r in self._q(
+            "SELECT m.id FROM memories m LEFT JOIN vectors v ON v.memory_pk = m.pk "
+            "WHERE m.space=? AND v.memory_pk IS NULL ORDER BY m.pk LIMIT ?", (space, limit))]
+
+    def get_memories(self, space: str, ids: Sequence[str]) -> list[MemoryRecord]:
+        found: dict[str, MemoryRecord] = {}
+        for chunk in _chunks(list(ids)):
+            rows = self._q(f"SELECT {_MEM_COLS} FROM memories WHERE space=? AND id IN ({_ph(chunk)})",
+                           [space, *chunk])
+            found.update((r[0], _memory(r)) for r in rows)
+        return [found[i] for i in ids if i in found]
+
+    def get_vectors(self, space: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for chunk in _chunks(list(ids)):
+            for mid, blob in self._q(
+                    f"SELECT m.id, v.vec FROM memories m JOIN vectors v ON v.memory_pk = m.pk "
+                    f"WHERE m.space=? AND m.id IN ({_ph(chunk)})", [space, *chunk]):
+                out[mid] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def list_memories(self, space: str, filters: Filters, *, limit: int = 50,
+                      cursor: str | None = None, cell_id: str | None = None,
+                      scene_id: str | None = None) -> Page:
+        where, args = _filter_sql(space, filters, alias="")
+        if cell_id is not None:
+            where += " AND cell_id = ?"
+            args.append(cell_id)
+        if scene_id is not None:
+            where += " AND scene_id = ?"
+            args.append(scene_id)
+        if cursor:
+            try:
+                c_obs, c_id = json.loads(cursor)
+            except (ValueError, TypeError) as exc:
+                from ...errors import InvalidInputError
+
+                raise InvalidInputError("cursor", "not a cursor returned by a previous page") from exc
+            where += " AND (observed_at < ? OR (observed_at = ? AND id < ?))"
+            args += [c_obs, c_obs, c_id]
+        rows = self._q(f"SELECT {_MEM_COLS} FROM memories WHERE {where} "  # noqa: S608
+                       "ORDER BY observed_at DESC, id DESC LIMIT ?", [*args, limit + 1])
+        items = [_memory(r) for r in rows[:limit]]
+        nxt = json.dumps([rows[limit - 1][9], rows[limit - 1][0]]) if len(rows) > limit else None
+        return Page(items=items, next_cursor=nxt)
+
+    def update_memory(self, space: str, memory_id: str, changes: dict[str, Any]) -> MemoryRecord:
+        bad = set(changes) - _UPDATABLE
+        if bad:
+            raise StoreError(f"update_memory: fields not updatable: {sorted(bad)}")
+        with self.transaction():
+            current = self.get_memories(space, [memory_id])
+            if not current:
+                raise NotFoundError("memory", memory_id)
+            rec = current[0].model_copy(update={**changes, "updated_at": utcnow()})
+            t0, t1 = _time_bounds(rec)
+            row = _memory_row(rec)
+            cols = [c.strip() for c in _MEM_COLS.split(",")]
+            sets = ", ".join(f"{c}=?" for c in cols[1:])
+            self._conn.execute(f"UPDATE memories SET {sets}, t_start=?, t_end=? WHERE space=? AND id=?",  # noqa: S608
+                               (*row[1:], t0, t1, space, memory_id))
+            pk = self._conn.execute("SELECT pk FROM memories WHERE space=? AND id=?", (space, memory_id)).fetchone()[0]
+            self._conn.execute("DELETE FROM memories_fts WHERE rowid=?", (pk,))
+            self._conn.execute("INSERT INTO memories_fts (rowid, scope, body) VALUES (?, ?, ?)",
+                               (pk, _scope(rec), _index_text(rec)))
+            if "text" in changes and changes["text"] != current[0].text:
+                self._conn.execute("DELETE FROM vectors WHERE memory_pk=?", (pk,))
+            self._bump(space, rec.user_id)
+        return rec
+
+    def delete_memories(self, space: str, ids: Sequence[str]) -> int:
+        removed = 0
+        with self.transaction():
+            for chunk in _chunks(list(ids)):
+                rows = self._conn.execute(
+                    f"SELECT pk, user_id FROM memories WHERE space=? AND id IN ({_ph(chunk)})",
+                    [space, *chunk]).fetchall()
+                removed += self._delete_pks(space, rows)
+        return removed
+
+    def _delete_pks(self, space: str, rows: Sequence[tuple[int, str]]) -> int:
+        pks = [r[0] for r in rows]
+        for chunk in _chunks(pks):
+            self._conn.execute(f"DELETE FROM memories_fts WHERE rowid IN ({_ph(chunk)})", chunk)
+            self._conn.execute(f"DELETE FROM memories WHERE pk IN ({_ph(chunk)})", chunk)
+        for user in {r[1] for r in rows}:
+            self._bump(space, user)
+        return len(pks)
+
+    # -------------------------------------------------------------- search
+    def search_text(self, space: str, words: Sequence[str], filters: Filters, *, limit: int,
+                    time_range: TimeRange | None = None) -> list[tuple[str, float]]:
+        terms = [w for w in dict.fromkeys(words) if w.strip()]
+        if not terms:
+            return []
+        scope = [scope_token("sp", space)]
+        if filters.user_id is not None:
+            scope.append(scope_token("us", filters.user_id))
+        if filters.conversation_id is not None:
+            scope.append(scope_token("cv", filters.conversation_id))
+        if not filters.include_inactive:
+            scope.append("stactive")
+        match = " AND ".join(f"scope:{t}" for t in scope)
+        if filters.kinds:
+            match += " AND scope:(" + " OR ".join("kd" + k for k in filters.kinds) + ")"
+        match += " AND body:(" + " OR ".join(_fts_phrase(t) for t in terms) + ")"
+        where, args = _filter_sql(space, filters, alias="m.", with_status=False)
+        if time_range is not None:
+            where += " AND m.t_end >= ? AND m.t_start <= ?"
+            args += [epoch(time_range.start), epoch(time_range.end)]
+        rows = self._q(
+            "SELECT m.id, bm25(memories_fts, 0.0, 1.0) AS s FROM memories_fts "
+            "JOIN memories m ON m.pk = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND {where} ORDER BY s LIMIT ?",  # noqa: S608
+            [match, *args, limit])
+        return [(r[0], -float(r[1])) for r in rows]
+
+    def search_vectors(self, space: str, vector: np.ndarray, filters: Filters, *, limit: int,
+                       time_range: TimeRange | None = None) -> list[tuple[str, float]]:
+        window = (epoch(time_range.start), epoch(time_range.end)) if time_range else None
+        extra = any(v is not None for v in (filters.agent_id, filters.session_id, filters.speaker))
+        with self._lock:
+            try:
+                hits = self._vectors.search(
+                    self._conn, space, filters.user_id, np.asarray(vector, dtype=np.float32),
+                    limit=limit * 4 if extra else limit, conversation_id=filters.conversation_id,
+                    kinds=list(filters.kinds) if filters.kinds else None,
+                    include_inactive=filters.include_inactive, time_window=window)
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite: {exc}") from exc
+        if not hits:
+            return []
+        score = dict(hits)
+        where, args = _filter_sql(space, filters, alias="", with_status=False)
+        keep: dict[int, str] = {}
+        for chunk in _chunks(list(score)):
+            keep.update(self._q(f"SELECT pk, id FROM memories WHERE {where} AND pk IN ({_ph(chunk)})",  # noqa: S608
+                                [*args, *chunk]))
+        return [(keep[pk], s) for pk, s in hits if pk in keep][:limit]
+
+    # ------------------------------------------------------- cells / scenes
+    def upsert_cell(self, cell: Cell) -> None:
+        self._x("INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (cell.id, cell.space, cell.user_id, cell.conversation_id, cell.first_seq,
+                 cell.last_seq, iso(cell.start_at), iso(cell.end_at), cell.scene_id, cell.status,
+                 cell.boundary))
+
+    def get_cell(self, space: str, cell_id: str) -> Cell | None:
+        rows = self._q("SELECT * FROM cells WHERE space=? AND id=?", (space, cell_id))
+        return _cell(rows[0]) if rows else None
+
+    def list_cells(self, space: str, conversation_id: str) -> list[Cell]:
+        return [_cell(r) for r in self._q(
+            "SELECT * FROM cells WHERE space=? AND conversation_id=? ORDER BY first_seq",
+            (space, conversation_id))]
+
+    def upsert_scene(self, scene: Scene, centroid: np.ndarray) -> None:
+        self._x("INSERT OR REPLACE INTO scenes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (scene.id, scene.space, scene.user_id, scene.label, scene.size,
+                 iso(scene.first_at), iso(scene.last_at),
+                 np.asarray(centroid, dtype=np.float32).tobytes()))
+
+    def list_scenes(self, space: str, user_id: str) -> list[tuple[Scene, np.ndarray]]:
+        rows = self._q("SELECT * FROM scenes WHERE space=? AND user_id=? ORDER BY last_at DESC",
+                       (space, user_id))
+        return [(Scene(id=r[0], space=r[1], user_id=r[2], label=r[3], size=r[4],
+                       first_at=from_iso(r[5]), last_at=from_iso(r[6])),
+                 np.frombuffer(r[7], dtype=np.float32)) for r in rows]
+
+    # ------------------------------------------------------------- history
+    def add_history(self, space: str, entries: Sequence[HistoryEntry]) -> None:
+        with self.transaction():
+            self._conn.executemany(
+                "INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(e.id, space, e.memory_id, e.action, e.actor, iso(e.at),
+                  json.dumps(e.before, ensure_ascii=False, default=str) if e.before is not None else None,
+                  json.dumps(e.after, ensure_ascii=False, default=str) if e.after is not None else None)
+                 for e in entries])
+
+    def history(self, space: str, memory_id: str) -> list[HistoryEntry]:
+        rows = self._q("SELECT id, memory_id, action, actor, at, before, after FROM history "
+                       "WHERE space=? AND memory_id=? ORDER BY at, rowid", (space, memory_id))
+        return [HistoryEntry(id=r[0], memory_id=r[1], action=r[2], actor=r[3], at=from_iso(r[4]),
+                             before=json.loads(r[5]) if r[5] else None,
+                             after=json.loads(r[6]) if r[6] else None) for r in rows]
+
+    # ---------------------------------------------------------------- jobs
+    def enqueue(self, job: Job, *, dedupe_key: str | None = None) -> bool:
+        with self.transaction():
+            if dedupe_key is not None and self._conn.execute(
+                    "SELECT 1 FROM jobs WHERE space=? AND dedupe_key=? AND status IN ('pending','running')",
+                    (job.space, dedupe_key)).fetchone():
+                return False
+            self._conn.execute(
+                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job.id, job.space, job.kind, json.dumps(job.payload), dedupe_key, job.status,
+                 job.attempts, job.max_attempts, epoch(job.run_after), None, None, job.last_error,
+                 iso(job.created_at), iso(job.updated_at)))
+        return True
+
+    def claim_jobs(self, space: str | None, worker: str, *, lease_seconds: float,
+                   limit: int = 1, now: datetime | None = None) -> list[Job]:
+        t = epoch(now or utcnow())
+        sql = ("SELECT id FROM jobs WHERE ((status='pending' AND run_after <= ?) OR "
+               "(status='running' AND lease_until < ?))")
+        args: list[Any] = [t, t]
+        if space is not None:
+            sql += " AND space = ?"
+            args.append(space)
+        with self.transaction():
+            ids = [r[0] for r in self._conn.execute(sql + " ORDER BY run_after, id LIMIT ?",
+                                                    [*args, limit]).fetchall()]
+            for jid in ids:
+                self._conn.execute(
+                    "UPDATE jobs SET status='running', attempts=attempts+1, lease_until=?, worker=?, "
+                    "updated_at=? WHERE id=?", (t + lease_seconds, worker, iso(utcnow()), jid))
+            return self._jobs_by_id(ids)
+
+    def _jobs_by_id(self, ids: Sequence[str]) -> list[Job]:
+        if not ids:
+            return []
+        rows = self._conn.execute(f"SELECT * FROM jobs WHERE id IN ({_ph(ids)})", list(ids)).fetchall()
+        by_id = {r[0]: _job(r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def finish_job(self, job_id: str, worker: str) -> None:
+        self._x("UPDATE jobs SET status='done', lease_until=NULL, updated_at=? "
+                "WHERE id=? AND worker=? AND status='running'", (iso(utcnow()), job_id, worker))
+
+    def fail_job(self, job_id: str, worker: str, error: str, *, retry_at: datetime | None) -> None:
+        status = "pending" if retry_at is not None else "parked"
+        self._x("UPDATE jobs SET status=?, last_error=?, run_after=coalesce(?, run_after), "
+                "lease_until=NULL, updated_at=? WHERE id=? AND worker=? AND status='running'",
+                (status, error[:2000], epoch(retry_at) if retry_at else None, iso(utcnow()),
+                 job_id, worker))
+
+    def requeue_jobs(self, space: str, statuses: Sequence[str] = ("failed", "parked")) -> int:
+        return self._x(f"UPDATE jobs SET status='pending', attempts=0, run_after=?, updated_at=? "  # noqa: S608
+                       f"WHERE space=? AND status IN ({_ph(statuses)})",
+                       [epoch(utcnow()), iso(utcnow()), space, *statuses])
+
+    def job_counts(self, space: str) -> dict[str, int]:
+        counts = {s: 0 for s in ("pending", "running", "done", "failed", "parked")}
+        counts.update(dict(self._q("SELECT status, count(*) FROM jobs WHERE space=? GROUP BY status", (space,))))
+        return counts
+
+    def list_jobs(self, space: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]:
+        sql, args = "SELECT * FROM jobs WHERE space=?", [space]
+        if statuses:
+            sql += f" AND status IN ({_ph(statuses)})"
+            args += list(statuses)
+        return [_job(r) for r in self._q(sql + " ORDER BY created_at DESC LIMIT ?", [*args, limit])]
+
+    # -------------------------------------------------------------- forget
+    def forget(self, space: str, *, user_id: str | None = None,
+               conversation_id: str | None = None) -> dict[str, int]:
+        cond, args = "space=?", [space]
+        if user_id is not None:
+            cond += " AND user_id=?"
+            args.append(user_id)
+        if conversation_id is not None:
+            cond += " AND conversation_id=?"
+            args.append(conversation_id)
+        counts: dict[str, int] = {}
+        with self.transaction():
+            rows = self._conn.execute(f"SELECT pk, user_id, id FROM memories WHERE {cond}", args).fetchall()  # noqa: S608
+            ids = [r[2] for r in rows]
+            for chunk in _chunks(ids):
+                self._conn.execute(f"DELETE FROM history WHERE space=? AND memory_id IN ({_ph(chunk)})",
+                                   [space, *chunk])
+            counts["memories"] = self._delete_pks(space, [(r[0], r[1]) for r in rows])
+            counts["messages"] = self._conn.execute(f"DELETE FROM messages WHERE {cond}", args).rowcount  # noqa: S608
+            counts["cells"] = self._conn.execute(f"DELETE FROM cells WHERE {cond}", args).rowcount  # noqa: S608
+            if conversation_id is None:
+                scond = "space=?" + (" AND user_id=?" if user_id is not None else "")
+                sargs = [space] + ([user_id] if user_id is not None else [])
+                counts["scenes"] = self._conn.execute(f"DELETE FROM scenes WHERE {scond}", sargs).rowcount  # noqa: S608
+            counts["jobs"] = self._forget_jobs(space, user_id, conversation_id)
+        return counts
+
+    def _forget_jobs(self, space: str, user_id: str | None, conversation_id: str | None) -> int:
+        removed = 0
+        for jid, payload in self._conn.execute("SELECT id, payload FROM jobs WHERE space=?", (space,)).fetchall():
+            p = json.loads(payload)
+            if ((user_id is None or p.get("user_id") == user_id)
+                    and (conversation_id is None or p.get("conversation_id") == conversation_id)):
+                removed += self._conn.execute("DELETE FROM jobs WHERE id=?", (jid,)).rowcount
+        return removed
+
+    def iter_tenants(self, space: str) -> Iterator[tuple[str, str]]:
+        yield from self._q("SELECT DISTINCT user_id, conversation_id FROM messages WHERE space=? "
+                           "ORDER BY user_id, conversation_id", (space,))
+
+
+# ---------------------------------------------------------------- helpers
+def _split_sql(script: str) -> list[str]:
+    """Statements of a migration script (``--`` comments removed first)."""
+    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    return [s.strip() for s in code.split(";") if s.strip()]
+
+
+def _ph(items: Sequence[Any]) -> str:
+    return ", ".join("?" * len(items))
+
+
+def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _index_text(rec: MemoryRecord) -> str:
+    from ...text import index_text
+
+    return index_text(rec.text)
+
+
+def _filter_sql(space: str, f: Filters, *, alias: str, with_status: bool = True) -> tuple[str, list[Any]]:
+    where, args = f"{alias}space=?", [space]
+    for col, val in (("user_id", f.user_id), ("agent_id", f.agent_id),
+                     ("conversation_id", f.conversation_id), ("session_id", f.session_id),
+                     ("speaker", f.speaker)):
+        if val is not None:
+            where += f" AND {alias}{col}=?"
+            args.append(val)
+    if f.kinds:
+        where += f" AND {alias}kind IN ({_ph(f.kinds)})"
+        args += list(f.kinds)
+    if with_status and not f.include_inactive:
+        where += f" AND {alias}status != 'deleted'"
+    return where, args
+
+
+def _memory_row(rec: MemoryRecord) -> tuple[Any, ...]:
+    d = rec.model_dump()
+    vals: list[Any] = []
+    for col in (c.strip() for c in _MEM_COLS.split(",")):
+        v = d[col]
+        if col in _DT_FIELDS:
+            v = iso(v) if v is not None else None
+        elif col in ("message_ids", "metadata"):
+            v = json.dumps(v, ensure_ascii=False, default=str)
+        vals.append(v)
+    return tuple(vals)
+
+
+def _memory(r: tuple) -> MemoryRecord:
+    cols = [c.strip() for c in _MEM_COLS.split(",")]
+    d: dict[str, Any] = dict(zip(cols, r, strict=True))
+    for col in _DT_FIELDS:
+        if d[col] is not None:
+            d[col] = from_iso(d[col])
+    d["message_ids"] = json.loads(d["message_ids"])
+    d["metadata"] = json.loads(d["metadata"])
+    return MemoryRecord.model_validate(d)
+
+
+def _message(r: tuple) -> Message:
+    cols = [c.strip() for c in _MSG_COLS.split(",")]
+    d: dict[str, Any] = dict(zip(cols, r, strict=True))
+    d["timestamp"] = from_iso(d.pop("ts"))
+    d["created_at"] = from_iso(d["created_at"])
+    d["metadata"] = json.loads(d["metadata"])
+    return Message.model_validate(d)
+
+
+def _cell(r: tuple) -> Cell:
+    return Cell(id=r[0], space=r[1], user_id=r[2], conversation_id=r[3], first_seq=r[4],
+                last_seq=r[5], start_at=from_iso(r[6]), end_at=from_iso(r[7]), scene_id=r[8],
+                status=r[9], boundary=r[10])
+
+
+def _job(r: tuple) -> Job:
+    from datetime import UTC
+
+    return Job(id=r[0], space=r[1], kind=r[2], payload=json.loads(r[3]), status=r[5], attempts=r[6],
+               max_attempts=r[7], run_after=datetime.fromtimestamp(r[8], UTC),
+               lease_until=datetime.fromtimestamp(r[9], UTC) if r[9] is not None else None,
+               last_error=r[11], created_at=from_iso(r[12]), updated_at=from_iso(r[13]))
+

@@ -1,0 +1,121 @@
+"""Exact k-NN over one (space, user) partition, from an in-process NumPy cache.
+
+SQLite has no vector index in the standard library build, and brute force over a
+float32 matrix is both exact and fast here (~6 ms per query at 100k x 384 on 2 cores).
+The rows live in the ``vectors`` table; each process keeps the partitions it has
+searched in memory and refreshes them cheaply: rows appended since the last look are
+read by primary key, and any other change (delete, status or time change) bumps the
+partition's ``generation`` so the next search reloads it whole.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+KIND_CODES = {"episode": 0, "fact": 1, "foresight": 2, "profile": 3, "turn": 4}
+STATUS_CODES = {"active": 0, "superseded": 1, "deleted": 2}
+
+_LOAD_SQL = """
+SELECT v.memory_pk, v.vec, m.kind, m.status, m.t_start, m.t_end, m.conversation_id
+FROM vectors v JOIN memories m ON m.pk = v.memory_pk
+WHERE v.space = ? AND v.user_id = ? AND v.memory_pk > ?
+ORDER BY v.memory_pk
+"""
+
+
+@dataclass
+class _Partition:
+    generation: int = -1
+    max_pk: int = 0
+    dim: int = 0
+    pks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    kinds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    statuses: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    t_start: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    t_end: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    convs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+
+    def append(self, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        vecs = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+        self.dim = vecs.shape[1]
+        self.matrix = vecs if self.matrix.size == 0 else np.vstack([self.matrix, vecs])
+        self.pks = np.concatenate([self.pks, np.array([r[0] for r in rows], dtype=np.int64)])
+        self.kinds = np.concatenate([self.kinds, np.array([KIND_CODES[r[2]] for r in rows], dtype=np.int8)])
+        self.statuses = np.concatenate(
+            [self.statuses, np.array([STATUS_CODES[r[3]] for r in rows], dtype=np.int8)])
+        self.t_start = np.concatenate([self.t_start, np.array([r[4] for r in rows])])
+        self.t_end = np.concatenate([self.t_end, np.array([r[5] for r in rows])])
+        self.convs = np.concatenate([self.convs, np.array([r[6] for r in rows], dtype=object)])
+        self.max_pk = int(self.pks[-1])
+
+
+class VectorCache:
+    def __init__(self) -> None:
+        self._parts: dict[tuple[str, str], _Partition] = {}
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._parts.clear()
+
+    def _refresh(self, conn: sqlite3.Connection, space: str, user_id: str, generation: int) -> _Partition:
+        key = (space, user_id)
+        part = self._parts.get(key)
+        if part is None or part.generation != generation:
+            part = _Partition(generation=generation)
+            self._parts[key] = part
+        part.append(conn.execute(_LOAD_SQL, (space, user_id, part.max_pk)).fetchall())
+        return part
+
+    def search(
+        self, conn: sqlite3.Connection, space: str, user_id: str | None, vector: np.ndarray,
+        *, limit: int, conversation_id: str | None, kinds: list[str] | None,
+        include_inactive: bool, time_window: tuple[float, float] | None,
+    ) -> list[tuple[int, float]]:
+        """``(memory_pk, cosine)`` best first within the (space, user) partition(s)."""
+        sql = "SELECT user_id, generation FROM vector_partitions WHERE space = ?"
+        args: list[object] = [space]
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            args.append(user_id)
+        results: list[tuple[int, float]] = []
+        with self._lock:
+            for uid, gen in conn.execute(sql, args).fetchall():
+                part = self._refresh(conn, space, uid, gen)
+                results.extend(self._top(part, vector, limit, conversation_id, kinds,
+                                         include_inactive, time_window))
+        results.sort(key=lambda r: -r[1])
+        return results[:limit]
+
+    @staticmethod
+    def _top(
+        part: _Partition, vector: np.ndarray, limit: int, conversation_id: str | None,
+        kinds: list[str] | None, include_inactive: bool, time_window: tuple[float, float] | None,
+    ) -> list[tuple[int, float]]:
+        if part.matrix.size == 0 or part.dim != vector.shape[0]:
+            return []
+        scores = part.matrix @ vector.astype(np.float32)
+        mask = np.ones(len(scores), dtype=bool)
+        if not include_inactive:
+            mask &= part.statuses == 0
+        if kinds:
+            mask &= np.isin(part.kinds, [KIND_CODES[k] for k in kinds])
+        if conversation_id is not None:
+            mask &= part.convs == conversation_id
+        if time_window is not None:
+            mask &= (part.t_end >= time_window[0]) & (part.t_start <= time_window[1])
+        idx = np.flatnonzero(mask)
+        if idx.size == 0:
+            return []
+        sub = scores[idx]
+        k = min(limit, idx.size)
+        top = np.argpartition(-sub, k - 1)[:k]
+        top = top[np.argsort(-sub[top])]
+        return [(int(part.pks[idx[i]]), float(sub[i])) for i in top]

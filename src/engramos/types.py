@@ -1,0 +1,208 @@
+"""Domain types shared by the library, the CLI and (later) the server.
+
+Result types are pydantic models so that they serialise to JSON the same way
+everywhere (``model_dump(mode="json")``).  Datetimes are always timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+MemoryKind = Literal["episode", "fact", "foresight", "profile", "turn"]
+MEMORY_KINDS: tuple[MemoryKind, ...] = ("episode", "fact", "foresight", "profile", "turn")
+MemoryStatus = Literal["active", "superseded", "deleted"]
+JobStatus = Literal["pending", "running", "done", "failed", "parked"]
+
+DEFAULT_SPACE = "default"
+DEFAULT_USER = "default"
+DEFAULT_CONVERSATION = "default"
+
+
+class Tenant(BaseModel, frozen=True):
+    """Where a row lives: the space, and inside it the user and conversation."""
+
+    space: str = DEFAULT_SPACE
+    user_id: str = DEFAULT_USER
+    conversation_id: str = DEFAULT_CONVERSATION
+
+
+class Message(BaseModel):
+    """A stored raw message: the source of truth every memory cites."""
+
+    id: str
+    space: str
+    user_id: str
+    agent_id: str | None = None
+    conversation_id: str
+    session_id: str | None = None
+    seq: int
+    sender: str
+    sender_name: str
+    role: str
+    content: str
+    timestamp: datetime
+    external_id: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    content_hash: str
+    cell_id: str | None = None
+    created_at: datetime
+
+
+class MemoryRecord(BaseModel):
+    """One memory: an episode, a fact, a foresight, a profile item or a raw turn."""
+
+    id: str
+    space: str
+    kind: MemoryKind
+    user_id: str
+    agent_id: str | None = None
+    conversation_id: str
+    session_id: str | None = None
+    speaker: str | None = None
+    text: str
+    observed_at: datetime
+    event_start: datetime | None = None
+    event_end: datetime | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    status: MemoryStatus = "active"
+    supersedes: str | None = None
+    cell_id: str | None = None
+    scene_id: str | None = None
+    message_ids: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    produced_by: str = "offline"
+    created_at: datetime
+    updated_at: datetime
+
+
+class Citation(BaseModel):
+    """A pointer from a memory to one raw message it came from."""
+
+    message_id: str
+    timestamp: datetime
+    speaker: str
+    external_id: str | None = None
+
+    def label(self) -> str:
+        return self.external_id or self.message_id
+
+
+class Scores(BaseModel):
+    """Why a hit ranks where it does.  Missing parts are ``None`` (not a candidate there)."""
+
+    bm25: float | None = None
+    vector: float | None = None
+    fusion: float = 0.0
+    time: float = 0.0
+    rerank: float | None = None
+    final: float = 0.0
+
+
+class Hit(BaseModel):
+    memory: MemoryRecord
+    score: float
+    scores: Scores
+    citations: list[Citation] = Field(default_factory=list)
+    via: str = "direct"  # "direct", or how an expansion reached it: "cell", "neighbour", "scene"
+
+
+class TimeRange(BaseModel):
+    start: datetime
+    end: datetime
+    source: str = ""  # the words of the query the range came from
+
+
+class SearchResult(BaseModel):
+    query: str
+    hits: list[Hit]
+    time_range: TimeRange | None = None
+    reference_time: datetime
+    wants_date: bool = False
+    took_ms: float = 0.0
+
+
+class ContextBlock(BaseModel):
+    query: str
+    text: str
+    tokens: int
+    budget_tokens: int
+    hits: list[Hit]
+    message_ids: list[str]
+
+
+class Page(BaseModel):
+    items: list[MemoryRecord]
+    next_cursor: str | None = None
+
+
+class HistoryEntry(BaseModel):
+    id: str
+    memory_id: str
+    action: Literal["create", "update", "supersede", "delete", "restore"]
+    actor: str
+    at: datetime
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class AddResult(BaseModel):
+    message_ids: list[str]
+    inserted: int
+    duplicates: int
+    jobs_run: int = 0
+    pending_jobs: int = 0
+
+
+class Scene(BaseModel):
+    id: str
+    space: str
+    user_id: str
+    label: str
+    size: int
+    first_at: datetime
+    last_at: datetime
+
+
+class Cell(BaseModel):
+    id: str
+    space: str
+    user_id: str
+    conversation_id: str
+    first_seq: int
+    last_seq: int
+    start_at: datetime
+    end_at: datetime
+    scene_id: str | None = None
+    status: Literal["open", "closed", "extracted"] = "closed"
+    boundary: str = ""
+
+
+class Job(BaseModel):
+    id: str
+    space: str
+    kind: str
+    payload: dict[str, Any]
+    status: JobStatus
+    attempts: int
+    max_attempts: int
+    run_after: datetime
+    lease_until: datetime | None = None
+    last_error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Filters(BaseModel):
+    """Scope and filters of a search or listing.  ``space`` is always applied."""
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    conversation_id: str | None = None
+    session_id: str | None = None
+    kinds: list[MemoryKind] | None = None
+    speaker: str | None = None
+    include_inactive: bool = False
