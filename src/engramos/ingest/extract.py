@@ -48,15 +48,30 @@ def render_turn(m: Message) -> str:
 
 
 # ------------------------------------------------------------ person rewrite
-_VERBS_S = {
-    "have": "has", "do": "does", "go": "goes", "love": "loves", "like": "likes",
-    "enjoy": "enjoys", "want": "wants", "need": "needs", "think": "thinks", "feel": "feels",
-    "work": "works", "live": "lives", "hope": "hopes", "plan": "plans", "know": "knows",
-    "hate": "hates", "try": "tries", "make": "makes", "take": "takes", "play": "plays",
-    "paint": "paints", "run": "runs", "read": "reads", "write": "writes", "believe": "believes",
-    "miss": "misses", "wish": "wishes", "prefer": "prefers", "study": "studies", "teach": "teaches",
-    "volunteer": "volunteers", "get": "gets", "keep": "keeps", "find": "finds", "am": "is",
-}
+_NOT_PRESENT = frozenset("""
+    was had did went made got saw took came gave found felt thought told knew left met ran
+    bought brought built began wrote said sent spent won lost kept held heard became taught
+    caught slept drove ate drew flew grew threw wore chose fell forgot sat stood understood
+    paid put set cut let hit hurt quit shut led fed sang swam rode woke spoke broke stole hid
+    can could will would should might must may shall also just really still always never
+    often usually actually totally definitely guess mean""".split())
+_IRREGULAR_S = {"have": "has", "do": "does", "go": "goes", "am": "is", "be": "is"}
+
+
+def _third_singular(verb: str) -> str:
+    """Present-tense agreement after a name: "I love" -> "Ana loves"; past forms,
+    modals and adverbs stay as they are."""
+    if verb in _IRREGULAR_S:
+        return _IRREGULAR_S[verb]
+    if verb in _NOT_PRESENT or verb.endswith(("ed", "ing")) or len(verb) < 2:
+        return verb
+    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    if verb.endswith("y") and verb[-2] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
 _EN_PERSON = [
     (re.compile(r"\bI'm\b"), "{n} is"), (re.compile(r"\bI've\b"), "{n} has"),
     (re.compile(r"\bI'll\b"), "{n} will"), (re.compile(r"\bI'd\b"), "{n} would"),
@@ -73,7 +88,7 @@ def third_person(sentence: str, name: str) -> str:
 
     def _i_verb(m: re.Match[str]) -> str:
         adverb, verb = m.group(1), m.group(2)
-        verb = _VERBS_S.get(verb, verb)
+        verb = _third_singular(verb)
         return f"{name} {adverb + ' ' if adverb else ''}{verb}"
 
     out = _EN_I_VERB.sub(_i_verb, sentence)

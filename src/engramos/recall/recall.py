@@ -62,7 +62,7 @@ class RecallEngine:
         if expand:
             self._expand(space, records, scores, via, qvec, top_k, filters)
         self._rerank(query, records, scores)
-        order = sorted(scores, key=lambda i: -scores[i].final)[:top_k]
+        order = _distinct(sorted(scores, key=lambda i: -scores[i].final), records)[:top_k]
         hits = self._hits([records[i] for i in order], scores, via, space)
         return SearchResult(query=query, hits=hits, time_range=window, reference_time=reference_time,
                             wants_date=plan.wants_date, took_ms=(time.perf_counter() - started) * 1000)
@@ -110,6 +110,19 @@ class RecallEngine:
             hits.append(Hit(memory=r, score=scores[r.id].final, scores=scores[r.id], citations=cites,
                             via=via.get(r.id, "direct")))
         return hits
+
+
+def _distinct(ids: list[str], records: dict[str, MemoryRecord]) -> list[str]:
+    """Drop a hit whose text repeats a better-ranked one (a sentence stored both as a
+    foresight and a profile item, say): it would add nothing to a context."""
+    seen: set[str] = set()
+    out = []
+    for i in ids:
+        key = records[i].text
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+    return out
 
 
 def _visible(rec: MemoryRecord, f: Filters) -> bool:

