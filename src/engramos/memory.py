@@ -4,11 +4,12 @@ later the server call these same methods."""
 from __future__ import annotations
 
 import asyncio
+import builtins
 import functools
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from ._util import new_id, utcnow
 from .config import Config
@@ -22,12 +23,20 @@ from .recall.recall import RecallEngine
 from .recall.rerank import Reranker, make_reranker
 from .store import Store, open_store
 from .types import (
-    DEFAULT_CONVERSATION, DEFAULT_USER, MEMORY_KINDS, AddResult, ContextBlock, Filters, HistoryEntry,
-    MemoryKind, MemoryRecord, Message, Page, SearchResult, TimeRange,
+    DEFAULT_CONVERSATION,
+    DEFAULT_USER,
+    MEMORY_KINDS,
+    AddResult,
+    ContextBlock,
+    Filters,
+    HistoryEntry,
+    MemoryKind,
+    MemoryRecord,
+    Message,
+    Page,
+    SearchResult,
+    TimeRange,
 )
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class Memory:
@@ -90,8 +99,8 @@ class Memory:
         jobs run before this returns; otherwise a worker runs them.  The open tail of a
         conversation (no boundary seen yet) stays searchable as raw turns until a later
         message closes it or ``flush=True`` / :meth:`flush`."""
-        user = check_id("user_id", user_id or DEFAULT_USER)
-        conv = check_id("conversation_id", conversation_id or DEFAULT_CONVERSATION)
+        user = check_id("user_id", DEFAULT_USER if user_id is None else user_id)
+        conv = check_id("conversation_id", DEFAULT_CONVERSATION if conversation_id is None else conversation_id)
         agent = check_id("agent_id", agent_id, required=False)
         session = check_id("session_id", session_id, required=False)
         assert user is not None and conv is not None
@@ -243,14 +252,14 @@ class Memory:
         check_id("user_id", user_id)
         return self.store.forget(self.space, user_id=user_id)
 
-    def history(self, memory_id: str) -> list[HistoryEntry]:
+    def history(self, memory_id: str) -> builtins.list[HistoryEntry]:
         check_id("memory_id", memory_id)
         entries = self.store.history(self.space, memory_id)
         if not entries and not self.store.get_memories(self.space, [memory_id]):
             raise NotFoundError("memory", memory_id)
         return entries
 
-    def messages(self, conversation_id: str, *, limit: int = 1000) -> list[Message]:
+    def messages(self, conversation_id: str, *, limit: int = 1000) -> builtins.list[Message]:
         check_id("conversation_id", conversation_id)
         return self.store.list_messages(self.space, conversation_id, limit=limit)
 
@@ -273,12 +282,12 @@ def _time_range(value: TimeRange | tuple[Any, Any] | None) -> TimeRange | None:
     return TimeRange(start=start, end=end, source="caller")
 
 
-def _in_thread(method: Callable[P, R]) -> Callable[P, Any]:
+def _in_thread(method: Callable[..., Any]) -> Any:
     @functools.wraps(method)
     async def wrapper(self: AsyncMemory, *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(getattr(self._sync, method.__name__), *args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 class AsyncMemory:

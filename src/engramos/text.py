@@ -23,10 +23,8 @@ STOPWORDS = frozenset(
     just about into over also any some such only own same then once all both each few more
     most other no nor up down out off again further s t don't i'm i've i'll you're that's
     really oh yeah wow hey hi thanks thank lol ok okay gonna got get
-    的 了 是 在 我 你 他 她 它 们 这 那 和 与 就 都 也 吗 呢 啊 吧 呀 一个 什么 有 没有 去""".split()
+    的 了 是 在 我 你 他 她 它 们 这 那 和 与 就 都 也 吗 呢 啊 吧 呀 一个 什么 有 没有 去""".split()  # noqa: SIM905
 )
-
-_ZH_STOP = frozenset(w for w in STOPWORDS if _CJK_RE.search(w))
 
 
 def has_cjk(text: str) -> bool:

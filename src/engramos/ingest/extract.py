@@ -48,13 +48,7 @@ def render_turn(m: Message) -> str:
 
 
 # ------------------------------------------------------------ person rewrite
-_NOT_PRESENT = frozenset("""
-    was had did went made got saw took came gave found felt thought told knew left met ran
-    bought brought built began wrote said sent spent won lost kept held heard became taught
-    caught slept drove ate drew flew grew threw wore chose fell forgot sat stood understood
-    paid put set cut let hit hurt quit shut led fed sang swam rode woke spoke broke stole hid
-    can could will would should might must may shall also just really still always never
-    often usually actually totally definitely guess mean""".split())
+_NOT_PRESENT = frozenset(["was", "had", "did", "went", "made", "got", "saw", "took", "came", "gave", "found", "felt", "thought", "told", "knew", "left", "met", "ran", "bought", "brought", "built", "began", "wrote", "said", "sent", "spent", "won", "lost", "kept", "held", "heard", "became", "taught", "caught", "slept", "drove", "ate", "drew", "flew", "grew", "threw", "wore", "chose", "fell", "forgot", "sat", "stood", "understood", "paid", "put", "set", "cut", "let", "hit", "hurt", "quit", "shut", "led", "fed", "sang", "swam", "rode", "woke", "spoke", "broke", "stole", "hid", "can", "could", "will", "would", "should", "might", "must", "may", "shall", "also", "just", "really", "still", "always", "never", "often", "usually", "actually", "totally", "definitely", "guess", "mean"])
 _IRREGULAR_S = {"have": "has", "do": "does", "go": "goes", "am": "is", "be": "is"}
 
 
@@ -141,7 +135,7 @@ def profile_matches(sentence: str) -> list[tuple[str, str]]:
 
 
 def _is_statement(sentence: str) -> bool:
-    if sentence.rstrip().endswith(("?", "？")) or _SMALL_TALK.match(sentence) and len(sentence) < 40:
+    if sentence.rstrip().endswith(("?", "？")) or (_SMALL_TALK.match(sentence) and len(sentence) < 40):
         return False
     return len(words(sentence)) >= (2 if has_cjk(sentence) else 3)
 

@@ -139,7 +139,8 @@ def _one(raw: object, where: str, max_chars: int, default_time: datetime | None)
         timestamp = default_time
     else:
         timestamp = parse_timestamp(ts_raw, f"{where}.timestamp")
-    metadata = raw.get("metadata") or {}
+    metadata = raw.get("metadata")
+    metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict):
         raise InvalidInputError(f"{where}.metadata", "must be an object")
     try:

@@ -137,9 +137,10 @@ class Pipeline:
                 valid_to=d.valid_to, cell_id=cell.id, scene_id=scene_id, message_ids=d.message_ids,
                 metadata=d.metadata, produced_by=PRODUCED_BY, created_at=now, updated_at=now)
             if d.kind == "profile":
-                rec = self._consolidate_profile(rec, existing_profile, records, history)
-                if rec is None:
+                kept = self._consolidate_profile(rec, existing_profile, records, history)
+                if kept is None:
                     continue
+                rec = kept
             records.append(rec)
             vectors.append(cell_vec if d.kind == "episode" else vec_of[id(d)])
             history.append(history_entry(rec.id, "create", PRODUCED_BY, None, {"text": rec.text, "kind": rec.kind}))

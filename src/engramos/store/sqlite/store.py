@@ -3,6 +3,7 @@ tenant from :mod:`.vectors`."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -129,11 +130,9 @@ class SQLiteStore:
             return self._conn.execute(sql, args).rowcount
 
     def close(self) -> None:
-        with self._lock:
-            try:
-                self._conn.close()
-            except sqlite3.Error:  # noqa: S110 - closing twice or a dead handle: nothing to release
-                pass
+        # closing twice, or a dead handle: nothing left to release
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._conn.close()
 
     def health(self) -> dict[str, Any]:
         report: dict[str, Any] = {"backend": "sqlite", "path": str(self.path),
@@ -143,7 +142,7 @@ class SQLiteStore:
             report["integrity"] = self._q("PRAGMA quick_check")[0][0]
             report["journal_mode"] = self._q("PRAGMA journal_mode")[0][0]
             for table in ("messages", "memories", "vectors", "cells", "scenes", "history", "jobs"):
-                report[f"rows_{table}"] = self._q(f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608
+                report[f"rows_{table}"] = self._q(f"SELECT count(*) FROM {table}")[0][0]
             if str(self.path) != ":memory:" and self.path.exists():
                 report["size_bytes"] = self.path.stat().st_size
         except StoreError as exc:
@@ -232,7 +231,7 @@ class SQLiteStore:
                 cur = self._conn.execute(
                     f"INSERT INTO memories ({_MEM_COLS}, t_start, t_end) VALUES ({', '.join('?' * 25)})",
                     (*_memory_row(rec), t0, t1))
-                pk = cur.lastrowid
+                pk = int(cur.lastrowid or 0)
                 self._conn.executemany("INSERT INTO memory_sources VALUES (?, ?)",
                                        [(pk, mid) for mid in dict.fromkeys(rec.message_ids)])
                 self._conn.execute("INSERT INTO memories_fts (rowid, scope, body) VALUES (?, ?, ?)",
@@ -305,7 +304,7 @@ class SQLiteStore:
                 raise InvalidInputError("cursor", "not a cursor returned by a previous page") from exc
             where += " AND (observed_at < ? OR (observed_at = ? AND id < ?))"
             args += [c_obs, c_obs, c_id]
-        rows = self._q(f"SELECT {_MEM_COLS} FROM memories WHERE {where} "  # noqa: S608
+        rows = self._q(f"SELECT {_MEM_COLS} FROM memories WHERE {where} "
                        "ORDER BY observed_at DESC, id DESC LIMIT ?", [*args, limit + 1])
         items = [_memory(r) for r in rows[:limit]]
         nxt = json.dumps([rows[limit - 1][9], rows[limit - 1][0]]) if len(rows) > limit else None
@@ -324,7 +323,7 @@ class SQLiteStore:
             row = _memory_row(rec)
             cols = [c.strip() for c in _MEM_COLS.split(",")]
             sets = ", ".join(f"{c}=?" for c in cols[1:])
-            self._conn.execute(f"UPDATE memories SET {sets}, t_start=?, t_end=? WHERE space=? AND id=?",  # noqa: S608
+            self._conn.execute(f"UPDATE memories SET {sets}, t_start=?, t_end=? WHERE space=? AND id=?",
                                (*row[1:], t0, t1, space, memory_id))
             pk = self._conn.execute("SELECT pk FROM memories WHERE space=? AND id=?", (space, memory_id)).fetchone()[0]
             self._conn.execute("DELETE FROM memories_fts WHERE rowid=?", (pk,))
@@ -378,7 +377,7 @@ class SQLiteStore:
         rows = self._q(
             "SELECT m.id, bm25(memories_fts, 0.0, 1.0) AS s FROM memories_fts "
             "JOIN memories m ON m.pk = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where} ORDER BY s LIMIT ?",  # noqa: S608
+            f"WHERE memories_fts MATCH ? AND {where} ORDER BY s LIMIT ?",
             [match, *args, limit])
         return [(r[0], -float(r[1])) for r in rows]
 
@@ -401,7 +400,7 @@ class SQLiteStore:
         where, args = _filter_sql(space, filters, alias="", with_status=False)
         keep: dict[int, str] = {}
         for chunk in _chunks(list(score)):
-            keep.update(self._q(f"SELECT pk, id FROM memories WHERE {where} AND pk IN ({_ph(chunk)})",  # noqa: S608
+            keep.update(self._q(f"SELECT pk, id FROM memories WHERE {where} AND pk IN ({_ph(chunk)})",
                                 [*args, *chunk]))
         return [(keep[pk], s) for pk, s in hits if pk in keep][:limit]
 
@@ -502,7 +501,7 @@ class SQLiteStore:
                  job_id, worker))
 
     def requeue_jobs(self, space: str, statuses: Sequence[str] = ("failed", "parked")) -> int:
-        return self._x(f"UPDATE jobs SET status='pending', attempts=0, run_after=?, updated_at=? "  # noqa: S608
+        return self._x(f"UPDATE jobs SET status='pending', attempts=0, run_after=?, updated_at=? "
                        f"WHERE space=? AND status IN ({_ph(statuses)})",
                        [epoch(utcnow()), iso(utcnow()), space, *statuses])
 
@@ -530,18 +529,18 @@ class SQLiteStore:
             args.append(conversation_id)
         counts: dict[str, int] = {}
         with self.transaction():
-            rows = self._conn.execute(f"SELECT pk, user_id, id FROM memories WHERE {cond}", args).fetchall()  # noqa: S608
+            rows = self._conn.execute(f"SELECT pk, user_id, id FROM memories WHERE {cond}", args).fetchall()
             ids = [r[2] for r in rows]
             for chunk in _chunks(ids):
                 self._conn.execute(f"DELETE FROM history WHERE space=? AND memory_id IN ({_ph(chunk)})",
                                    [space, *chunk])
             counts["memories"] = self._delete_pks(space, [(r[0], r[1]) for r in rows])
-            counts["messages"] = self._conn.execute(f"DELETE FROM messages WHERE {cond}", args).rowcount  # noqa: S608
-            counts["cells"] = self._conn.execute(f"DELETE FROM cells WHERE {cond}", args).rowcount  # noqa: S608
+            counts["messages"] = self._conn.execute(f"DELETE FROM messages WHERE {cond}", args).rowcount
+            counts["cells"] = self._conn.execute(f"DELETE FROM cells WHERE {cond}", args).rowcount
             if conversation_id is None:
                 scond = "space=?" + (" AND user_id=?" if user_id is not None else "")
                 sargs = [space] + ([user_id] if user_id is not None else [])
-                counts["scenes"] = self._conn.execute(f"DELETE FROM scenes WHERE {scond}", sargs).rowcount  # noqa: S608
+                counts["scenes"] = self._conn.execute(f"DELETE FROM scenes WHERE {scond}", sargs).rowcount
             counts["jobs"] = self._forget_jobs(space, user_id, conversation_id)
         return counts
 

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from engramos import Memory
+from engramos.config import Config, RerankerConfig
+from engramos.recall.context import assemble
+from engramos.recall.fusion import rrf
+from engramos.recall.query import analyze
+from engramos.recall.rerank import HttpReranker
+from engramos.text import count_tokens
+
+CONV = [
+    ("Caroline", "I went to a LGBTQ support group yesterday and it was so powerful.", "2023-05-08T13:56:00Z", "D1:3"),
+    ("Melanie", "That's amazing! I painted a lake sunrise last year.", "2023-05-08T13:57:00Z", "D1:4"),
+    ("Caroline", "I'm planning to study counseling next year.", "2023-05-08T13:58:00Z", "D1:5"),
+    ("Melanie", "We went camping with the kids last weekend, they loved the stars.", "2023-06-20T10:00:00Z", "D2:1"),
+    ("Caroline", "I signed up for a pottery workshop that starts next month.", "2023-06-20T10:01:00Z", "D2:2"),
+    ("Melanie", "My daughter turned seven two days ago!", "2023-06-20T10:02:00Z", "D2:3"),
+]
+
+
+@pytest.fixture
+def loaded(memory: Memory) -> Memory:
+    memory.add([{"speaker": s, "text": t, "timestamp": ts, "id": i} for s, t, ts, i in CONV],
+               user_id="u", conversation_id="conv", flush=True)
+    return memory
+
+
+def test_rrf_sums_reciprocal_ranks():
+    fused = rrf([([("a", 9.0), ("b", 1.0)], 1.0), ([("b", 0.9)], 1.0)], k=60)
+    assert fused["b"] == pytest.approx(1 / 62 + 1 / 61) and fused["a"] == pytest.approx(1 / 61)
+
+
+def test_query_analysis_finds_time_range_and_when_questions():
+    ref = datetime(2023, 7, 1, tzinfo=UTC)
+    plan = analyze("What did Melanie do last month?", ref)
+    assert plan.time_range is not None and plan.time_range.start.date().isoformat() == "2023-06-01"
+    assert not plan.wants_date
+    assert analyze("When did Caroline go to the support group?", ref).wants_date
+    assert analyze("玛雅什么时候去的上海？", ref).wants_date
+    assert "caroline" in analyze("When did Caroline go?", ref).words
+
+
+def test_search_returns_cited_dated_hits_with_score_breakdown(loaded: Memory):
+    res = loaded.search("When did Caroline go to the LGBTQ support group?", user_id="u")
+    top = res.hits[0]
+    assert "D1:3" in [c.label() for c in top.citations]
+    assert "7 May 2023" in top.memory.text
+    assert top.scores.fusion > 0 and (top.scores.bm25 or top.scores.vector)
+    assert res.wants_date
+
+
+def test_time_range_in_question_prefers_matching_items(loaded: Memory):
+    res = loaded.search("What did Melanie do last weekend?", user_id="u",
+                        reference_time="2023-06-20T12:00:00Z")
+    assert res.time_range is not None
+    assert "camping" in res.hits[0].memory.text
+
+
+def test_explicit_time_range_and_kind_filters(loaded: Memory):
+    res = loaded.search("Melanie", time_range=("2023-06-01T00:00:00Z", "2023-06-30T23:59:59Z"),
+                        kinds=["fact"], expand=False)
+    assert res.hits and all(h.memory.kind == "fact" for h in res.hits)
+    assert res.hits[0].memory.observed_at.month == 6
+
+
+def test_expansion_reaches_neighbours_cell_episode_and_scene(loaded: Memory):
+    from engramos.ingest.pipeline import turn_id
+    from engramos.recall.expand import expansions
+
+    [seed] = [m for m in loaded.list(kinds=["fact", "foresight"]).items if "pottery" in m.text]
+    found = expansions(loaded.store, loaded.space, [(seed, 1.0)], loaded.embedder.embed_query("pottery"),
+                       loaded.config.recall)
+    msgs = loaded.messages("conv")
+    pos = next(i for i, m in enumerate(msgs) if m.id == seed.message_ids[0])
+    neighbours = {i for i, _, how in found if how == "neighbour"}
+    assert neighbours == {turn_id(msgs[pos - 1].id), turn_id(msgs[pos + 1].id)}
+    assert any(how == "cell" for _, _, how in found) and all(s < 1.0 for _, s, _ in found)
+    episode = next(i for i, _, how in found if how == "cell")
+    assert loaded.get(episode).kind == "episode" and loaded.get(episode).cell_id == seed.cell_id
+
+
+def test_context_is_chronological_cited_and_within_budget(loaded: Memory):
+    block = loaded.context("What are Caroline's plans?", user_id="u", budget_tokens=120)
+    assert block.tokens <= 120 and count_tokens(block.text) == block.tokens
+    assert "(D1:5)" in block.text or "D1:5" in block.text
+    lines = [ln for ln in block.text.splitlines() if ln.startswith("[")]
+    dates = [datetime.strptime(ln[1:ln.index("]")] + " +0000", "%d %B %Y %z") for ln in lines]
+    assert dates == sorted(dates)
+    big = loaded.context("What are Caroline's plans?", user_id="u", budget_tokens=2000)
+    assert len(big.message_ids) >= len(block.message_ids)
+
+
+def test_context_skips_items_whose_messages_are_covered(loaded: Memory):
+    res = loaded.search("support group", user_id="u", top_k=30)
+    block = assemble(res.query, res.hits, 4000)
+    covered: list[str] = []
+    for h in block.hits:
+        assert not set(h.memory.message_ids) <= set(covered)
+        covered += h.memory.message_ids
+
+
+def test_http_reranker_over_a_real_socket(http_server, tmp_path, embedder):
+    def route(path, body):
+        return 200, {"results": [{"index": i, "relevance_score": float("pottery" in d)}
+                                 for i, d in enumerate(body["documents"])]}
+
+    url = http_server(route)
+    assert HttpReranker(url).score("q", ["a pottery class", "camping"]) == [1.0, 0.0]
+    cfg = Config(home=tmp_path / "h", reranker=RerankerConfig(provider="http", url=url, weight=1.0))
+    mem = Memory(config=cfg, embedder=embedder)
+    mem.add([{"speaker": s, "text": t, "timestamp": ts} for s, t, ts, _ in CONV], conversation_id="c", flush=True)
+    res = mem.search("what happened in June?", expand=False)
+    assert res.hits[0].scores.rerank == 1.0 and "pottery" in res.hits[0].memory.text
+    mem.close()
+
+
+def test_embedding_reranker_with_second_model(tmp_path, embedder):
+    pytest.importorskip("onnxruntime")
+    cfg = Config(home=tmp_path / "h", reranker=RerankerConfig(provider="embedding"))
+    mem = Memory(config=cfg, embedder=embedder)
+    mem.add([{"speaker": s, "text": t, "timestamp": ts} for s, t, ts, _ in CONV], conversation_id="c", flush=True)
+    res = mem.search("stars and tents with children")
+    assert res.hits[0].scores.rerank is not None
+    assert "camping" in res.hits[0].memory.text
+    mem.close()
+
+
+def test_chinese_message_recall(memory: Memory):
+    memory.add([{"speaker": "玛雅", "text": "我上周五去了上海看望我的奶奶。", "timestamp": "2024-04-20T09:36:00+08:00"},
+                {"speaker": "Leo", "text": "Porto is lovely in spring.", "timestamp": "2024-04-20T09:37:00+08:00"}],
+               conversation_id="zh", flush=True)
+    res = memory.search("玛雅去上海看谁了？")
+    assert "上海" in res.hits[0].memory.text and "2024年4月12日" in res.hits[0].memory.text
