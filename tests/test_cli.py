@@ -74,8 +74,9 @@ def test_json_output_and_errors(run):
 
 def test_ingest_jsonl_and_doctor(run, tmp_path):
     f = tmp_path / "chat.jsonl"
-    f.write_text("\n".join(json.dumps({"speaker": "Bo", "text": f"Bo line {i} about sailing", "timestamp": 1700000000 + i,
-                                       "conversation_id": "boat"}) for i in range(3)))
+    lines = [{"speaker": "Bo", "text": f"Bo line {i} about sailing", "timestamp": 1700000000 + i,
+              "conversation_id": "boat"} for i in range(3)]
+    f.write_text("\n".join(json.dumps(line) for line in lines))
     out = json.loads(run("--json", "ingest", str(f)).output)
     assert out["inserted"] == 3 and out["conversations"] == 1
     again = json.loads(run("--json", "ingest", str(f)).output)
