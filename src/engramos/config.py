@@ -40,7 +40,9 @@ class SegmentationConfig(BaseModel):
 
 
 class SceneConfig(BaseModel):
-    similarity: float = Field(default=0.86, ge=-1, le=1)
+    # None: the embedder's calibrated value (e5's cosines are compressed into 0.7-1.0,
+    # so its threshold is far higher than USE's).
+    similarity: float | None = Field(default=None, ge=-1, le=1)
     time_gate_days: float = Field(default=120.0, gt=0)
 
 

@@ -27,16 +27,17 @@ def scene_label(texts: list[str], exclude: set[str], size: int = 4) -> str:
 
 def choose_scene(
     scenes: list[tuple[Scene, np.ndarray]], vector: np.ndarray, start: datetime, end: datetime,
-    cfg: SceneConfig,
+    cfg: SceneConfig, default_similarity: float,
 ) -> tuple[Scene, np.ndarray] | None:
     """The scene a cell should join, or None for a new one."""
+    threshold = cfg.similarity if cfg.similarity is not None else default_similarity
     best: tuple[float, tuple[Scene, np.ndarray]] | None = None
     for scene, centroid in scenes:
         gap_days = max((start - scene.last_at).total_seconds(), (scene.first_at - end).total_seconds(), 0) / 86400
         if gap_days > cfg.time_gate_days or centroid.shape != vector.shape:
             continue
         sim = float(centroid @ vector) / (float(np.linalg.norm(centroid)) or 1.0)
-        if sim >= cfg.similarity and (best is None or sim > best[0]):
+        if sim >= threshold and (best is None or sim > best[0]):
             best = (sim, (scene, centroid))
     return best[1] if best else None
 

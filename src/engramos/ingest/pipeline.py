@@ -105,7 +105,7 @@ class Pipeline:
         vec_of = {id(d): by_message[d.message_ids[0]] for d in drafts if d.kind != "episode"}
         first = messages[0]
         chosen = choose_scene(self.store.list_scenes(space, first.user_id), cell_vec,
-                              cell.start_at, cell.end_at, self.config.scenes)
+                              cell.start_at, cell.end_at, self.config.scenes, self.embedder.scene_similarity)
         names = {w.lower() for m in messages for w in m.sender_name.split()}
         scene, centroid = join_scene(chosen, cell_vec, space=space, user_id=first.user_id,
                                      start=cell.start_at, end=cell.end_at,

