@@ -356,6 +356,101 @@ def doctor(state: State) -> None:
         state.emit(report, human)
 
 
+# ------------------------------------------------------------------- bench
+@cli.group()
+def bench() -> None:
+    """Benchmarks: retrieval quality, latency, cost and scale, side by side with baselines."""
+
+
+def _bench_output(state: State, results: dict[str, Any], stem: str, json_out: str | None, folder: str) -> None:
+    from .bench.report import markdown, scale_markdown, write
+
+    paths = write(results, Path(folder), stem, Path(json_out) if json_out else None)
+    if state.as_json:
+        click.echo(json.dumps(results, indent=2, default=str))
+        return
+    click.echo(markdown(results) if "systems" in results else scale_markdown(results))
+    click.echo(click.style("written: " + ", ".join(str(p) for p in paths.values()), dim=True))
+
+
+def _progress(state: State) -> Callable[[str], None]:
+    return (lambda msg: None) if state.as_json else (lambda msg: click.echo(msg, err=True))
+
+
+@bench.command(name="locomo")
+@click.option("--data", "data", default=None, help="LoCoMo-shaped file (default ../shared/data/locomo/locomo10.json).")
+@click.option("--quick", is_flag=True, help="The first two conversations only.")
+@click.option("--limit", type=int, default=None, help="The first N conversations.")
+@click.option("--peers", default="", help="Comma-separated peers to run too: mem0.")
+@click.option("--json", "json_out", default=None, help="Also write the JSON results to this file.")
+@click.option("--results", "folder", default="results", show_default=True, help="Folder for JSON, markdown, PNG.")
+@pass_state
+def bench_locomo(state: State, data: str | None, quick: bool, limit: int | None, peers: str,
+                 json_out: str | None, folder: str) -> None:
+    """Evidence recall, answer-in-context, latency and ingest on LoCoMo (no LLM)."""
+    from .bench import DEFAULT_LOCOMO, benchmark, load_locomo
+
+    with _errors(state):
+        path = Path(data) if data else DEFAULT_LOCOMO
+        if not path.is_file():
+            raise InvalidInputError("--data", f"{path} not found; pass the LoCoMo file with --data")
+        convs = load_locomo(path, limit=2 if quick else limit)
+        results = benchmark("locomo", convs, peers=[p for p in peers.split(",") if p],
+                            progress=_progress(state), data_path=str(path))
+        _bench_output(state, results, "locomo-quick" if quick else "locomo", json_out, folder)
+
+
+@bench.command(name="longmemeval")
+@click.option("--data", "data", required=True, help="longmemeval_s / _m / _oracle JSON file.")
+@click.option("--limit", type=int, default=None, help="The first N questions.")
+@click.option("--json", "json_out", default=None)
+@click.option("--results", "folder", default="results", show_default=True)
+@pass_state
+def bench_longmemeval(state: State, data: str, limit: int | None, json_out: str | None, folder: str) -> None:
+    """Session- and turn-level recall_any / recall_all / NDCG on LongMemEval (no LLM)."""
+    from .bench import benchmark, load_longmemeval
+
+    with _errors(state):
+        if not Path(data).is_file():
+            raise InvalidInputError("--data", f"{data} not found")
+        convs = load_longmemeval(data, limit=limit)
+        results = benchmark("longmemeval", convs, progress=_progress(state), data_path=data)
+        _bench_output(state, results, "longmemeval", json_out, folder)
+
+
+def _sizes(text: str) -> list[int]:
+    out = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        mult = {"k": 1_000, "m": 1_000_000}.get(part[-1:], 1)
+        try:
+            out.append(int(float(part.rstrip("km")) * mult))
+        except ValueError:
+            raise InvalidInputError("--sizes", f"{part!r} is not a size like 10k or 1m") from None
+    return out
+
+
+@bench.command(name="scale")
+@click.option("--sizes", default="10k,100k", show_default=True, help="Store sizes, e.g. 10k,100k,1m.")
+@click.option("--users", default=1000, show_default=True, help="Users for the spread-out layout.")
+@click.option("--queries", default=200, show_default=True)
+@click.option("--json", "json_out", default=None)
+@click.option("--results", "folder", default="results", show_default=True)
+@pass_state
+def bench_scale(state: State, sizes: str, users: int, queries: int, json_out: str | None, folder: str) -> None:
+    """Ingest rate, store size and search latency from 10k to 1M synthetic memories."""
+    import tempfile
+
+    from .bench.scale import benchmark_scale
+    from .providers.embeddings import make_embedder
+
+    with _errors(state):
+        with tempfile.TemporaryDirectory(prefix="engram-scale-") as home:
+            results = benchmark_scale(Path(home), make_embedder(state.config.embedder), _sizes(sizes),
+                                      users=users, queries=queries)
+        _bench_output(state, results, "scale", json_out, folder)
+
+
 def main() -> None:
     cli(prog_name="engram")
 

@@ -31,12 +31,15 @@ class RecallEngine:
     reranker: Reranker
 
     def recall(self, space: str, query: str, filters: Filters, *, top_k: int, reference_time: datetime,
-               time_range: TimeRange | None = None, expand: bool = True) -> SearchResult:
+               time_range: TimeRange | None = None, expand: bool = True,
+               query_vector: np.ndarray | None = None) -> SearchResult:
+        """``query_vector``: a precomputed embedding of ``query`` by the store's model
+        (callers that batch their query embeddings); embedded here when None."""
         started = time.perf_counter()
         cfg = self.config.recall
         plan = analyze(query, reference_time)
         window = time_range or plan.time_range
-        qvec = self.embedder.embed_query(query)
+        qvec = self.embedder.embed_query(query) if query_vector is None else query_vector
         n = max(cfg.candidates, top_k)
         text_hits = self.store.search_text(space, plan.words, filters, limit=n)
         vec_hits = self.store.search_vectors(space, qvec, filters, limit=n)

@@ -1,0 +1,52 @@
+"""The benchmark harness (``engram bench``): retrieval quality, latency, cost and scale,
+EngramOS side by side with baselines and peers in the same run, without any LLM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..config import EmbedderConfig
+from ..providers.embeddings import Embedder, make_embedder
+from .datasets import Conversation, load_locomo, load_longmemeval
+from .runner import PUBLISHED_LOCOMO, machine, run_system
+from .systems import BM25Turns, DenseTurns, EngramSystem, Mem0Peer, System
+
+DEFAULT_LOCOMO = Path(__file__).resolve().parents[4] / "shared" / "data" / "locomo" / "locomo10.json"
+
+__all__ = ["DEFAULT_LOCOMO", "benchmark", "load_locomo", "load_longmemeval"]
+
+
+def build_systems(embedder: Embedder, peers: Sequence[str], *, user_turns_only: bool = False) -> list[System]:
+    systems: list[System] = [EngramSystem(embedder), BM25Turns(user_turns_only),
+                             DenseTurns(embedder, user_turns_only)]
+    if "mem0" in peers:
+        systems.append(Mem0Peer(embedder))
+    return systems
+
+
+def benchmark(dataset: str, conversations: Sequence[Conversation], *, peers: Sequence[str] = (),
+              embedder: Embedder | None = None, progress: Callable[[str], None] | None = None,
+              data_path: str = "") -> dict[str, Any]:
+    """Run EngramOS and the baselines (and peers) over the conversations."""
+    emb = embedder or make_embedder(EmbedderConfig())
+    longmemeval = dataset == "longmemeval"
+    results: dict[str, Any] = {
+        "dataset": dataset, "data": data_path, "conversations": len(conversations),
+        "questions": sum(len(c.questions) for c in conversations), "embedder": emb.model_id,
+        "machine": machine(), "systems": {},
+        "conventions": {
+            "evidence": "gold turn ids; questions without gold evidence are left out of recall averages",
+            "units": "engramos: its memories (an episode cites all turns of its cell); baselines: turns",
+            "budgets": "items packed in rank order, skipping one that does not fit; cl100k_base tokens",
+            "latency": "search call only (query embedding included), not context packing",
+            "longmemeval_keys": "baselines index user turns only; abstention questions excluded",
+        },
+    }
+    if dataset == "locomo":
+        results["published"] = PUBLISHED_LOCOMO
+    for system in build_systems(emb, peers, user_turns_only=longmemeval):
+        results["systems"][system.name] = run_system(system, conversations, longmemeval=longmemeval,
+                                                     progress=progress)
+    return results

@@ -1,0 +1,131 @@
+"""Reports: JSON results, a markdown summary, and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .runner import BUDGETS, KS
+
+
+def _fmt(v: Any) -> str:
+    return "–" if v is None else f"{v}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    systems = results["systems"]
+    lines = [f"### {results['dataset']}: {results['conversations']} conversations, "
+             f"{results['questions']} questions ({results['machine']['date']})", ""]
+    head = ["system", *[f"@{k}" for k in KS], *[f"{b} tok" for b in BUDGETS],
+            *[f"ans {b}" for b in BUDGETS], "search p50/p95/p99 ms", "ingest msg/s"]
+    lines += ["Evidence recall (%) over all categories; `ans` = answer-in-context (%) for short answers.", "",
+              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, r in systems.items():
+        o = r["overall"]
+        lat = r["latency_ms"]
+        row = [name, *[_fmt(o.get(f"recall@{k}")) for k in KS], *[_fmt(o.get(f"recall@{b}tok")) for b in BUDGETS],
+               *[_fmt(o.get(f"answer@{b}tok")) for b in BUDGETS],
+               f"{lat['p50']}/{lat['p95']}/{lat['p99']}", _fmt(r["ingest"]["messages_per_s"])]
+        lines.append("| " + " | ".join(row) + " |")
+    for name, ref in results.get("published", {}).items():
+        row = [name, "–", *[_fmt(ref.get(f"recall@{k}")) for k in KS[1:]], *["–"] * (2 * len(BUDGETS) + 2)]
+        lines.append("| " + " | ".join(row) + " |")
+    lines += ["", "Without adversarial questions:", "",
+              "| system | @10 | " + " | ".join(f"{b} tok" for b in BUDGETS) + " |",
+              "|---|---|" + "---|" * len(BUDGETS)]
+    for name, r in systems.items():
+        o = r["overall_without_adversarial"]
+        lines.append(f"| {name} | {_fmt(o.get('recall@10'))} | "
+                     + " | ".join(_fmt(o.get(f"recall@{b}tok")) for b in BUDGETS) + " |")
+    cats = sorted({c for r in systems.values() for c in r["by_category"]})
+    lines += ["", "Per category, evidence recall within 512 / 2048 tokens:", "",
+              "| system | " + " | ".join(f"{c} (n={_cat_n(systems, c)})" for c in cats) + " |",
+              "|---|" + "---|" * len(cats)]
+    for name, r in systems.items():
+        cells = [f"{_fmt(r['by_category'].get(c, {}).get('recall@512tok'))} / "
+                 f"{_fmt(r['by_category'].get(c, {}).get('recall@2048tok'))}" for c in cats]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lmk = [k for k in next(iter(systems.values()))["overall"] if k.startswith(("session_", "turn_"))]
+    if lmk:
+        lines += ["", "LongMemEval retrieval (%):", "", "| system | " + " | ".join(lmk) + " |",
+                  "|---|" + "---|" * len(lmk)]
+        for name, r in systems.items():
+            lines.append(f"| {name} | " + " | ".join(_fmt(r["overall"].get(k)) for k in lmk) + " |")
+    lines += ["", "Mean context tokens at each budget: " + "; ".join(
+        f"{name} " + "/".join(_fmt(r["overall"].get(f"tokens@{b}tok")) for b in BUDGETS)
+        for name, r in systems.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _cat_n(systems: dict[str, Any], cat: str) -> int:
+    return int(next(iter(systems.values()))["by_category"].get(cat, {}).get("n", 0))
+
+
+def plot_budgets(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, r in results["systems"].items():
+        ax.plot(BUDGETS, [r["overall"].get(f"recall@{b}tok") or 0 for b in BUDGETS], marker="o", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(BUDGETS, [str(b) for b in BUDGETS])
+    ax.set_xlabel("context budget (cl100k tokens)")
+    ax.set_ylabel("evidence recall (%)")
+    ax.set_title(f"{results['dataset']}: recall vs context budget")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_scale(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for layout, rows in results["layouts"].items():
+        sizes = [r["size"] for r in rows]
+        ax.plot(sizes, [r["search_ms"]["p50"] for r in rows], marker="o", label=f"{layout} p50")
+        ax.plot(sizes, [r["search_ms"]["p95"] for r in rows], marker="x", linestyle="--", label=f"{layout} p95")
+    ax.set_xscale("log")
+    ax.set_xlabel("memories in the store")
+    ax.set_ylabel("search latency (ms)")
+    ax.set_title("search latency vs store size")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(results: dict[str, Any], folder: Path, stem: str, json_out: Path | None = None) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"json": json_out or folder / f"{stem}.json", "markdown": folder / f"{stem}.md",
+             "plot": folder / f"{stem}.png"}
+    paths["json"].parent.mkdir(parents=True, exist_ok=True)
+    paths["json"].write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+    if "systems" in results:
+        paths["markdown"].write_text(markdown(results))
+        plot_budgets(results, paths["plot"])
+    else:
+        paths["markdown"].write_text(scale_markdown(results))
+        plot_scale(results, paths["plot"])
+    return paths
+
+
+def scale_markdown(results: dict[str, Any]) -> str:
+    lines = [f"### scale ({results['machine']['date']})", "",
+             "| layout | memories | ingest memories/s | store MB | search p50 ms | search p95 ms |",
+             "|---|---|---|---|---|---|"]
+    for layout, rows in results["layouts"].items():
+        for r in rows:
+            lines.append(f"| {layout} | {r['size']:,} | {r['ingest_per_s']:,} | {r['store_mb']} | "
+                         f"{r['search_ms']['p50']} | {r['search_ms']['p95']} |")
+    return "\n".join(lines) + "\n"

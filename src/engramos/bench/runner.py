@@ -1,0 +1,117 @@
+"""Run systems over a data set and aggregate the metrics per category and overall."""
+
+from __future__ import annotations
+
+import platform
+import sqlite3
+import time
+import tracemalloc
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .. import __version__
+from ..text import tokenizer_name
+from . import metrics as M
+from .datasets import Conversation, Question
+from .systems import Retrieval, System
+
+KS = (1, 5, 10, 25, 50)
+BUDGETS = (256, 512, 1024, 2048)
+PUBLISHED_LOCOMO = {
+    "DRAGON (LoCoMo paper, dialog turns as units; published, not measured)":
+        {"recall@5": 56.7, "recall@10": 66.2, "recall@25": 76.7, "recall@50": 82.7},
+}
+
+
+@dataclass
+class QuestionResult:
+    question: Question
+    latency_ms: float
+    scores: dict[str, float | None]
+    context_tokens: dict[int, int]
+
+
+def score_question(q: Question, r: Retrieval, key_of: dict[str, str], longmemeval: bool) -> dict[str, float | None]:
+    s: dict[str, float | None] = {}
+    for k in KS:
+        s[f"recall@{k}"] = M.recall_at_k(q.evidence_turns, r.units, k)
+    for b, (ids, text, _) in r.contexts.items():
+        s[f"recall@{b}tok"] = M.evidence_recall(q.evidence_turns, ids)
+        if M.is_short_answer(q.answer) and not q.abstention:
+            s[f"answer@{b}tok"] = 1.0 if M.answer_in_context(q.answer or "", text) else 0.0
+    if longmemeval:
+        sessions = M.ranked_keys(r.units, key_of)
+        turns = M.ranked_keys(r.units)
+        for k in (5, 10, 50):
+            s[f"session_any@{k}"] = M.recall_any(q.evidence_sessions, sessions, k)
+            s[f"session_all@{k}"] = M.recall_all(q.evidence_sessions, sessions, k)
+            s[f"session_ndcg@{k}"] = M.ndcg(q.evidence_sessions, sessions, k)
+            s[f"turn_any@{k}"] = M.recall_any(q.evidence_turns, turns, k)
+            s[f"turn_all@{k}"] = M.recall_all(q.evidence_turns, turns, k)
+            s[f"turn_ndcg@{k}"] = M.ndcg(q.evidence_turns, turns, k)
+    return s
+
+
+def aggregate(results: Sequence[QuestionResult]) -> dict[str, Any]:
+    keys = sorted({k for r in results for k in r.scores})
+    out: dict[str, Any] = {"n": len(results)}
+    for key in keys:
+        vals = [r.scores.get(key) for r in results]
+        m = M.mean(vals)
+        out[key] = None if m is None else round(100 * m, 1)
+        if key == "recall@1":
+            out["n_with_evidence"] = sum(v is not None for v in vals)
+    for b in BUDGETS:
+        toks = [r.context_tokens[b] for r in results if b in r.context_tokens]
+        if toks:
+            out[f"tokens@{b}tok"] = round(sum(toks) / len(toks), 1)
+    return out
+
+
+def run_system(system: System, conversations: Sequence[Conversation], *, longmemeval: bool = False,
+               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    per_question: list[QuestionResult] = []
+    ingest_s, messages, peak = 0.0, 0, 0
+    latencies: list[float] = []
+    for conv in conversations:
+        tracemalloc.start()
+        started = time.perf_counter()
+        system.ingest(conv)
+        ingest_s += time.perf_counter() - started
+        peak = max(peak, tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        messages += len(conv.turns)
+        key_of = {t.id: t.session_id for t in conv.turns}
+        for q in conv.questions:
+            if q.abstention and longmemeval:
+                continue  # abstention questions have no evidence to retrieve
+            r = system.retrieve(q, max(KS), BUDGETS)
+            latencies.append(r.search_ms)
+            per_question.append(QuestionResult(q, r.search_ms, score_question(q, r, key_of, longmemeval),
+                                               {b: c[2] for b, c in r.contexts.items()}))
+        if progress:
+            progress(f"{system.name}: {conv.id} done")
+    system.close()
+    by_cat: dict[str, list[QuestionResult]] = defaultdict(list)
+    for qr in per_question:
+        by_cat[qr.question.category].append(qr)
+    return {
+        "overall": aggregate(per_question),
+        "overall_without_adversarial": aggregate([q for q in per_question if q.question.category != "adversarial"]),
+        "by_category": {c: aggregate(rs) for c, rs in sorted(by_cat.items())},
+        "latency_ms": M.percentiles(latencies),
+        "ingest": {"messages": messages, "seconds": round(ingest_s, 2),
+                   "messages_per_s": round(messages / ingest_s, 1) if ingest_s else None,
+                   "peak_python_heap_mb": round(peak / 2**20, 1)},
+    }
+
+
+def machine() -> dict[str, Any]:
+    import os
+
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+            "sqlite": sqlite3.sqlite_version, "engramos": __version__, "tokenizer": tokenizer_name(),
+            "date": datetime.now(UTC).isoformat(timespec="seconds")}

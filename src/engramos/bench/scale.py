@@ -1,0 +1,132 @@
+"""``engram bench scale``: store size, ingest rate and search latency as the store grows.
+
+Synthetic memories (fixed seed): texts of 10-20 words drawn Zipf-like from a made-up
+vocabulary of 20,000 words, and random unit vectors of the embedder's dimension, so
+that a million memories can be written without embedding a million texts (e5 embeds
+~30 texts/s here: that would take nine hours).  Two layouts: all memories in one user,
+and spread over 1,000 users (queries then search one user's share, as an application
+does).  Queries are built from stored memories (a few of their words, their vector
+plus noise) and go through the full recall function (BM25 + k-NN + fusion + expansion
++ citations) with the query vector given, so the figures exclude the query embedding;
+the e5 query embedding time is reported separately.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._util import utcnow
+from ..config import Config
+from ..memory import Memory
+from ..providers.embeddings import Embedder
+from ..types import Filters, MemoryRecord
+from .metrics import percentiles
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+BATCH = 2000
+
+
+def _vocabulary(rng: np.random.Generator, size: int = 20_000) -> list[str]:
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    words: set[str] = set()
+    while len(words) < size:
+        n = int(rng.integers(3, 9))
+        words.add("".join(rng.choice(letters, n)))
+    return sorted(words)
+
+
+class SyntheticCorpus:
+    def __init__(self, dim: int, seed: int = 7) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.vocab = _vocabulary(self.rng)
+        ranks = np.arange(1, len(self.vocab) + 1)
+        self.p = (1 / ranks) / (1 / ranks).sum()
+        self.dim = dim
+
+    def batch(self, start: int, n: int, users: int, space: str) -> tuple[list[MemoryRecord], np.ndarray]:
+        lengths = self.rng.integers(10, 21, n)
+        idx = self.rng.choice(len(self.vocab), size=int(lengths.sum()), p=self.p)
+        vecs = self.rng.standard_normal((n, self.dim)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        now = utcnow()
+        recs, pos = [], 0
+        for i in range(n):
+            k = start + i
+            words = [self.vocab[j] for j in idx[pos : pos + lengths[i]]]
+            pos += lengths[i]
+            user = f"user{k % users}"
+            recs.append(MemoryRecord(
+                id=f"mem_syn{k:09d}", space=space, kind="fact", user_id=user, conversation_id=f"{user}-c{k % 7}",
+                speaker="synthetic", text=" ".join(words), observed_at=T0 + timedelta(minutes=k),
+                message_ids=[], produced_by="synthetic", created_at=now, updated_at=now))
+        return recs, vecs
+
+
+def run_layout(home: Path, embedder: Embedder, sizes: list[int], users: int, queries: int,
+               label: str) -> list[dict[str, Any]]:
+    cfg = Config(home=home / label, space="scale")
+    mem = Memory(config=cfg, embedder=embedder)
+    corpus = SyntheticCorpus(embedder.dim)
+    rows, stored, ingest_s = [], 0, 0.0
+    for size in sorted(sizes):
+        while stored < size:
+            n = min(BATCH, size - stored)
+            recs, vecs = corpus.batch(stored, n, users, cfg.space)
+            t0 = time.perf_counter()
+            with mem.store.transaction():
+                mem.store.insert_memories(recs, vecs, embedder.model_id)
+            ingest_s += time.perf_counter() - t0
+            stored += n
+        rows.append(_measure(mem, corpus, size, users, queries, ingest_s, cfg.db_path))
+    mem.close()
+    return rows
+
+
+def _measure(mem: Memory, corpus: SyntheticCorpus, size: int, users: int, queries: int,
+             ingest_s: float, db: Path) -> dict[str, Any]:
+    rng = np.random.default_rng(size)
+    picks = rng.integers(0, size, queries)
+    targets = mem.store.get_memories(mem.space, [f"mem_syn{int(k):09d}" for k in picks])
+    vectors = mem.store.get_vectors(mem.space, [t.id for t in targets])
+    lat, found = [], 0
+    for i, t in enumerate(targets):
+        words = t.text.split()
+        q = " ".join(words[j] for j in rng.choice(len(words), 4, replace=False))
+        qv = vectors[t.id] + 0.5 * rng.standard_normal(corpus.dim).astype(np.float32) / np.sqrt(corpus.dim)
+        qv /= np.linalg.norm(qv)
+        t0 = time.perf_counter()
+        res = mem.engine.recall(mem.space, q, Filters(user_id=t.user_id), top_k=10,
+                                reference_time=utcnow(), query_vector=qv)
+        if i >= 3:  # the first searches fill the per-process vector cache
+            lat.append((time.perf_counter() - t0) * 1000)
+        found += any(h.memory.id == t.id for h in res.hits)
+    wal = Path(str(db) + "-wal")
+    size_b = db.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    return {"size": size, "users": users, "ingest_per_s": round(size / ingest_s) if ingest_s else None,
+            "store_mb": round(size_b / 2**20, 1), "search_ms": percentiles(lat),
+            "target_in_top10": round(found / len(targets), 3)}
+
+
+def benchmark_scale(home: Path, embedder: Embedder, sizes: list[int], *, users: int = 1000,
+                    queries: int = 200) -> dict[str, Any]:
+    from .runner import machine
+
+    t0 = time.perf_counter()
+    q_ms = []
+    for q in ("When did Caroline go to the support group?", "What does Maya do for work?") * 5:
+        t0 = time.perf_counter()
+        embedder.embed_query(q)
+        q_ms.append((time.perf_counter() - t0) * 1000)
+    return {
+        "machine": machine(), "embedder": embedder.model_id, "dim": embedder.dim,
+        "query_embedding_ms": percentiles(q_ms),
+        "layouts": {
+            "one user": run_layout(home, embedder, sizes, 1, queries, "one-user"),
+            f"{users} users": run_layout(home, embedder, sizes, users, queries, "many-users"),
+        },
+    }

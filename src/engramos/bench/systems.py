@@ -1,0 +1,224 @@
+"""The systems a benchmark run compares, behind one small interface.
+
+* ``engramos``: the shipped engine through :class:`engramos.Memory` (the same recall
+  function the library, CLI and server call), one fresh space per conversation.
+* ``bm25``: BM25 over turns (bm25s, English stopwords), turns rendered as LoCoMo's RAG
+  code does (``speaker: text [shared caption]``).
+* ``dense``: cosine k-NN over the same turns with the same embedding model as EngramOS.
+* ``mem0``: mem0 OSS (``mem0ai``) as a peer, offline: ``add(..., infer=False)``, a local
+  Qdrant path, the same embedding model through a LangChain ``Embeddings`` adapter,
+  ``search(..., threshold=0.0)``.  Only with ``--peers mem0`` and the package installed.
+
+Baselines fill a context budget the same way EngramOS does: units in rank order, each
+line ``[date] text``, skipping a unit that does not fit.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..config import Config
+from ..errors import ConfigError
+from ..memory import Memory
+from ..providers.embeddings import Embedder
+from ..recall.context import assemble
+from ..text import count_tokens
+from .datasets import Conversation, Question, Turn
+
+
+@dataclass
+class Retrieval:
+    units: list[set[str]]  # per ranked unit, the turn ids it cites
+    contexts: dict[int, tuple[set[str], str, int]] = field(default_factory=dict)  # budget -> (ids, text, tokens)
+    search_ms: float = 0.0  # the search alone (query embedding included), not context packing
+
+
+class System(Protocol):
+    name: str
+
+    def ingest(self, conv: Conversation) -> None: ...
+
+    def retrieve(self, question: Question, k: int, budgets: tuple[int, ...]) -> Retrieval: ...
+
+    def close(self) -> None: ...
+
+
+def pack_turns(turns: list[Turn], budget: int) -> tuple[set[str], str, int]:
+    used, ids, lines = 0, set(), []
+    for t in turns:
+        line = f"[{t.timestamp:%-d %B %Y}] {t.render()}"
+        cost = count_tokens(line) + 1
+        if used + cost > budget:
+            continue
+        used += cost
+        ids.add(t.id)
+        lines.append(line)
+    text = "\n".join(lines)
+    return ids, text, count_tokens(text) if text else 0
+
+
+class EngramSystem:
+    name = "engramos"
+
+    def __init__(self, embedder: Embedder, home: Path | None = None, config: Config | None = None) -> None:
+        self.embedder = embedder
+        self.home = home or Path(tempfile.mkdtemp(prefix="engram-bench-"))
+        self.base = config or Config()
+        self.memories: dict[str, Memory] = {}
+
+    def _memory(self, conv_id: str) -> Memory:
+        if conv_id not in self.memories:
+            cfg = self.base.model_copy(update={"home": self.home, "space": f"bench-{conv_id}"})
+            self.memories[conv_id] = Memory(config=cfg, embedder=self.embedder)
+        return self.memories[conv_id]
+
+    def ingest(self, conv: Conversation) -> None:
+        mem = self._memory(conv.id)
+        for sid, _, turns in conv.sessions:
+            mem.add([t.message() for t in turns], conversation_id=conv.id, session_id=sid)
+        mem.flush()
+        self._current = conv.id
+
+    def retrieve(self, question: Question, k: int, budgets: tuple[int, ...]) -> Retrieval:
+        mem = self._memory(self._current)
+        t0 = time.perf_counter()
+        res = mem.search(question.text, top_k=max(k, 50), reference_time=question.reference_time)
+        took = (time.perf_counter() - t0) * 1000
+        units = [{c.external_id or c.message_id for c in h.citations} for h in res.hits]
+        contexts = {}
+        for b in budgets:
+            block = assemble(res.query, res.hits, b)
+            ids = {c.external_id or c.message_id for h in block.hits for c in h.citations}
+            contexts[b] = (ids, block.text, block.tokens)
+        return Retrieval(units, contexts, took)
+
+    def close(self) -> None:
+        for mem in self.memories.values():
+            mem.close()
+
+
+class _TurnBaseline:
+    name = "baseline"
+
+    def __init__(self, user_turns_only: bool = False) -> None:
+        self.user_turns_only = user_turns_only
+        self.turns: list[Turn] = []
+
+    def _keys(self, conv: Conversation) -> list[Turn]:
+        return [t for t in conv.turns if t.role == "user"] if self.user_turns_only else conv.turns
+
+    def _rank(self, question: Question, k: int) -> list[int]:
+        raise NotImplementedError
+
+    def retrieve(self, question: Question, k: int, budgets: tuple[int, ...]) -> Retrieval:
+        t0 = time.perf_counter()
+        order = self._rank(question, max(k, 50))
+        took = (time.perf_counter() - t0) * 1000
+        ranked = [self.turns[i] for i in order]
+        return Retrieval([{t.id} for t in ranked], {b: pack_turns(ranked, b) for b in budgets}, took)
+
+    def close(self) -> None:
+        self.turns = []
+
+
+class BM25Turns(_TurnBaseline):
+    name = "bm25"
+
+    def ingest(self, conv: Conversation) -> None:
+        import bm25s
+
+        self.turns = self._keys(conv)
+        self.index = bm25s.BM25()
+        self.index.index(bm25s.tokenize([t.render() for t in self.turns], stopwords="en", show_progress=False),
+                         show_progress=False)
+
+    def _rank(self, question: Question, k: int) -> list[int]:
+        import bm25s
+
+        tokens = bm25s.tokenize([question.text], stopwords="en", show_progress=False)
+        if not tokens.vocab:
+            return []
+        docs, _ = self.index.retrieve(tokens, k=min(k, len(self.turns)), show_progress=False)
+        return [int(i) for i in docs[0]]
+
+
+class DenseTurns(_TurnBaseline):
+    name = "dense"
+
+    def __init__(self, embedder: Embedder, user_turns_only: bool = False) -> None:
+        super().__init__(user_turns_only)
+        self.embedder = embedder
+
+    def ingest(self, conv: Conversation) -> None:
+        self.turns = self._keys(conv)
+        self.matrix = self.embedder.embed([t.render() for t in self.turns], "passage")
+
+    def _rank(self, question: Question, k: int) -> list[int]:
+        scores = self.matrix @ self.embedder.embed_query(question.text)
+        return [int(i) for i in np.argsort(-scores)[:k]]
+
+
+class Mem0Peer(_TurnBaseline):
+    """mem0 OSS, offline: no LLM is called (``infer=False``); effectively dense search
+    over the added messages in mem0's own store and pipeline."""
+
+    name = "mem0"
+
+    def __init__(self, embedder: Embedder) -> None:
+        super().__init__()
+        try:
+            from mem0 import Memory as Mem0Memory  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError("the mem0 peer needs the 'mem0ai' package (pip install mem0ai)") from exc
+        self.embedder = embedder
+        self.dir = Path(tempfile.mkdtemp(prefix="mem0-bench-"))
+
+    def _client(self, conv_id: str) -> Any:
+        import os
+
+        from langchain_core.embeddings import Embeddings
+        from mem0 import Memory as Mem0Memory
+
+        os.environ.setdefault("MEM0_TELEMETRY", "False")
+        outer = self.embedder
+
+        class Adapter(Embeddings):
+            def embed_documents(self, texts: list[str]) -> list[list[float]]:
+                return outer.embed(texts, "passage").tolist()
+
+            def embed_query(self, text: str) -> list[float]:
+                return outer.embed_query(text).tolist()
+
+        config = {
+            "vector_store": {"provider": "qdrant", "config": {
+                "collection_name": f"c{abs(hash(conv_id))}", "path": str(self.dir / conv_id),
+                "embedding_model_dims": outer.dim, "on_disk": True}},
+            "embedder": {"provider": "langchain", "config": {"model": Adapter()}},
+            "llm": {"provider": "openai", "config": {"api_key": "not-used-offline", "model": "gpt-4o-mini"}},
+        }
+        return Mem0Memory.from_config(config)
+
+    def ingest(self, conv: Conversation) -> None:
+        self.client = self._client(conv.id)
+        self.turns = self._keys(conv)
+        self.by_id = {t.id: i for i, t in enumerate(self.turns)}
+        for t in self.turns:
+            self.client.add([{"role": "user", "content": t.render()}], user_id=conv.id, infer=False,
+                            metadata={"turn_id": t.id, "created_at": t.timestamp.isoformat()})
+        self.conv_id = conv.id
+
+    def _rank(self, question: Question, k: int) -> list[int]:
+        found = self.client.search(question.text, user_id=self.conv_id, limit=k, threshold=0.0)
+        results = found.get("results", found) if isinstance(found, dict) else found
+        order = []
+        for r in results:
+            tid = (r.get("metadata") or {}).get("turn_id")
+            if tid in self.by_id:
+                order.append(self.by_id[tid])
+        return order

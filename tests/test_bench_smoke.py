@@ -1,0 +1,108 @@
+"""The harness end to end on tiny fixtures the project writes (LoCoMo and LongMemEval
+shapes), through the CLI, with reports."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from engramos.bench.datasets import load_longmemeval
+from engramos.cli import cli
+
+
+def _locomo_fixture() -> list[dict]:
+    s1 = [("Ana", "I adopted a grey cat named Miso yesterday."), ("Ben", "Congrats! I started a pottery class."),
+          ("Ana", "Miso loves the sunny windowsill."), ("Ben", "My pottery teacher is from Kyoto.")]
+    s2 = [("Ana", "I ran my first half marathon last Sunday."), ("Ben", "Amazing, what was your time?"),
+          ("Ana", "Two hours and five minutes."), ("Ben", "I am moving to Porto next month for work.")]
+    conv = {"speaker_a": "Ana", "speaker_b": "Ben",
+            "session_1_date_time": "10:00 am on 3 March, 2024", "session_2_date_time": "6:30 pm on 20 April, 2024",
+            "session_1": [{"speaker": s, "dia_id": f"D1:{i + 1}", "text": t} for i, (s, t) in enumerate(s1)],
+            "session_2": [{"speaker": s, "dia_id": f"D2:{i + 1}", "text": t} for i, (s, t) in enumerate(s2)]}
+    qa = [
+        {"question": "When did Ana adopt her cat?", "answer": "2 March 2024", "evidence": ["D1:1"], "category": 2},
+        {"question": "Where is Ben moving?", "answer": "Porto", "evidence": ["D2:4"], "category": 4},
+        {"question": "What did Ana run and how long did it take?", "answer": "half marathon",
+         "evidence": ["D2:1", "D2:3; D9:99"], "category": 1},
+        {"question": "What is Ben's cat called?", "adversarial_answer": "Miso", "evidence": ["D1:1"], "category": 5},
+        {"question": "Would Ana enjoy a cat cafe?", "answer": "Likely yes", "evidence": [], "category": 3},
+    ]
+    return [{"sample_id": "tiny-1", "conversation": conv, "qa": qa}]
+
+
+def _longmemeval_fixture() -> list[dict]:
+    def sess(*turns):
+        return [{"role": r, "content": c, **({"has_answer": True} if h else {})} for r, c, h in turns]
+
+    return [
+        {"question_id": "q1", "question_type": "single-session-user", "question": "What breed is my dog?",
+         "answer": "a beagle", "question_date": "2023/06/01 (Thu) 10:00",
+         "haystack_session_ids": ["s_a", "s_b"], "haystack_dates": ["2023/05/01 (Mon) 09:00", "2023/05/20 (Sat) 18:00"],
+         "haystack_sessions": [sess(("user", "I bought a new laptop for work.", False),
+                                    ("assistant", "Nice, which model?", False)),
+                               sess(("user", "My dog is a beagle named Pepper.", True),
+                                    ("assistant", "Beagles are lovely.", False))],
+         "answer_session_ids": ["s_b"]},
+        {"question_id": "q2_abs", "question_type": "single-session-user", "question": "What is my cat's name?",
+         "answer": "not mentioned", "question_date": "2023/06/01 (Thu) 10:00",
+         "haystack_session_ids": ["s_c"], "haystack_dates": ["2023/05/02 (Tue) 09:00"],
+         "haystack_sessions": [sess(("user", "I like hiking.", False))], "answer_session_ids": []},
+    ]
+
+
+def test_locomo_shaped_fixture_through_the_cli(tmp_path, monkeypatch):
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(_locomo_fixture()))
+    monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+    out = tmp_path / "out.json"
+    res = CliRunner().invoke(cli, ["bench", "locomo", "--data", str(data), "--json", str(out),
+                                   "--results", str(tmp_path / "results")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    results = json.loads(out.read_text())
+    assert set(results["systems"]) == {"engramos", "bm25", "dense"}
+    eng = results["systems"]["engramos"]
+    assert eng["overall"]["n"] == 5 and eng["overall"]["n_with_evidence"] == 4  # empty evidence left out
+    for key in ["recall@1", "recall@50", "recall@256tok", "recall@2048tok", "answer@512tok", "tokens@512tok"]:
+        assert key in eng["overall"], key
+    assert set(eng["by_category"]) == {"temporal", "single-hop", "multi-hop", "adversarial", "open-domain"}
+    assert eng["overall"]["recall@50"] == 100.0  # 8 turns: everything is within reach
+    assert eng["latency_ms"]["p95"] > 0 and eng["ingest"]["messages"] == 8
+    assert "published" in results and (tmp_path / "results" / "locomo.png").stat().st_size > 1000
+    assert "| engramos |" in (tmp_path / "results" / "locomo.md").read_text()
+    assert "D9:99" not in json.dumps(results)
+
+
+def test_longmemeval_loader_and_run(tmp_path, monkeypatch):
+    data = tmp_path / "lme.json"
+    data.write_text(json.dumps(_longmemeval_fixture()))
+    convs = load_longmemeval(data)
+    q1 = convs[0].questions[0]
+    assert q1.evidence_turns == {"s_b:0"} and q1.evidence_sessions == {"s_b"}
+    assert q1.reference_time.isoformat().startswith("2023-06-01T10:00")
+    assert convs[1].questions[0].abstention
+    monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+    out = tmp_path / "lme-out.json"
+    res = CliRunner().invoke(cli, ["bench", "longmemeval", "--data", str(data), "--json", str(out),
+                                   "--results", str(tmp_path / "r")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    results = json.loads(out.read_text())
+    for name, r in results["systems"].items():
+        assert r["overall"]["n"] == 1, name  # the abstention question is excluded
+        assert r["overall"]["session_any@5"] == 100.0
+        assert "turn_ndcg@10" in r["overall"]
+
+
+def test_scale_smoke(tmp_path, monkeypatch):
+    monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+    out = tmp_path / "scale.json"
+    res = CliRunner().invoke(cli, ["bench", "scale", "--sizes", "2k,4k", "--users", "10", "--queries", "20",
+                                   "--json", str(out), "--results", str(tmp_path / "r")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    results = json.loads(out.read_text())
+    rows = results["layouts"]["one user"]
+    assert [r["size"] for r in rows] == [2000, 4000]
+    assert rows[1]["store_mb"] > rows[0]["store_mb"] > 0
+    assert all(r["target_in_top10"] > 0.8 for layout in results["layouts"].values() for r in layout)
+    bad = CliRunner().invoke(cli, ["bench", "scale", "--sizes", "ten"])
+    assert bad.exit_code == 2 and "--sizes" in bad.output
