@@ -47,6 +47,7 @@ class SyntheticCorpus:
         ranks = np.arange(1, len(self.vocab) + 1)
         self.p = (1 / ranks) / (1 / ranks).sum()
         self.dim = dim
+        self.common = set(self.vocab[:200])
 
     def batch(self, start: int, n: int, users: int, space: str) -> tuple[list[MemoryRecord], np.ndarray]:
         lengths = self.rng.integers(10, 21, n)
@@ -95,8 +96,10 @@ def _measure(mem: Memory, corpus: SyntheticCorpus, size: int, users: int, querie
     vectors = mem.store.get_vectors(mem.space, [t.id for t in targets])
     lat, found = [], 0
     for i, t in enumerate(targets):
-        words = t.text.split()
-        q = " ".join(words[j] for j in rng.choice(len(words), 4, replace=False))
+        # Like real queries after stopword removal: the vocabulary's 200 most frequent
+        # words (the synthetic stopwords) are left out of the query.
+        words = [w for w in t.text.split() if w not in corpus.common] or t.text.split()
+        q = " ".join(words[j] for j in rng.choice(len(words), min(4, len(words)), replace=False))
         qv = vectors[t.id] + 0.5 * rng.standard_normal(corpus.dim).astype(np.float32) / np.sqrt(corpus.dim)
         qv /= np.linalg.norm(qv)
         t0 = time.perf_counter()

@@ -214,7 +214,10 @@ class Mem0Peer(_TurnBaseline):
         self.conv_id = conv.id
 
     def _rank(self, question: Question, k: int) -> list[int]:
-        found = self.client.search(question.text, user_id=self.conv_id, limit=k, threshold=0.0)
+        try:  # mem0 >= 2.2 takes entity ids in filters; older releases as keywords
+            found = self.client.search(question.text, filters={"user_id": self.conv_id}, limit=k, threshold=0.0)
+        except TypeError:
+            found = self.client.search(question.text, user_id=self.conv_id, limit=k, threshold=0.0)
         results = found.get("results", found) if isinstance(found, dict) else found
         order = []
         for r in results:

@@ -188,7 +188,7 @@ class SQLiteStore:
             return []
         found: dict[str, Message] = {}
         for chunk in _chunks(list(ids)):
-            rows = self._q(f"SELECT {_MSG_COLS} FROM messages WHERE space=? AND id IN ({_ph(chunk)})",
+            rows = self._q(f"SELECT {_MSG_COLS} FROM messages WHERE +space=? AND id IN ({_ph(chunk)})",
                            [space, *chunk])
             found.update((r[0], _message(r)) for r in rows)
         return [found[i] for i in ids if i in found]
@@ -255,7 +255,7 @@ class SQLiteStore:
         with self.transaction():
             for mid, vec in zip(ids, vectors, strict=True):
                 row = self._conn.execute("SELECT pk, user_id, conversation_id FROM memories "
-                                         "WHERE space=? AND id=?", (space, mid)).fetchone()
+                                         "WHERE +space=? AND id=?", (space, mid)).fetchone()
                 if row is None:
                     raise NotFoundError("memory", mid)
                 replacing = self._conn.execute("SELECT 1 FROM vectors WHERE memory_pk=?", (row[0],)).fetchone()
@@ -271,7 +271,7 @@ class SQLiteStore:
     def get_memories(self, space: str, ids: Sequence[str]) -> list[MemoryRecord]:
         found: dict[str, MemoryRecord] = {}
         for chunk in _chunks(list(ids)):
-            rows = self._q(f"SELECT {_MEM_COLS} FROM memories WHERE space=? AND id IN ({_ph(chunk)})",
+            rows = self._q(f"SELECT {_MEM_COLS} FROM memories WHERE +space=? AND id IN ({_ph(chunk)})",
                            [space, *chunk])
             found.update((r[0], _memory(r)) for r in rows)
         return [found[i] for i in ids if i in found]
@@ -281,7 +281,7 @@ class SQLiteStore:
         for chunk in _chunks(list(ids)):
             for mid, blob in self._q(
                     f"SELECT m.id, v.vec FROM memories m JOIN vectors v ON v.memory_pk = m.pk "
-                    f"WHERE m.space=? AND m.id IN ({_ph(chunk)})", [space, *chunk]):
+                    f"WHERE +m.space=? AND m.id IN ({_ph(chunk)})", [space, *chunk]):
                 out[mid] = np.frombuffer(blob, dtype=np.float32)
         return out
 
@@ -323,9 +323,9 @@ class SQLiteStore:
             row = _memory_row(rec)
             cols = [c.strip() for c in _MEM_COLS.split(",")]
             sets = ", ".join(f"{c}=?" for c in cols[1:])
-            self._conn.execute(f"UPDATE memories SET {sets}, t_start=?, t_end=? WHERE space=? AND id=?",
+            self._conn.execute(f"UPDATE memories SET {sets}, t_start=?, t_end=? WHERE +space=? AND id=?",
                                (*row[1:], t0, t1, space, memory_id))
-            pk = self._conn.execute("SELECT pk FROM memories WHERE space=? AND id=?", (space, memory_id)).fetchone()[0]
+            pk = self._conn.execute("SELECT pk FROM memories WHERE +space=? AND id=?", (space, memory_id)).fetchone()[0]
             self._conn.execute("DELETE FROM memories_fts WHERE rowid=?", (pk,))
             self._conn.execute("INSERT INTO memories_fts (rowid, scope, body) VALUES (?, ?, ?)",
                                (pk, _scope(rec), _index_text(rec)))
@@ -339,7 +339,7 @@ class SQLiteStore:
         with self.transaction():
             for chunk in _chunks(list(ids)):
                 rows = self._conn.execute(
-                    f"SELECT pk, user_id FROM memories WHERE space=? AND id IN ({_ph(chunk)})",
+                    f"SELECT pk, user_id FROM memories WHERE +space=? AND id IN ({_ph(chunk)})",
                     [space, *chunk]).fetchall()
                 removed += self._delete_pks(space, rows)
         return removed
@@ -359,18 +359,18 @@ class SQLiteStore:
         terms = [w for w in dict.fromkeys(words) if w.strip()]
         if not terms:
             return []
-        scope = [scope_token("sp", space)]
-        if filters.user_id is not None:
-            scope.append(scope_token("us", filters.user_id))
+        # Only the most selective tenant token goes into the MATCH: a token that every
+        # row carries (the space, "active") makes FTS5 walk a doclist as long as the table.
         if filters.conversation_id is not None:
-            scope.append(scope_token("cv", filters.conversation_id))
-        if not filters.include_inactive:
-            scope.append("stactive")
-        match = " AND ".join(f"scope:{t}" for t in scope)
-        if filters.kinds:
-            match += " AND scope:(" + " OR ".join("kd" + k for k in filters.kinds) + ")"
-        match += " AND body:(" + " OR ".join(_fts_phrase(t) for t in terms) + ")"
+            scope = scope_token("cv", filters.conversation_id)
+        elif filters.user_id is not None:
+            scope = scope_token("us", filters.user_id)
+        else:
+            scope = scope_token("sp", space)
+        match = f"scope:{scope} AND body:(" + " OR ".join(_fts_phrase(t) for t in terms) + ")"
         where, args = _filter_sql(space, filters, alias="m.", with_status=False)
+        if not filters.include_inactive:
+            where += " AND m.status = 'active'"
         if time_range is not None:
             where += " AND m.t_end >= ? AND m.t_start <= ?"
             args += [epoch(time_range.start), epoch(time_range.end)]
@@ -398,6 +398,7 @@ class SQLiteStore:
             return []
         score = dict(hits)
         where, args = _filter_sql(space, filters, alias="", with_status=False)
+        where = "+" + where  # look rows up by primary key, not through a (space, ...) index
         keep: dict[int, str] = {}
         for chunk in _chunks(list(score)):
             keep.update(self._q(f"SELECT pk, id FROM memories WHERE {where} AND pk IN ({_ph(chunk)})",
