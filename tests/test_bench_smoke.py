@@ -106,3 +106,19 @@ def test_scale_smoke(tmp_path, monkeypatch):
     assert all(r["target_in_top10"] > 0.8 for layout in results["layouts"].values() for r in layout)
     bad = CliRunner().invoke(cli, ["bench", "scale", "--sizes", "ten"])
     assert bad.exit_code == 2 and "--sizes" in bad.output
+
+
+def test_mem0_peer_when_installed(tmp_path):
+    """mem0 is an optional peer (``--peers mem0``); this runs wherever mem0ai, langchain
+    and qdrant-client are installed, and is reported as skipped elsewhere."""
+    import pytest
+
+    pytest.importorskip("mem0")
+    pytest.importorskip("langchain")
+    from engramos.bench import benchmark
+    from engramos.bench.datasets import load_locomo
+
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(_locomo_fixture()))
+    results = benchmark("locomo", load_locomo(data), peers=["mem0"])
+    assert results["systems"]["mem0"]["overall"]["recall@50"] == 100.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import resource
 import sqlite3
 import time
 import tracemalloc
@@ -105,7 +106,9 @@ def run_system(system: System, conversations: Sequence[Conversation], *, longmem
         "latency_ms": M.percentiles(latencies),
         "ingest": {"messages": messages, "seconds": round(ingest_s, 2),
                    "messages_per_s": round(messages / ingest_s, 1) if ingest_s else None,
-                   "peak_python_heap_mb": round(peak / 2**20, 1)},
+                   "peak_python_heap_mb": round(peak / 2**20, 1),
+                   # whole process, so far in the run (includes model weights and C allocations)
+                   "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
     }
 
 
