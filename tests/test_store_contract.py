@@ -96,6 +96,8 @@ def test_unassigned_messages_and_cells(store):
     store.assign_cell("s1", [ms[0].id, ms[1].id], "cell_1")
     assert [m.seq for m in store.list_messages("s1", "c1", unassigned=True)] == [3, 4]
     assert [m.seq for m in store.list_messages("s1", "c1", seq_from=2, seq_to=3)] == [2, 3]
+    assert [m.seq for m in store.get_messages_by_seq("s1", "c1", [4, 0, 2, 2])] == [2, 4]
+    assert store.get_messages_by_seq("s2", "c1", [1]) == []
     store.upsert_cell(cell.model_copy(update={"status": "extracted"}))
     assert store.get_cell("s1", "cell_1").status == "extracted"
     assert store.get_cell("s2", "cell_1") is None
@@ -209,6 +211,14 @@ def test_delete_memories_removes_index_entries(store):
     assert store.delete_memories("s1", [a.id]) == 1
     assert store.search_text("s1", ["alpha"], Filters(), limit=5) == []
     assert [h[0] for h in store.search_vectors("s1", unit(1, 0), Filters(), limit=5)] == [b.id]
+
+
+def test_list_by_cells_and_scene(store):
+    a, b, c = mem("a", cell_id="cell_a"), mem("b", cell_id="cell_b", scene_id="scn_1"), mem("c")
+    store.insert_memories([a, b, c])
+    assert {m.id for m in store.list_memories("s1", Filters(), cell_ids=["cell_a", "cell_b"]).items} == {a.id, b.id}
+    assert store.list_memories("s1", Filters(), cell_ids=[]).items == []
+    assert [m.id for m in store.list_memories("s1", Filters(), scene_id="scn_1").items] == [b.id]
 
 
 def test_scenes_roundtrip(store):

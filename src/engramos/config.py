@@ -62,6 +62,7 @@ class RecallConfig(BaseModel):
     rrf_k: int = Field(default=60, ge=1)
     candidates: int = Field(default=60, ge=1, le=2000)
     neighbours: int = Field(default=1, ge=0, le=5)
+    expand_seeds: int = Field(default=10, ge=0, le=200)  # how many top hits are expanded
     expand_cell: bool = True
     expand_scene: bool = True
     budget_tokens: int = Field(default=1024, ge=32)

@@ -1,8 +1,11 @@
 """Expansion of direct hits: the neighbouring turns of a hit's message, the episode of
 its MemCell, and related episodes of its MemScene.  An expansion inherits a fraction of
-its parent's score and says how it was reached (``via``)."""
+its parent's score and says how it was reached (``via``).  Lookups are batched: one
+query per conversation for neighbours, one for all cell episodes."""
 
 from __future__ import annotations
+
+from collections import defaultdict
 
 import numpy as np
 
@@ -14,6 +17,7 @@ from ..types import Filters, MemoryRecord
 NEIGHBOUR_FACTOR = 0.6
 CELL_FACTOR = 0.5
 SCENE_FACTOR = 0.3
+SCENES_EXPANDED = 3
 
 
 def expansions(
@@ -22,30 +26,32 @@ def expansions(
 ) -> list[tuple[str, float, str]]:
     """``(memory_id, score, via)`` for memories reached from the seeds."""
     out: list[tuple[str, float, str]] = []
-    single = [(r, s) for r, s in seeds if r.kind != "episode" and len(r.message_ids) == 1]
-    messages = {m.id: m for m in store.get_messages(space, [r.message_ids[0] for r, _ in single])}
+    single = [r for r, _ in seeds if r.kind != "episode" and len(r.message_ids) == 1]
+    messages = {m.id: m for m in store.get_messages(space, [r.message_ids[0] for r in single])}
+    wanted: dict[str, dict[int, float]] = defaultdict(dict)  # conversation -> seq -> best parent score
     cells: dict[str, float] = {}
     for rec, score in seeds:
-        cell_id = rec.cell_id
-        msg = messages.get(rec.message_ids[0]) if rec.message_ids else None
+        msg = messages.get(rec.message_ids[0]) if rec.message_ids and rec.kind != "episode" else None
+        cell_id = rec.cell_id or (msg.cell_id if msg else None)
         if msg is not None:
-            cell_id = cell_id or msg.cell_id
-            if cfg.neighbours:
-                for n in store.list_messages(space, msg.conversation_id, seq_from=msg.seq - cfg.neighbours,
-                                             seq_to=msg.seq + cfg.neighbours):
-                    if n.id != msg.id:
-                        out.append((turn_id(n.id), score * NEIGHBOUR_FACTOR, "neighbour"))
+            for seq in range(msg.seq - cfg.neighbours, msg.seq + cfg.neighbours + 1):
+                if seq != msg.seq:
+                    wanted[msg.conversation_id][seq] = max(wanted[msg.conversation_id].get(seq, 0.0), score)
         if cell_id and rec.kind != "episode":
             cells[cell_id] = max(cells.get(cell_id, 0.0), score)
+    for conv, seqs in wanted.items():
+        for n in store.get_messages_by_seq(space, conv, list(seqs)):
+            out.append((turn_id(n.id), seqs[n.seq] * NEIGHBOUR_FACTOR, "neighbour"))
     scenes: dict[str, float] = {}
-    for cell_id, score in cells.items():
-        if cfg.expand_cell:
-            for ep in store.list_memories(space, Filters(kinds=["episode"]), cell_id=cell_id, limit=1).items:
-                out.append((ep.id, score * CELL_FACTOR, "cell"))
-                if ep.scene_id:
-                    scenes[ep.scene_id] = max(scenes.get(ep.scene_id, 0.0), score)
+    if cfg.expand_cell and cells:
+        episodes = store.list_memories(space, Filters(kinds=["episode"]), cell_ids=list(cells), limit=len(cells))
+        for ep in episodes.items:
+            score = cells[ep.cell_id or ""]
+            out.append((ep.id, score * CELL_FACTOR, "cell"))
+            if ep.scene_id:
+                scenes[ep.scene_id] = max(scenes.get(ep.scene_id, 0.0), score)
     if cfg.expand_scene:
-        for scene_id, score in scenes.items():
+        for scene_id, score in sorted(scenes.items(), key=lambda kv: -kv[1])[:SCENES_EXPANDED]:
             out.extend(_scene_episodes(store, space, scene_id, score, query_vec))
     return out
 

@@ -72,7 +72,8 @@ class RecallEngine:
 
     def _expand(self, space: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
                 via: dict[str, str], qvec: np.ndarray, top_k: int, filters: Filters) -> None:
-        seeds = [(records[i], scores[i].final) for i in sorted(scores, key=lambda i: -scores[i].final)[:top_k]]
+        n_seeds = min(top_k, self.config.recall.expand_seeds)
+        seeds = [(records[i], scores[i].final) for i in sorted(scores, key=lambda i: -scores[i].final)[:n_seeds]]
         found = expansions(self.store, space, seeds, qvec, self.config.recall)
         new_ids = [i for i, _, _ in found if i not in records]
         for rec in self.store.get_memories(space, list(dict.fromkeys(new_ids))):

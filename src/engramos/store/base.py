@@ -72,6 +72,10 @@ class Store(Protocol):
         """A conversation's messages by ascending ``seq``; ``unassigned`` keeps only those
         not yet in a cell; ``seq_from``/``seq_to`` are inclusive bounds."""
 
+    def get_messages_by_seq(self, space: str, conversation_id: str, seqs: Sequence[int]) -> list[Message]:
+        """The conversation's messages at these sequence numbers, by ascending seq;
+        missing numbers are skipped."""
+
     def conversations_with_unassigned(self, space: str) -> list[str]:
         """Ids of conversations that still have messages not in any cell."""
 
@@ -101,11 +105,11 @@ class Store(Protocol):
 
     def list_memories(
         self, space: str, filters: Filters, *, limit: int = 50, cursor: str | None = None,
-        cell_id: str | None = None, scene_id: str | None = None,
+        cell_ids: Sequence[str] | None = None, scene_id: str | None = None,
     ) -> Page:
         """Newest first (by observed time, then id).  ``cursor`` is opaque: the value of
         ``next_cursor`` from the previous page.  Deleted memories only with
-        ``filters.include_inactive``."""
+        ``filters.include_inactive``.  ``cell_ids`` keeps memories of any of those cells."""
 
     def update_memory(self, space: str, memory_id: str, changes: dict[str, Any]) -> MemoryRecord:
         """Apply field changes (text, status, valid_to, metadata, event_start, ...), keep

@@ -210,6 +210,14 @@ class SQLiteStore:
         args.append(limit)
         return [_message(r) for r in self._q(sql, args)]
 
+    def get_messages_by_seq(self, space: str, conversation_id: str, seqs: Sequence[int]) -> list[Message]:
+        out: list[Message] = []
+        for chunk in _chunks(sorted(set(seqs))):
+            out += [_message(r) for r in self._q(
+                f"SELECT {_MSG_COLS} FROM messages WHERE space=? AND conversation_id=? AND seq IN ({_ph(chunk)}) "
+                "ORDER BY seq", [space, conversation_id, *chunk])]
+        return out
+
     def conversations_with_unassigned(self, space: str) -> list[str]:
         return [r[0] for r in self._q(
             "SELECT DISTINCT conversation_id FROM messages WHERE space=? AND cell_id IS NULL", (space,))]
@@ -286,12 +294,14 @@ class SQLiteStore:
         return out
 
     def list_memories(self, space: str, filters: Filters, *, limit: int = 50,
-                      cursor: str | None = None, cell_id: str | None = None,
+                      cursor: str | None = None, cell_ids: Sequence[str] | None = None,
                       scene_id: str | None = None) -> Page:
         where, args = _filter_sql(space, filters, alias="")
-        if cell_id is not None:
-            where += " AND cell_id = ?"
-            args.append(cell_id)
+        if cell_ids is not None:
+            if not cell_ids:
+                return Page(items=[])
+            where += f" AND cell_id IN ({_ph(cell_ids)})"
+            args += list(cell_ids)
         if scene_id is not None:
             where += " AND scene_id = ?"
             args.append(scene_id)
