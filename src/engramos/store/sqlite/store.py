@@ -20,21 +20,22 @@ from ..._util import epoch, from_iso, iso, utcnow
 from ...errors import NotFoundError, StoreError
 from ...types import Cell, Filters, HistoryEntry, Job, MemoryRecord, Message, Page, Scene, TimeRange
 from .migrations import MIGRATIONS
+from .rows import (
+    _MEM_COLS,
+    _MSG_COLS,
+    _UPDATABLE,
+    _cell,
+    _chunks,
+    _filter_sql,
+    _index_text,
+    _job,
+    _memory,
+    _memory_row,
+    _message,
+    _ph,
+    _split_sql,
+)
 from .vectors import VectorCache
-
-_MEM_COLS = (
-    "id, space, kind, user_id, agent_id, conversation_id, session_id, speaker, text, "
-    "observed_at, event_start, event_end, valid_from, valid_to, status, supersedes, cell_id, "
-    "scene_id, message_ids, metadata, produced_by, created_at, updated_at"
-)
-_MSG_COLS = (
-    "id, space, user_id, agent_id, conversation_id, session_id, seq, sender, sender_name, "
-    "role, content, ts, external_id, metadata, content_hash, cell_id, created_at"
-)
-_DT_FIELDS = ("observed_at", "event_start", "event_end", "valid_from", "valid_to",
-              "created_at", "updated_at")
-_UPDATABLE = {"text", "status", "valid_from", "valid_to", "event_start", "event_end",
-              "metadata", "supersedes", "scene_id", "speaker"}
 
 
 def scope_token(prefix: str, value: str) -> str:
@@ -568,89 +569,4 @@ class SQLiteStore:
         yield from self._q("SELECT DISTINCT user_id, conversation_id FROM messages WHERE space=? "
                            "ORDER BY user_id, conversation_id", (space,))
 
-
-# ---------------------------------------------------------------- helpers
-def _split_sql(script: str) -> list[str]:
-    """Statements of a migration script (``--`` comments removed first)."""
-    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
-    return [s.strip() for s in code.split(";") if s.strip()]
-
-
-def _ph(items: Sequence[Any]) -> str:
-    return ", ".join("?" * len(items))
-
-
-def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def _index_text(rec: MemoryRecord) -> str:
-    from ...text import index_text
-
-    return index_text(rec.text)
-
-
-def _filter_sql(space: str, f: Filters, *, alias: str, with_status: bool = True) -> tuple[str, list[Any]]:
-    where, args = f"{alias}space=?", [space]
-    for col, val in (("user_id", f.user_id), ("agent_id", f.agent_id),
-                     ("conversation_id", f.conversation_id), ("session_id", f.session_id),
-                     ("speaker", f.speaker)):
-        if val is not None:
-            where += f" AND {alias}{col}=?"
-            args.append(val)
-    if f.kinds:
-        where += f" AND {alias}kind IN ({_ph(f.kinds)})"
-        args += list(f.kinds)
-    if with_status and not f.include_inactive:
-        where += f" AND {alias}status != 'deleted'"
-    return where, args
-
-
-def _memory_row(rec: MemoryRecord) -> tuple[Any, ...]:
-    d = rec.model_dump()
-    vals: list[Any] = []
-    for col in (c.strip() for c in _MEM_COLS.split(",")):
-        v = d[col]
-        if col in _DT_FIELDS:
-            v = iso(v) if v is not None else None
-        elif col in ("message_ids", "metadata"):
-            v = json.dumps(v, ensure_ascii=False, default=str)
-        vals.append(v)
-    return tuple(vals)
-
-
-def _memory(r: tuple) -> MemoryRecord:
-    cols = [c.strip() for c in _MEM_COLS.split(",")]
-    d: dict[str, Any] = dict(zip(cols, r, strict=True))
-    for col in _DT_FIELDS:
-        if d[col] is not None:
-            d[col] = from_iso(d[col])
-    d["message_ids"] = json.loads(d["message_ids"])
-    d["metadata"] = json.loads(d["metadata"])
-    return MemoryRecord.model_validate(d)
-
-
-def _message(r: tuple) -> Message:
-    cols = [c.strip() for c in _MSG_COLS.split(",")]
-    d: dict[str, Any] = dict(zip(cols, r, strict=True))
-    d["timestamp"] = from_iso(d.pop("ts"))
-    d["created_at"] = from_iso(d["created_at"])
-    d["metadata"] = json.loads(d["metadata"])
-    return Message.model_validate(d)
-
-
-def _cell(r: tuple) -> Cell:
-    return Cell(id=r[0], space=r[1], user_id=r[2], conversation_id=r[3], first_seq=r[4],
-                last_seq=r[5], start_at=from_iso(r[6]), end_at=from_iso(r[7]), scene_id=r[8],
-                status=r[9], boundary=r[10])
-
-
-def _job(r: tuple) -> Job:
-    from datetime import UTC
-
-    return Job(id=r[0], space=r[1], kind=r[2], payload=json.loads(r[3]), status=r[5], attempts=r[6],
-               max_attempts=r[7], run_after=datetime.fromtimestamp(r[8], UTC),
-               lease_until=datetime.fromtimestamp(r[9], UTC) if r[9] is not None else None,
-               last_error=r[11], created_at=from_iso(r[12]), updated_at=from_iso(r[13]))
 
