@@ -92,3 +92,15 @@ def test_ingest_jsonl_and_doctor(run, tmp_path):
 def test_every_command_has_help(run):
     for cmd in ["demo", "add", "ingest", "search", "context", "list", "history", "forget", "doctor"]:
         assert "Usage:" in run(cmd, "--help").output
+
+
+def test_readme_bench_examples_name_real_commands_and_options(run):
+    text = (ROOT / "README.md").read_text()
+    lines = [ln.split("#")[0].strip() for ln in text.splitlines() if ln.startswith("engram bench ")]
+    assert len(lines) >= 4
+    for line in lines:
+        # --help after the real options: click rejects an unknown option before printing help
+        result = run(*shlex.split(line)[1:], "--help")
+        assert "Usage:" in result.output
+    bad = run("bench", "locomo", "--no-such-option", "--help", ok=False)
+    assert bad.exit_code == 2
