@@ -39,7 +39,7 @@ def unit(*xs: float) -> np.ndarray:
 
 def test_health_reports_migrations_and_integrity(store):
     h = store.health()
-    assert h["migrations"] == ["0001_core"]
+    assert h["migrations"][0] == "0001_core" and "0002_job_usage" in h["migrations"]
     assert h["integrity"] == "ok"
 
 
@@ -254,8 +254,9 @@ def test_jobs_claim_lease_expiry_and_dedupe(store):
     assert again.id == j.id and again.attempts == 2
     store.finish_job(j.id, "w1")  # w1 lost its lease: no effect
     assert store.job_counts("s1")["running"] == 1
-    store.finish_job(j.id, "w2")
+    store.finish_job(j.id, "w2", {"llm_calls": 2})
     assert store.job_counts("s1")["done"] == 1
+    assert store.list_jobs("s1", ["done"])[0].usage == {"llm_calls": 2}
     assert store.enqueue(_job(), dedupe_key="x")  # done jobs do not block
 
 

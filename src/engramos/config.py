@@ -29,6 +29,27 @@ class EmbedderConfig(BaseModel):
     max_retries: int = Field(default=3, ge=0, le=10)
 
 
+class LLMConfig(BaseModel):
+    """An OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, DeepSeek, OpenRouter...).
+    With ``base_url`` and ``model`` set, segmentation and extraction use it."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: str | None = None
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=4, ge=0, le=10)
+    backoff_s: float = Field(default=1.0, ge=0)
+    concurrency: int = Field(default=4, ge=1, le=256)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int = Field(default=4096, ge=16)
+    json_mode: Literal["json_schema", "json_object", "none"] = "json_schema"
+    boundary_window: int = Field(default=24, ge=4, le=200)  # messages per boundary decision
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
 class SegmentationConfig(BaseModel):
     max_gap_minutes: float = Field(default=240.0, gt=0)
     max_messages: int = Field(default=30, ge=2)
@@ -76,6 +97,7 @@ class Config(BaseModel):
     scenes: SceneConfig = Field(default_factory=SceneConfig)
     recall: RecallConfig = Field(default_factory=RecallConfig)
     reranker: RerankerConfig = Field(default_factory=RerankerConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
     max_message_chars: int = Field(default=32_000, ge=1)
     process_inline: bool = True  # library mode: run the jobs that add() enqueues at once
 
@@ -103,6 +125,9 @@ class Config(BaseModel):
                 emb[name] = env[key]
         if emb:
             data["embedder"] = EmbedderConfig.model_validate(emb)
+        if env.get("ENGRAM_LLM_BASE_URL") or env.get("ENGRAM_LLM_MODEL"):
+            data["llm"] = LLMConfig(base_url=env.get("ENGRAM_LLM_BASE_URL"), model=env.get("ENGRAM_LLM_MODEL"),
+                                    api_key=env.get("ENGRAM_LLM_API_KEY"))
         if env.get("ENGRAM_RERANKER"):
             data["reranker"] = RerankerConfig(
                 provider=env["ENGRAM_RERANKER"],  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from .ingest.messages import check_id, clean_text, normalize_messages, parse_tim
 from .ingest.pipeline import Pipeline, history_entry, turn_record
 from .jobs.queue import JobQueue
 from .providers.embeddings import Embedder, make_embedder
+from .providers.llm import ChatModel, make_chat_model
 from .recall.context import assemble
 from .recall.recall import RecallEngine
 from .recall.rerank import Reranker, make_reranker
@@ -50,7 +51,7 @@ class Memory:
 
     def __init__(self, path: str | Path | None = None, config: Config | None = None, *,
                  embedder: Embedder | None = None, reranker: Reranker | None = None,
-                 store: Store | None = None) -> None:
+                 store: Store | None = None, llm: ChatModel | None = None) -> None:
         cfg = config or Config()
         if path is not None:
             text = str(path)
@@ -67,7 +68,8 @@ class Memory:
         self.embedder = embedder or make_embedder(cfg.embedder)
         self._check_embedding_model()
         self.queue = JobQueue(self.store)
-        self.pipeline = Pipeline(self.store, self.embedder, cfg, self.queue)
+        self.llm = llm or make_chat_model(cfg.llm)
+        self.pipeline = Pipeline(self.store, self.embedder, cfg, self.queue, self.llm)
         self.engine = RecallEngine(self.store, self.embedder, cfg, reranker or make_reranker(cfg.reranker))
 
     def _check_embedding_model(self) -> None:

@@ -194,6 +194,7 @@ class Job(BaseModel):
     last_error: str | None = None
     created_at: datetime
     updated_at: datetime
+    usage: dict[str, Any] | None = None
 
 
 class Filters(BaseModel):

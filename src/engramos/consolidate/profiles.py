@@ -26,16 +26,23 @@ def _norm(value: object) -> str:
 
 @dataclass
 class ProfileDecision:
-    action: Literal["add", "update", "keep"]
+    action: Literal["add", "update", "keep", "delete"]
     previous: MemoryRecord | None = None
 
 
-def decide(attribute: str, value: str, existing: list[MemoryRecord]) -> ProfileDecision:
+def decide(attribute: str, value: str, existing: list[MemoryRecord],
+           requested: Literal["add", "update", "delete", "keep"] | None = None) -> ProfileDecision:
+    """``requested`` is the LLM's operation when there is one: ``delete`` removes the
+    matching item, ``update`` replaces the latest item of the attribute even when the
+    attribute is multi-valued; the same value is always a keep."""
     same_attr = [m for m in existing if m.metadata.get("attribute") == attribute and m.status == "active"]
+    if requested == "delete":
+        match = [m for m in same_attr if _norm(m.metadata.get("value", "")) == _norm(value)] or same_attr
+        return ProfileDecision("delete", max(match, key=lambda m: m.observed_at)) if match else ProfileDecision("keep")
     for m in same_attr:
         if _norm(m.metadata.get("value", "")) == _norm(value):
             return ProfileDecision("keep", m)
-    if attribute in SINGLE_VALUED and same_attr:
+    if (attribute in SINGLE_VALUED or requested == "update") and same_attr:
         latest = max(same_attr, key=lambda m: m.observed_at)
         return ProfileDecision("update", latest)
     return ProfileDecision("add")

@@ -14,10 +14,12 @@ from ..consolidate import profiles
 from ..consolidate.scenes import choose_scene, join_scene, scene_label
 from ..jobs.queue import JobQueue
 from ..providers.embeddings import Embedder
+from ..providers.llm import ChatModel
 from ..store.base import Store
 from ..types import Cell, Filters, HistoryEntry, Job, MemoryRecord, Message
 from .extract import Draft, extract_cell, render_turn
-from .segment import segment
+from .llm_stages import LLMExtractor, LLMSegmenter
+from .segment import Segment, segment
 
 PRODUCED_BY = "offline"
 
@@ -43,11 +45,15 @@ def history_entry(memory_id: str, action: str, actor: str, before: dict[str, Any
 
 
 class Pipeline:
-    def __init__(self, store: Store, embedder: Embedder, config: Config, queue: JobQueue) -> None:
+    def __init__(self, store: Store, embedder: Embedder, config: Config, queue: JobQueue,
+                 llm: ChatModel | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.config = config
         self.queue = queue
+        self.llm = llm
+        self.segmenter = LLMSegmenter(llm, store, config) if llm else None
+        self.extractor = LLMExtractor(llm, store, embedder) if llm else None
         queue.register("segment", self._segment_job)
         queue.register("extract", self._extract_job)
 
@@ -69,13 +75,24 @@ class Pipeline:
                 have[ids[i]] = v
         return np.vstack([have[t] for t in ids]) if ids else np.zeros((0, self.embedder.dim), np.float32)
 
-    def _segment_job(self, job: Job) -> None:
+    def _segment_job(self, job: Job) -> dict[str, Any] | None:
         space, conv = job.space, job.payload["conversation_id"]
         pending = self.store.list_messages(space, conv, unassigned=True)
         if not pending:
-            return
+            return None
         vectors = self.turn_vectors(space, pending)
-        segments, _tail = segment(pending, vectors, self.config.segmentation, flush=bool(job.payload.get("flush")))
+        flush = bool(job.payload.get("flush"))
+        usage = None
+        if self.segmenter is not None and self.llm is not None:
+            with self.llm.track() as spent:
+                segments = self.segmenter.segment(space, conv, pending, flush=flush)
+            usage = spent.as_dict()
+        else:
+            segments, _tail = segment(pending, vectors, self.config.segmentation, flush=flush)
+        self._close_cells(space, conv, segments)
+        return usage
+
+    def _close_cells(self, space: str, conv: str, segments: list[Segment]) -> None:
         with self.store.transaction():
             for seg in segments:
                 first, last = seg.messages[0], seg.messages[-1]
@@ -88,21 +105,31 @@ class Pipeline:
                                                       "conversation_id": conv}, dedupe_key=f"extract:{cell.id}")
 
     # ----------------------------------------------------------------- extract
-    def _extract_job(self, job: Job) -> None:
+    def _extract_job(self, job: Job) -> dict[str, Any] | None:
         space = job.space
         cell = self.store.get_cell(space, job.payload["cell_id"])
         if cell is None or cell.status == "extracted":
-            return  # forgotten meanwhile, or already done by an earlier run of this job
+            return None  # forgotten meanwhile, or already done by an earlier run of this job
         messages = self.store.list_messages(space, cell.conversation_id, seq_from=cell.first_seq,
                                             seq_to=cell.last_seq)
-        drafts = extract_cell(messages)
         turn_vecs = self.turn_vectors(space, messages)
         cell_vec = _unit(turn_vecs.mean(axis=0))
-        # One embedding per message: a sentence-level memory (fact, foresight, profile)
-        # reuses its source turn's vector.  Embedding every sentence costs ~2.5x more on
-        # LoCoMo for little gain, since BM25 sees the rewritten, dated sentence anyway.
-        by_message = {m.id: v for m, v in zip(messages, turn_vecs, strict=True)}
-        vec_of = {id(d): by_message[d.message_ids[0]] for d in drafts if d.kind != "episode"}
+        usage = None
+        if self.extractor is not None and self.llm is not None:
+            with self.llm.track() as spent:
+                drafts, vecs = self.extractor.extract(messages)
+            usage = spent.as_dict()
+            vec_of = {id(d): v for d, v in zip(drafts, vecs, strict=True)}
+            produced_by = self.llm.model_id
+        else:
+            drafts = extract_cell(messages)
+            # One embedding per message: a sentence-level memory (fact, foresight, profile)
+            # reuses its source turn's vector.  Embedding every sentence costs ~2.5x more on
+            # LoCoMo for little gain, since BM25 sees the rewritten, dated sentence anyway.
+            by_message = {m.id: v for m, v in zip(messages, turn_vecs, strict=True)}
+            vec_of = {id(d): by_message[d.message_ids[0]] for d in drafts if d.kind != "episode"}
+            vec_of[id(drafts[0])] = cell_vec
+            produced_by = PRODUCED_BY
         first = messages[0]
         chosen = choose_scene(self.store.list_scenes(space, first.user_id), cell_vec,
                               cell.start_at, cell.end_at, self.config.scenes, self.embedder.scene_similarity)
@@ -113,15 +140,16 @@ class Pipeline:
         with self.store.transaction():
             fresh = self.store.get_cell(space, cell.id)
             if fresh is None or fresh.status == "extracted":
-                return
-            records, vectors, history = self._records(drafts, vec_of, cell_vec, first, cell, scene.id)
+                return usage
+            records, vectors, history = self._records(drafts, vec_of, first, cell, scene.id, produced_by)
             self.store.insert_memories(records, np.vstack(vectors), self.embedder.model_id)
             self.store.add_history(space, history)
             self.store.upsert_scene(scene, centroid)
             self.store.upsert_cell(cell.model_copy(update={"status": "extracted", "scene_id": scene.id}))
+        return usage
 
-    def _records(self, drafts: list[Draft], vec_of: dict[int, np.ndarray], cell_vec: np.ndarray,
-                 first: Message, cell: Cell, scene_id: str
+    def _records(self, drafts: list[Draft], vec_of: dict[int, np.ndarray], first: Message, cell: Cell,
+                 scene_id: str, produced_by: str
                  ) -> tuple[list[MemoryRecord], list[np.ndarray], list[HistoryEntry]]:
         records: list[MemoryRecord] = []
         vectors: list[np.ndarray] = []
@@ -135,15 +163,21 @@ class Pipeline:
                 session_id=first.session_id, speaker=d.speaker, text=d.text, observed_at=d.observed_at,
                 event_start=d.event_start, event_end=d.event_end, valid_from=d.valid_from,
                 valid_to=d.valid_to, cell_id=cell.id, scene_id=scene_id, message_ids=d.message_ids,
-                metadata=d.metadata, produced_by=PRODUCED_BY, created_at=now, updated_at=now)
+                metadata=d.metadata, produced_by=produced_by, created_at=now, updated_at=now)
             if d.kind == "profile":
                 kept = self._consolidate_profile(rec, existing_profile, records, history)
                 if kept is None:
                     continue
                 rec = kept
+            update = d.metadata.get("update")
+            if isinstance(update, dict):
+                if update["label"] == "duplicate":
+                    continue
+                self._supersede(rec.space, str(update["older"]), rec, produced_by, history)
+                rec = rec.model_copy(update={"supersedes": update["older"]})
             records.append(rec)
-            vectors.append(cell_vec if d.kind == "episode" else vec_of[id(d)])
-            history.append(history_entry(rec.id, "create", PRODUCED_BY, None, {"text": rec.text, "kind": rec.kind}))
+            vectors.append(vec_of[id(d)])
+            history.append(history_entry(rec.id, "create", produced_by, None, {"text": rec.text, "kind": rec.kind}))
         return records, vectors, history
 
     def _consolidate_profile(self, rec: MemoryRecord, cache: dict[str, list[MemoryRecord]],
@@ -154,8 +188,13 @@ class Pipeline:
                                                                speaker=speaker), limit=500)
             cache[speaker] = page.items
         existing = cache[speaker] + [r for r in pending if r.kind == "profile" and r.speaker == speaker]
-        decision = profiles.decide(str(rec.metadata["attribute"]), str(rec.metadata["value"]), existing)
+        decision = profiles.decide(str(rec.metadata["attribute"]), str(rec.metadata["value"]), existing,
+                                   requested=rec.metadata.get("op"))
         if decision.action == "keep":
+            return None
+        if decision.action == "delete":
+            if decision.previous is not None and not any(r is decision.previous for r in pending):
+                self._supersede(rec.space, decision.previous.id, None, rec.produced_by, history)
             return None
         if decision.action == "update" and decision.previous is not None:
             prev = decision.previous
@@ -168,6 +207,18 @@ class Pipeline:
                                          {"status": "superseded", "superseded_by": rec.id}))
             rec = rec.model_copy(update={"supersedes": prev.id})
         return rec
+
+
+    def _supersede(self, space: str, older_id: str, newer: MemoryRecord | None, actor: str,
+                   history: list[HistoryEntry]) -> None:
+        """Close an older memory's validity (knowledge update, contradiction, deletion)."""
+        older = self.store.get_memories(space, [older_id])
+        if not older or older[0].status != "active":
+            return
+        closes_at = newer.observed_at if newer else utcnow()
+        self.store.update_memory(space, older_id, {"status": "superseded", "valid_to": closes_at})
+        history.append(history_entry(older_id, "supersede", actor, {"status": "active"},
+                                     {"status": "superseded", "superseded_by": newer.id if newer else None}))
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

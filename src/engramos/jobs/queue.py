@@ -22,7 +22,7 @@ from ..types import Job
 
 log = logging.getLogger("engramos.jobs")
 
-Handler = Callable[[Job], None]
+Handler = Callable[[Job], "dict[str, Any] | None"]
 
 
 class JobQueue:
@@ -63,7 +63,7 @@ class JobQueue:
             self.store.fail_job(job.id, self.worker_id, f"no handler for job kind {job.kind!r}", retry_at=None)
             return False
         try:
-            handler(job)
+            usage = handler(job)
         except Exception as exc:  # noqa: BLE001 - any handler failure is recorded on the job row and retried
             log.warning("job %s (%s) failed on attempt %d: %s", job.id, job.kind, job.attempts, exc)
             retry_at = None
@@ -71,5 +71,5 @@ class JobQueue:
                 retry_at = utcnow() + timedelta(seconds=self.backoff_seconds * 2 ** (job.attempts - 1))
             self.store.fail_job(job.id, self.worker_id, f"{type(exc).__name__}: {exc}", retry_at=retry_at)
             return False
-        self.store.finish_job(job.id, self.worker_id)
+        self.store.finish_job(job.id, self.worker_id, usage)
         return True

@@ -170,8 +170,9 @@ class Store(Protocol):
         running ones whose lease expired (a crashed worker).  Claiming increments
         ``attempts``.  Two concurrent callers never get the same job."""
 
-    def finish_job(self, job_id: str, worker: str) -> None:
-        """Mark done (only if ``worker`` still holds the lease)."""
+    def finish_job(self, job_id: str, worker: str, usage: dict[str, Any] | None = None) -> None:
+        """Mark done (only if ``worker`` still holds the lease), recording what the job
+        spent (LLM calls and tokens) when given."""
 
     def fail_job(self, job_id: str, worker: str, error: str, *, retry_at: datetime | None) -> None:
         """Record the error; back to pending at ``retry_at``, or parked when None."""

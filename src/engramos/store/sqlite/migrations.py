@@ -165,4 +165,11 @@ MIGRATIONS: list[tuple[str, str]] = [
             WHERE dedupe_key IS NOT NULL AND status IN ('pending', 'running');
         """,
     ),
+    (
+        "0002_job_usage",
+        """
+        -- LLM calls and tokens spent by a job (JSON), for cost accounting per job.
+        ALTER TABLE jobs ADD COLUMN usage TEXT;
+        """,
+    ),
 ]

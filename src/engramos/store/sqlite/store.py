@@ -470,7 +470,7 @@ class SQLiteStore:
                     (job.space, dedupe_key)).fetchone():
                 return False
             self._conn.execute(
-                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                 (job.id, job.space, job.kind, json.dumps(job.payload), dedupe_key, job.status,
                  job.attempts, job.max_attempts, epoch(job.run_after), None, None, job.last_error,
                  iso(job.created_at), iso(job.updated_at)))
@@ -501,9 +501,10 @@ class SQLiteStore:
         by_id = {r[0]: _job(r) for r in rows}
         return [by_id[i] for i in ids if i in by_id]
 
-    def finish_job(self, job_id: str, worker: str) -> None:
-        self._x("UPDATE jobs SET status='done', lease_until=NULL, updated_at=? "
-                "WHERE id=? AND worker=? AND status='running'", (iso(utcnow()), job_id, worker))
+    def finish_job(self, job_id: str, worker: str, usage: dict[str, Any] | None = None) -> None:
+        self._x("UPDATE jobs SET status='done', lease_until=NULL, updated_at=?, usage=? "
+                "WHERE id=? AND worker=? AND status='running'",
+                (iso(utcnow()), json.dumps(usage) if usage else None, job_id, worker))
 
     def fail_job(self, job_id: str, worker: str, error: str, *, retry_at: datetime | None) -> None:
         status = "pending" if retry_at is not None else "parked"

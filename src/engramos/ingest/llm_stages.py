@@ -1,0 +1,182 @@
+"""The LLM versions of segmentation and extraction.
+
+Boundary detection: forced cuts first (calendar day, long gap, size cap, as offline),
+then batched LLM decisions over windows of at most ``llm.boundary_window`` pending
+messages.  The window's open tail ("wait for more") is re-sent with the next window, but
+a message already sent once is never left open a second time, so every message goes to
+the LLM at most twice and the cost is linear in the number of messages.
+
+Extraction: one structured call per MemCell returning the episode, atomic facts,
+foresight and profile operations; then, only when a new fact has near-duplicates among
+the user's active facts, one more call per cell labels them duplicate / update /
+contradiction / independent (knowledge updates).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+
+from ..config import Config
+from ..prompts.memory_prompts import (
+    EXTRACTION_VERSION,
+    PromptMessage,
+    boundary_messages,
+    extraction_messages,
+    update_messages,
+)
+from ..prompts.schemas import BoundaryDecision, Extraction, UpdateLabels
+from ..providers.embeddings import Embedder
+from ..providers.llm import ChatModel
+from ..store.base import Store
+from ..text import has_cjk
+from ..types import Filters, Message
+from .extract import Draft
+from .segment import Segment, segment
+
+UPDATE_CANDIDATE_SIMILARITY = 0.9  # e5 cosine above which an older fact is compared
+
+
+def _prompt_messages(messages: list[Message]) -> list[PromptMessage]:
+    return [PromptMessage(f"m{i + 1}", m.sender_name, m.timestamp.isoformat(timespec="minutes"),
+                          m.content + (f" [image: {m.metadata['image_caption']}]"
+                                       if m.metadata.get("image_caption") else ""))
+            for i, m in enumerate(messages)]
+
+
+def _lang(messages: list[Message]) -> str:
+    cjk = sum(has_cjk(m.content) for m in messages)
+    return "zh" if cjk * 2 >= len(messages) else "en"
+
+
+class LLMSegmenter:
+    def __init__(self, llm: ChatModel, store: Store, config: Config) -> None:
+        self.llm, self.store, self.config = llm, store, config
+
+    def _seen_key(self, space: str, conv: str) -> str:
+        return f"llm_boundary_seen/{space}/{conv}"
+
+    def segment(self, space: str, conv: str, pending: list[Message], *, flush: bool) -> list[Segment]:
+        forced, tail = segment(pending, np.zeros((0, 1), np.float32),
+                               self.config.segmentation.model_copy(update={"topic_depth": 1e9}), flush=False)
+        seen: set[int] = set(json.loads(self.store.get_meta(self._seen_key(space, conv)) or "[]"))
+        out: list[Segment] = []
+        for chunk in forced:  # each closed by a day change, a gap or the size cap
+            out += self._decide(chunk.messages, seen, closed_by=chunk.boundary)
+        if tail:
+            out += self._decide(tail, seen, closed_by="flush" if flush else None)
+        assigned = {m.seq for s in out for m in s.messages}
+        self.store.set_meta(self._seen_key(space, conv), json.dumps(sorted(seen - assigned)))
+        return out
+
+    def _decide(self, messages: list[Message], seen: set[int], closed_by: str | None) -> list[Segment]:
+        """Cells for a run of messages with no forced cut inside.  When ``closed_by`` is
+        None, an open tail the LLM wants to wait on is left pending (not returned), unless
+        it was already sent once: then it is closed, so nothing is sent a third time."""
+        out: list[Segment] = []
+        start = 0
+        size = self.config.llm.boundary_window
+        while start < len(messages):
+            window = messages[start : start + size]
+            sent_before = {m.seq for m in window if m.seq in seen}
+            decision = self.llm.structured(boundary_messages([], _prompt_messages(window), _lang(window)),
+                                           BoundaryDecision, purpose="boundary")
+            seen.update(m.seq for m in window)
+            cuts = sorted({b for b in decision.boundaries if 0 < b < len(window)})
+            out += [Segment(window[a:b], "llm") for a, b in zip([0, *cuts], cuts, strict=False)]
+            tail = window[cuts[-1] if cuts else 0 :]
+            tail_resent = any(m.seq in sent_before for m in tail)
+            if start + len(window) < len(messages):  # more messages follow in this run
+                if tail_resent or len(tail) == len(window):
+                    out.append(Segment(tail, "llm" if tail_resent else "size"))
+                    start += len(window)
+                else:
+                    start += len(window) - len(tail)  # the tail goes again with what follows
+                continue
+            if closed_by or not decision.wait_for_more or tail_resent:
+                out.append(Segment(tail, closed_by or "llm"))
+            break
+        return out
+
+
+class LLMExtractor:
+    def __init__(self, llm: ChatModel, store: Store, embedder: Embedder) -> None:
+        self.llm, self.store, self.embedder = llm, store, embedder
+
+    def extract(self, messages: list[Message]) -> tuple[list[Draft], np.ndarray]:
+        """Drafts for one cell (episode first) and their vectors."""
+        first = messages[0]
+        handles = {f"m{i + 1}": m for i, m in enumerate(messages)}
+        profile = self.store.list_memories(first.space, Filters(user_id=first.user_id, kinds=["profile"]), limit=100)
+        known = [f"{p.speaker}: {p.metadata.get('attribute')} = {p.metadata.get('value')}" for p in profile.items]
+        result = self.llm.structured(extraction_messages(_prompt_messages(messages), _lang(messages), known),
+                                     Extraction, purpose="extraction")
+
+        def ids(refs: list[str]) -> list[str]:
+            found = [handles[r].id for r in refs if r in handles]
+            return found or [m.id for m in messages]
+
+        def when(refs: list[str]) -> datetime:
+            found = [handles[r] for r in refs if r in handles]
+            return (found[0] if found else first).timestamp
+
+        meta = {"prompt": EXTRACTION_VERSION}
+        drafts = [Draft("episode", f"{result.episode.title}\n{result.episode.narrative}", None, first.timestamp,
+                        [m.id for m in messages], first.timestamp, messages[-1].timestamp,
+                        metadata={**meta, "title": result.episode.title, "turns": len(messages)})]
+        for f in result.facts:
+            start, end = _day(f.event_date)
+            drafts.append(Draft("fact", f.text, f.speaker, when(f.message_ids), ids(f.message_ids), start, end,
+                                metadata=dict(meta)))
+        for p in result.foresight:
+            start, _ = _day(p.start)
+            _, end = _day(p.end)
+            said = when(p.message_ids)
+            drafts.append(Draft("foresight", p.text, None, said, ids(p.message_ids), start, end,
+                                valid_from=start or said, valid_to=end or said + timedelta(days=30),
+                                metadata=dict(meta)))
+        for op in result.profile:
+            if op.op == "keep":
+                continue
+            drafts.append(Draft("profile", f"{op.person}: {op.attribute} — {op.value}", op.person,
+                                when(op.message_ids), ids(op.message_ids), valid_from=when(op.message_ids),
+                                metadata={**meta, "attribute": op.attribute, "value": op.value, "op": op.op,
+                                          "trait": op.kind}))
+        vectors = self.embedder.embed([d.text for d in drafts], "passage")
+        self._knowledge_updates(first, drafts, vectors)
+        return drafts, vectors
+
+    def _knowledge_updates(self, first: Message, drafts: list[Draft], vectors: np.ndarray) -> None:
+        """Label new facts against their most similar active older facts (one call)."""
+        pairs: list[tuple[int, list[str], list[str]]] = []
+        for i, d in enumerate(drafts):
+            if d.kind != "fact":
+                continue
+            near = self.store.search_vectors(first.space, vectors[i], Filters(user_id=first.user_id, kinds=["fact"]),
+                                             limit=3)
+            near_ids = [mid for mid, s in near if s >= UPDATE_CANDIDATE_SIMILARITY]
+            if near_ids:
+                olds = self.store.get_memories(first.space, near_ids)
+                pairs.append((i, [o.id for o in olds], [o.text for o in olds]))
+        if not pairs:
+            return
+        labels = self.llm.structured(update_messages([(drafts[i].text, texts) for i, _, texts in pairs]),
+                                     UpdateLabels, purpose="updates")
+        for lab in labels.labels:
+            if not 0 <= lab.fact < len(pairs) or lab.label == "independent":
+                continue
+            i, old_ids, _ = pairs[lab.fact]
+            older = old_ids[lab.older] if lab.older is not None and 0 <= lab.older < len(old_ids) else old_ids[0]
+            drafts[i].metadata["update"] = {"label": lab.label, "older": older}
+
+
+def _day(text: str | None) -> tuple[datetime | None, datetime | None]:
+    if not text:
+        return None, None
+    try:
+        d = date.fromisoformat(text[:10])
+    except ValueError:
+        return None, None
+    return datetime.combine(d, time.min, tzinfo=UTC), datetime.combine(d, time.max, tzinfo=UTC)
