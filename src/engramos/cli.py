@@ -322,6 +322,36 @@ def forget(state: State, memory_id: str | None, conversation_id: str | None, use
 
 @cli.command()
 @pass_state
+def status(state: State) -> None:
+    """Background jobs: pending, running, failed and parked, with reasons; LLM usage."""
+    with _errors(state):
+        report = state.memory.status()
+
+        def human() -> None:
+            counts = report["counts"]
+            click.echo("jobs: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+            click.echo(f"llm: {report['llm'] or 'not configured (offline)'}; done jobs spent "
+                       + ", ".join(f"{v} {k}" for k, v in report["llm_usage_done_jobs"].items()))
+            for j in report["jobs"]:
+                click.echo(f"  {j['id']} {j['kind']:<8} {j['status']:<8} attempts={j['attempts']} "
+                           f"{j['conversation_id'] or ''} {j['error'] or ''}")
+
+        state.emit(report, human)
+
+
+@cli.command()
+@pass_state
+def retry(state: State) -> None:
+    """Requeue failed, parked and backing-off jobs and run them now."""
+    with _errors(state):
+        n = state.memory.retry()
+        counts = state.memory.job_counts()
+        state.emit({"requeued": n, "counts": counts}, lambda: click.echo(
+            f"requeued {n} job(s); now " + ", ".join(f"{v} {k}" for k, v in counts.items())))
+
+
+@cli.command()
+@pass_state
 def doctor(state: State) -> None:
     """What is installed, which models, and the store's health."""
     from importlib import metadata

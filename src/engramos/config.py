@@ -44,6 +44,9 @@ class LLMConfig(BaseModel):
     max_tokens: int = Field(default=4096, ge=16)
     json_mode: Literal["json_schema", "json_object", "none"] = "json_schema"
     boundary_window: int = Field(default=24, ge=4, le=200)  # messages per boundary decision
+    # An open stretch goes to the LLM only once it has this many messages (or a forced
+    # cut / flush closes it): a message-by-message feed costs one call per batch.
+    boundary_min_batch: int = Field(default=12, ge=1, le=200)
 
     @property
     def enabled(self) -> bool:

@@ -149,6 +149,28 @@ class Memory:
     def job_counts(self) -> dict[str, int]:
         return self.store.job_counts(self.space)
 
+    def status(self) -> dict[str, Any]:
+        """Jobs by status, the reasons of failed and parked ones, and LLM usage so far."""
+        problems = self.store.list_jobs(self.space, ["failed", "parked", "pending", "running"], limit=200)
+        done = self.store.list_jobs(self.space, ["done"], limit=100_000)
+        spent = {"llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        for job in done:
+            for key in spent:
+                spent[key] += int((job.usage or {}).get(key, 0))
+        return {"counts": self.job_counts(), "llm": self.llm.model_id if self.llm else None,
+                "llm_usage_done_jobs": spent,
+                "jobs": [{"id": j.id, "kind": j.kind, "status": j.status, "attempts": j.attempts,
+                          "run_after": j.run_after.isoformat(), "error": j.last_error,
+                          "conversation_id": j.payload.get("conversation_id")} for j in problems]}
+
+    def retry(self) -> int:
+        """Requeue failed, parked and backing-off jobs to run now, then run them (library
+        mode); the number of jobs requeued."""
+        n = self.store.requeue_jobs(self.space, ("failed", "parked", "pending"))
+        if self.config.process_inline:
+            self.run_jobs()
+        return n
+
     # ---------------------------------------------------------------- recall
     def search(self, query: str, *, filters: Filters | None = None, top_k: int = 10,
                time_range: TimeRange | tuple[Any, Any] | None = None,

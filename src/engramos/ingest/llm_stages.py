@@ -65,7 +65,7 @@ class LLMSegmenter:
         out: list[Segment] = []
         for chunk in forced:  # each closed by a day change, a gap or the size cap
             out += self._decide(chunk.messages, seen, closed_by=chunk.boundary)
-        if tail:
+        if tail and (flush or len(tail) >= self.config.llm.boundary_min_batch):
             out += self._decide(tail, seen, closed_by="flush" if flush else None)
         assigned = {m.seq for s in out for m in s.messages}
         self.store.set_meta(self._seen_key(space, conv), json.dumps(sorted(seen - assigned)))

@@ -1,0 +1,135 @@
+"""The LLM pipeline end to end against the scripted OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+from click.testing import CliRunner
+
+from engramos import Config, Memory
+from engramos.cli import cli
+from engramos.config import LLMConfig
+from engramos.ingest.formats import locomo_batches
+from tests.conftest import LOCOMO
+from tests.scripted_llm import LINE_RE, ScriptedLLM
+
+
+def llm_memory(tmp_path, embedder, server: ScriptedLLM, **llm: object) -> Memory:
+    cfg = Config(home=tmp_path / "home", llm=LLMConfig(base_url=server.base_url, model="scripted",
+                                                        backoff_s=0.01, timeout_s=1.0, max_retries=1, **llm))
+    mem = Memory(config=cfg, embedder=embedder)
+    mem.queue.backoff_seconds = 0.01
+    return mem
+
+
+CHAT = [
+    ("Ana", "I work as a nurse at the city hospital.", "2024-03-04T10:00:00Z"),
+    ("Bo", "Nice, I will visit Lisbon next month.", "2024-03-04T10:01:00Z"),
+    ("Ana", "New topic: my cat Miso learned to open doors.", "2024-03-04T10:05:00Z"),
+    ("Bo", "Ha, that cat is clever, bye!", "2024-03-04T10:06:00Z"),
+]
+
+
+def test_llm_builds_cells_episodes_facts_foresight_profile(tmp_path, embedder):
+    with ScriptedLLM() as server:
+        mem = llm_memory(tmp_path, embedder, server)
+        mem.add([{"speaker": s, "text": t, "timestamp": ts} for s, t, ts in CHAT], user_id="u", conversation_id="c")
+        assert server.chat_requests("boundary") == []  # a short open stretch waits for a batch
+        assert mem.search("Miso opens doors").hits  # ...and is searchable as raw turns meanwhile
+        mem.flush(conversation_id="c")
+        cells = mem.store.list_cells(mem.space, "c")
+        assert [(c.first_seq, c.last_seq) for c in cells] == [(1, 2), (3, 4)]  # the LLM's boundary
+        assert all(c.status == "extracted" for c in cells)
+        items = mem.list(user_id="u", limit=100).items
+        llm_made = [m for m in items if m.kind != "turn"]
+        assert llm_made and all(m.produced_by == "llm:scripted" for m in llm_made)
+        kinds = Counter(m.kind for m in llm_made)
+        assert kinds["episode"] == 2 and kinds["fact"] >= 3 and kinds["foresight"] == 1 and kinds["profile"] == 1
+        fact = next(m for m in llm_made if m.kind == "fact" and "nurse" in m.text)
+        assert fact.event_start is not None and fact.message_ids == [mem.messages("c")[0].id]
+        assert len(server.chat_requests("extraction")) == 2  # one call per MemCell
+        done = [j for j in mem.store.list_jobs(mem.space, ["done"]) if j.kind == "extract"]
+        assert all(j.usage and j.usage["llm_calls"] >= 1 and j.usage["prompt_tokens"] > 0 for j in done)
+        hits = mem.search("What is Ana's job?", user_id="u").hits
+        assert any("nurse" in h.memory.text for h in hits[:3])
+        mem.close()
+
+
+def test_knowledge_update_supersedes_the_older_fact(tmp_path, embedder):
+    with ScriptedLLM() as server:
+        mem = llm_memory(tmp_path, embedder, server)
+        mem.add([{"speaker": "Ana", "text": "I live in Porto near the river.", "timestamp": "2024-01-01T10:00:00Z"}],
+                user_id="u", conversation_id="c", flush=True)
+        mem.add([{"speaker": "Ana", "text": "I live in Porto near the river.", "timestamp": "2024-06-01T10:00:00Z"}],
+                user_id="u", conversation_id="c", flush=True)
+        facts = [m for m in mem.list(user_id="u", kinds=["fact"], filters=None, limit=50).items]
+        old = [f for f in mem.store.get_memories(mem.space, [f.id for f in facts]) if f.status == "superseded"]
+        assert len(server.chat_requests("updates")) == 1
+        assert old and old[0].valid_to is not None
+        new = next(f for f in facts if f.supersedes == old[0].id)
+        assert [h.action for h in mem.history(old[0].id)] == ["create", "supersede"]
+        assert new.status == "active"
+        mem.close()
+
+
+def test_llm_down_parks_jobs_then_retry_extracts_each_cell_once(tmp_path, embedder, monkeypatch):
+    with ScriptedLLM() as server:
+        mem = llm_memory(tmp_path, embedder, server)
+        server.stop()  # the endpoint dies before the ingest
+        mem.add([{"speaker": s, "text": t, "timestamp": ts} for s, t, ts in CHAT], user_id="u", conversation_id="c",
+                flush=True)
+        assert mem.search("cat opens doors").hits  # raw turns stay searchable
+        mem.queue.backoff_seconds = 0.0  # retries fall due at once: run until the job is parked
+        mem.run_jobs()
+        status = mem.status()
+        assert status["counts"]["parked"] == 1 and "unreachable" in (status["jobs"][0]["error"] or "")
+        server.restart()
+        monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("ENGRAM_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("ENGRAM_LLM_MODEL", "scripted")
+        mem.close()
+        out = CliRunner().invoke(cli, ["--json", "retry"], catch_exceptions=False)
+        assert out.exit_code == 0, out.output
+        mem = llm_memory(tmp_path, embedder, server)
+        cells = mem.store.list_cells(mem.space, "c")
+        episodes = mem.list(kinds=["episode"], limit=100).items
+        assert cells and all(c.status == "extracted" for c in cells)
+        assert sorted(e.cell_id for e in episodes) == sorted(c.id for c in cells)  # exactly once each
+        assert mem.job_counts()["parked"] == 0 and mem.job_counts()["pending"] == 0
+        status = json.loads(CliRunner().invoke(cli, ["--json", "status"]).output)
+        assert status["llm_usage_done_jobs"]["llm_calls"] >= len(cells) + 1
+        mem.close()
+
+
+@pytest.mark.skipif(not LOCOMO.exists(), reason="LoCoMo is not beside this checkout (../shared/data)")
+def test_cost_on_locomo_conv26(tmp_path, embedder):
+    """At most one extraction call per MemCell, and each message sent to boundary
+    detection at most twice, over a real 19-session conversation."""
+    sample = json.loads(LOCOMO.read_text())[0]
+    with ScriptedLLM() as server:
+        mem = llm_memory(tmp_path, embedder, server)
+        batches = locomo_batches(sample)
+        n_messages = 0
+        for b in batches:  # message by message, the worst case for boundary detection
+            for m in b.messages:
+                mem.add([m], conversation_id=b.conversation_id, session_id=b.session_id)
+                n_messages += 1
+        mem.flush()
+        cells = mem.store.list_cells(mem.space, "conv-26")
+        extraction_calls = len(server.chat_requests("extraction"))
+        assert cells and all(c.status == "extracted" for c in cells)
+        assert extraction_calls == len(cells)
+        sent = Counter()
+        for req in server.chat_requests("boundary"):
+            for line in req["messages"][-1]["content"].splitlines():
+                m = LINE_RE.match(line.strip())
+                if m:
+                    sent[(m.group(3), m.group(4), m.group(5))] += 1
+        assert sent and max(sent.values()) <= 2
+        assert sum(sent.values()) <= 2 * n_messages
+        calls = mem.llm.usage.calls
+        print(f"conv-26: {n_messages} messages, {len(cells)} cells, {calls} LLM calls "
+              f"({calls / n_messages:.2f}/message), {mem.llm.usage.prompt_tokens / n_messages:.0f} prompt tokens/message")
+        mem.close()
