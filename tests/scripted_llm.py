@@ -9,6 +9,7 @@ JSON) is played before normal replies.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -75,7 +76,7 @@ class ScriptedLLM:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 with outer._lock:
                     outer.requests.append(body)
@@ -114,10 +115,8 @@ class ScriptedLLM:
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
                     self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
 
             def log_message(self, *args: Any) -> None:
                 pass

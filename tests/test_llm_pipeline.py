@@ -129,7 +129,7 @@ def test_cost_on_locomo_conv26(tmp_path, embedder):
                     sent[(m.group(3), m.group(4), m.group(5))] += 1
         assert sent and max(sent.values()) <= 2
         assert sum(sent.values()) <= 2 * n_messages
-        calls = mem.llm.usage.calls
+        calls, tokens = mem.llm.usage.calls, mem.llm.usage.prompt_tokens
         print(f"conv-26: {n_messages} messages, {len(cells)} cells, {calls} LLM calls "
-              f"({calls / n_messages:.2f}/message), {mem.llm.usage.prompt_tokens / n_messages:.0f} prompt tokens/message")
+              f"({calls / n_messages:.2f}/message), {tokens / n_messages:.0f} prompt tokens/message")
         mem.close()
