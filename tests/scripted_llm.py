@@ -58,8 +58,8 @@ def scripted_reply(request: dict[str, Any]) -> dict[str, Any]:
     if "enough to answer" in system:
         return {"sufficient": False, "queries": ["hiking trip", "weekend plans"]}
     if "Answer the question" in system:
-        ids = re.findall(r"\(([^()]*?)\)\s*$", user, re.M)
-        return {"answer": "scripted answer", "message_ids": ids[:1]}
+        cited = re.findall(r"\(([^()]*?)\)\s*$", user, re.M)
+        return {"answer": "scripted answer", "message_ids": cited[0].split(", ")[:1] if cited else []}
     if "CORRECT or WRONG" in system:
         return {"label": "CORRECT"}
     return {}

@@ -133,3 +133,33 @@ def test_cost_on_locomo_conv26(tmp_path, embedder):
         print(f"conv-26: {n_messages} messages, {len(cells)} cells, {calls} LLM calls "
               f"({calls / n_messages:.2f}/message), {tokens / n_messages:.0f} prompt tokens/message")
         mem.close()
+
+
+def test_agentic_recall_answer_and_ask(tmp_path, embedder, monkeypatch):
+    with ScriptedLLM() as server:
+        mem = llm_memory(tmp_path, embedder, server)
+        mem.add([{"speaker": "Ana", "text": "We went on a hiking trip to Sintra last weekend.", "timestamp":
+                  "2024-05-06T10:00:00Z", "id": "X1"},
+                 {"speaker": "Bo", "text": "My weekend plans are a pottery class and a long nap.", "timestamp":
+                  "2024-05-06T10:01:00Z", "id": "X2"}], user_id="u", conversation_id="c", flush=True)
+        before = len(server.requests)
+        res = mem.search("What did Ana do?", user_id="u", agentic=True)
+        assert res.rounds == 2 and res.queries[1:] == ["hiking trip", "weekend plans"]
+        assert len(server.requests) == before + 1  # one sufficiency call; the extra rounds are local
+        answer = mem.answer("What did Ana do?", user_id="u", budget_tokens=300)
+        assert answer.answer == "scripted answer" and answer.llm_calls == 2  # sufficiency + answer
+        assert answer.message_ids and set(answer.message_ids) <= set(answer.context.message_ids)
+        assert answer.context.tokens <= 300
+        mem.close()
+        monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("ENGRAM_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("ENGRAM_LLM_MODEL", "scripted")
+        out = CliRunner().invoke(cli, ["ask", "What did Ana do?", "--user", "u"], catch_exceptions=False)
+        assert out.exit_code == 0 and "scripted answer" in out.output and "cites:" in out.output
+
+
+def test_answer_without_an_llm_is_a_config_error(memory):
+    from engramos import ConfigError
+
+    with pytest.raises(ConfigError):
+        memory.answer("anything")

@@ -262,6 +262,30 @@ def context(state: State, query: str, user_id: str | None, conversation_id: str 
         state.emit(block, lambda: _print_context(block))
 
 
+@cli.command()
+@click.argument("question")
+@_search_options
+@click.option("--budget", default=1024, show_default=True, help="Context budget (cl100k tokens).")
+@click.option("--no-agentic", is_flag=True, help="One retrieval round only.")
+@pass_state
+def ask(state: State, question: str, user_id: str | None, conversation_id: str | None, kinds: tuple[str, ...],
+        reference_time: str | None, budget: int, no_agentic: bool) -> None:
+    """Answer a question from memory with the configured LLM, citing message ids."""
+    with _errors(state):
+        result = state.memory.answer(question, budget_tokens=budget, agentic=not no_agentic, user_id=user_id,
+                                     conversation_id=conversation_id, kinds=list(kinds) or None,
+                                     reference_time=reference_time)
+        labels = {c.message_id: c.label() for h in result.context.hits for c in h.citations}
+
+        def human() -> None:
+            click.echo(result.answer)
+            click.echo(click.style("cites: " + (", ".join(labels.get(m, m) for m in result.message_ids) or "-")
+                                   + f"   ({result.llm_calls} LLM calls, {result.prompt_tokens} prompt tokens, "
+                                   f"{result.context.tokens} context tokens)", dim=True))
+
+        state.emit(result, human)
+
+
 @cli.command(name="list")
 @click.option("--user", "user_id", default=None)
 @click.option("--conversation", "conversation_id", default=None)

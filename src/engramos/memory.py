@@ -13,10 +13,12 @@ from typing import Any
 
 from ._util import new_id, utcnow
 from .config import Config
-from .errors import EmbeddingModelMismatchError, InvalidInputError, NotFoundError
+from .errors import ConfigError, EmbeddingModelMismatchError, InvalidInputError, NotFoundError
 from .ingest.messages import check_id, clean_text, normalize_messages, parse_timestamp
 from .ingest.pipeline import Pipeline, history_entry, turn_record
 from .jobs.queue import JobQueue
+from .prompts.recall_prompts import answer_messages
+from .prompts.schemas import Answer
 from .providers.embeddings import Embedder, make_embedder
 from .providers.llm import ChatModel, make_chat_model
 from .recall.context import assemble
@@ -28,6 +30,7 @@ from .types import (
     DEFAULT_USER,
     MEMORY_KINDS,
     AddResult,
+    AnswerResult,
     ContextBlock,
     Filters,
     HistoryEntry,
@@ -70,7 +73,8 @@ class Memory:
         self.queue = JobQueue(self.store)
         self.llm = llm or make_chat_model(cfg.llm)
         self.pipeline = Pipeline(self.store, self.embedder, cfg, self.queue, self.llm)
-        self.engine = RecallEngine(self.store, self.embedder, cfg, reranker or make_reranker(cfg.reranker))
+        self.engine = RecallEngine(self.store, self.embedder, cfg, reranker or make_reranker(cfg.reranker),
+                                   self.llm)
 
     def _check_embedding_model(self) -> None:
         stored = self.store.get_meta("embedding_model")
@@ -176,7 +180,7 @@ class Memory:
                time_range: TimeRange | tuple[Any, Any] | None = None,
                reference_time: datetime | str | float | None = None, user_id: str | None = None,
                conversation_id: str | None = None, kinds: list[MemoryKind] | None = None,
-               expand: bool = True) -> SearchResult:
+               expand: bool = True, agentic: bool = False) -> SearchResult:
         """Ranked hits with score breakdown and citations.  ``reference_time`` is "now"
         for relative expressions in the query ("last week"); it defaults to the wall clock."""
         q = clean_text(query, "query", 4000)
@@ -184,6 +188,9 @@ class Memory:
             raise InvalidInputError("top_k", "must be an integer from 1 to 1000")
         f = self._filters(filters, user_id, conversation_id, kinds)
         ref = parse_timestamp(reference_time, "reference_time") if reference_time is not None else utcnow()
+        if agentic:
+            return self.engine.agentic_recall(self.space, q, f, top_k=top_k, reference_time=ref,
+                                              time_range=_time_range(time_range))
         return self.engine.recall(self.space, q, f, top_k=top_k, reference_time=ref,
                                   time_range=_time_range(time_range), expand=expand)
 
@@ -195,6 +202,21 @@ class Memory:
             raise InvalidInputError("budget_tokens", "must be an integer of at least 32")
         result = self.search(query, top_k=top_k, **search_args)
         return assemble(result.query, result.hits, budget)
+
+    def answer(self, question: str, *, budget_tokens: int | None = None, agentic: bool = True,
+               **search_args: Any) -> AnswerResult:
+        """Answer from memory with the configured LLM: (agentic) recall, context within the
+        budget, one answer call; the result cites the message ids it used."""
+        if self.llm is None:
+            raise ConfigError("answer() needs an LLM: set config.llm (or ENGRAM_LLM_BASE_URL / ENGRAM_LLM_MODEL)")
+        with self.llm.track() as spent:
+            block = self.context(question, budget_tokens=budget_tokens, agentic=agentic, **search_args)
+            reply = self.llm.structured(answer_messages(question, block.text), Answer, purpose="answer")
+        labels = {c.label(): c.message_id for h in block.hits for c in h.citations}
+        used = [labels.get(r, r) for r in reply.message_ids if labels.get(r, r) in block.message_ids]
+        return AnswerResult(question=question, answer=reply.answer, message_ids=list(dict.fromkeys(used)),
+                            context=block, llm_calls=spent.calls, prompt_tokens=spent.prompt_tokens,
+                            completion_tokens=spent.completion_tokens)
 
     def _filters(self, filters: Filters | None, user_id: str | None, conversation_id: str | None,
                  kinds: list[MemoryKind] | None) -> Filters:
@@ -335,6 +357,9 @@ class AsyncMemory:
     flush = _in_thread(Memory.flush)
     run_jobs = _in_thread(Memory.run_jobs)
     search = _in_thread(Memory.search)
+    answer = _in_thread(Memory.answer)
+    status = _in_thread(Memory.status)
+    retry = _in_thread(Memory.retry)
     context = _in_thread(Memory.context)
     get = _in_thread(Memory.get)
     list = _in_thread(Memory.list)

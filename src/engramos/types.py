@@ -123,6 +123,18 @@ class SearchResult(BaseModel):
     reference_time: datetime
     wants_date: bool = False
     took_ms: float = 0.0
+    rounds: int = 1  # 2 when an agentic round added complementary queries
+    queries: list[str] = Field(default_factory=list)
+
+
+class AnswerResult(BaseModel):
+    question: str
+    answer: str
+    message_ids: list[str]  # the messages the answer cites (a subset of the context's)
+    context: ContextBlock
+    llm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
 
 
 class ContextBlock(BaseModel):

@@ -10,7 +10,10 @@ from datetime import datetime
 import numpy as np
 
 from ..config import Config
+from ..prompts.recall_prompts import sufficiency_messages
+from ..prompts.schemas import Sufficiency
 from ..providers.embeddings import Embedder
+from ..providers.llm import ChatModel
 from ..store.base import Store
 from ..types import Citation, Filters, Hit, MemoryRecord, Scores, SearchResult, TimeRange
 from .expand import expansions
@@ -29,6 +32,33 @@ class RecallEngine:
     embedder: Embedder
     config: Config
     reranker: Reranker
+    llm: ChatModel | None = None
+
+    def agentic_recall(self, space: str, query: str, filters: Filters, *, top_k: int,
+                       reference_time: datetime, time_range: TimeRange | None = None) -> SearchResult:
+        """First round; if an LLM is configured and judges the evidence insufficient, up to
+        3 complementary queries, merged with the first round by RRF and reranked."""
+        first = self.recall(space, query, filters, top_k=top_k, reference_time=reference_time,
+                            time_range=time_range)
+        if self.llm is None:
+            return first
+        started = time.perf_counter()
+        check = self.llm.structured(sufficiency_messages(query, [h.memory.text[:400] for h in first.hits[:10]]),
+                                    Sufficiency, purpose="sufficiency")
+        if check.sufficient or not check.queries:
+            return first.model_copy(update={"rounds": 1})
+        rounds = [first] + [self.recall(space, q, filters, top_k=top_k, reference_time=reference_time,
+                                        time_range=time_range) for q in check.queries[:3]]
+        fused = rrf([([(h.memory.id, h.score) for h in r.hits], 1.0 if i == 0 else 0.7)
+                     for i, r in enumerate(rounds)], self.config.recall.rrf_k)
+        by_id = {h.memory.id: h for r in reversed(rounds) for h in r.hits}
+        records = {i: h.memory for i, h in by_id.items()}
+        scores = {i: by_id[i].scores.model_copy(update={"final": fused[i]}) for i in fused}
+        self._rerank(query, records, scores)
+        order = sorted(scores, key=lambda i: -scores[i].final)[:top_k]
+        hits = [by_id[i].model_copy(update={"score": scores[i].final, "scores": scores[i]}) for i in order]
+        return first.model_copy(update={"hits": hits, "rounds": 2, "queries": [query, *check.queries[:3]],
+                                        "took_ms": first.took_ms + (time.perf_counter() - started) * 1000})
 
     def recall(self, space: str, query: str, filters: Filters, *, top_k: int, reference_time: datetime,
                time_range: TimeRange | None = None, expand: bool = True,
