@@ -163,3 +163,36 @@ def test_answer_without_an_llm_is_a_config_error(memory):
 
     with pytest.raises(ConfigError):
         memory.answer("anything")
+
+
+def test_bench_locomo_quick_reports_llm_cost_and_qa(tmp_path, monkeypatch):
+    """`engram bench locomo --qa` on a LoCoMo-shaped fixture with the scripted LLM:
+    memories built with the LLM, cost per ingested message, judge accuracy and F1."""
+    from tests.test_bench_smoke import _locomo_fixture
+
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(_locomo_fixture()))
+    with ScriptedLLM() as server:
+        monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("ENGRAM_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("ENGRAM_LLM_MODEL", "scripted")
+        out = tmp_path / "qa.json"
+        res = CliRunner().invoke(cli, ["bench", "locomo", "--data", str(data), "--qa", "--judge-runs", "2",
+                                       "--json", str(out), "--results", str(tmp_path / "r")], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+    results = json.loads(out.read_text())
+    eng = results["systems"]["engramos"]
+    assert eng["ingest"]["llm"] == "llm:scripted" and eng["ingest"]["llm_calls_per_message"] > 0
+    assert eng["ingest"]["prompt_tokens_per_message"] > 0
+    assert eng["overall"]["qa_judge"] == 100.0  # the scripted judge says CORRECT
+    assert 0 <= eng["overall"]["qa_f1"] <= 100 and eng["overall"]["qa_judge_calls"] == 2.0
+    assert "qa_judge" not in results["systems"]["bm25"]["overall"]
+    assert "QA with llm:scripted" in (tmp_path / "r" / "locomo.md").read_text()
+
+
+def test_token_f1():
+    from engramos.bench.qa import token_f1
+
+    assert token_f1("7 May 2023", "7 May 2023") == 1.0
+    assert token_f1("on 7 May", "7 May 2023") == pytest.approx(2 * (2 / 3) * (2 / 3) / (4 / 3))
+    assert token_f1("Porto", "Lisbon") == 0.0

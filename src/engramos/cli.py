@@ -431,6 +431,31 @@ def _progress(state: State) -> Callable[[str], None]:
     return (lambda msg: None) if state.as_json else (lambda msg: click.echo(msg, err=True))
 
 
+def _qa_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed([
+        click.option("--qa", is_flag=True, help="Also answer with the configured LLM and judge (ENGRAM_LLM_*)."),
+        click.option("--qa-budget", default=1024, show_default=True, help="Context tokens given to the answerer."),
+        click.option("--judge-runs", default=3, show_default=True, help="Judge runs averaged per question."),
+        click.option("--qa-systems", default="engramos", show_default=True, help="Comma-separated systems to answer."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _qa_settings(state: State, qa: bool, budget: int, runs: int, systems: str) -> Any:
+    if not qa:
+        return None
+    from .bench.qa import QASettings
+    from .providers.llm import make_chat_model
+
+    llm = make_chat_model(state.config.llm)
+    if llm is None:
+        raise InvalidInputError("--qa", "needs an LLM: set ENGRAM_LLM_BASE_URL and ENGRAM_LLM_MODEL")
+    if runs < 1:
+        raise InvalidInputError("--judge-runs", "must be at least 1")
+    return QASettings(llm=llm, budget=budget, judge_runs=runs, systems=tuple(x for x in systems.split(",") if x))
+
+
 @bench.command(name="locomo")
 @click.option("--data", "data", default=None, help="LoCoMo-shaped file (default ../shared/data/locomo/locomo10.json).")
 @click.option("--quick", is_flag=True, help="The first two conversations only.")
@@ -438,19 +463,23 @@ def _progress(state: State) -> Callable[[str], None]:
 @click.option("--peers", default="", help="Comma-separated peers to run too: mem0.")
 @click.option("--json", "json_out", default=None, help="Also write the JSON results to this file.")
 @click.option("--results", "folder", default="results", show_default=True, help="Folder for JSON, markdown, PNG.")
+@_qa_options
 @pass_state
 def bench_locomo(state: State, data: str | None, quick: bool, limit: int | None, peers: str,
-                 json_out: str | None, folder: str) -> None:
-    """Evidence recall, answer-in-context, latency and ingest on LoCoMo (no LLM)."""
+                 json_out: str | None, folder: str, qa: bool, qa_budget: int, judge_runs: int,
+                 qa_systems: str) -> None:
+    """Evidence recall, answer-in-context, latency and ingest on LoCoMo (no LLM needed;
+    with ENGRAM_LLM_* set, EngramOS builds memories with the LLM and reports its cost)."""
     from .bench import DEFAULT_LOCOMO, benchmark, load_locomo
 
     with _errors(state):
         path = Path(data) if data else DEFAULT_LOCOMO
         if not path.is_file():
             raise InvalidInputError("--data", f"{path} not found; pass the LoCoMo file with --data")
+        settings = _qa_settings(state, qa, qa_budget, judge_runs, qa_systems)
         convs = load_locomo(path, limit=2 if quick else limit)
         results = benchmark("locomo", convs, peers=[p for p in peers.split(",") if p],
-                            progress=_progress(state), data_path=str(path))
+                            progress=_progress(state), data_path=str(path), config=state.config, qa=settings)
         _bench_output(state, results, "locomo-quick" if quick else "locomo", json_out, folder)
 
 
@@ -459,16 +488,20 @@ def bench_locomo(state: State, data: str | None, quick: bool, limit: int | None,
 @click.option("--limit", type=int, default=None, help="The first N questions.")
 @click.option("--json", "json_out", default=None)
 @click.option("--results", "folder", default="results", show_default=True)
+@_qa_options
 @pass_state
-def bench_longmemeval(state: State, data: str, limit: int | None, json_out: str | None, folder: str) -> None:
+def bench_longmemeval(state: State, data: str, limit: int | None, json_out: str | None, folder: str,
+                      qa: bool, qa_budget: int, judge_runs: int, qa_systems: str) -> None:
     """Session- and turn-level recall_any / recall_all / NDCG on LongMemEval (no LLM)."""
     from .bench import benchmark, load_longmemeval
 
     with _errors(state):
         if not Path(data).is_file():
             raise InvalidInputError("--data", f"{data} not found")
+        settings = _qa_settings(state, qa, qa_budget, judge_runs, qa_systems)
         convs = load_longmemeval(data, limit=limit)
-        results = benchmark("longmemeval", convs, progress=_progress(state), data_path=data)
+        results = benchmark("longmemeval", convs, progress=_progress(state), data_path=data,
+                            config=state.config, qa=settings)
         _bench_output(state, results, "longmemeval", json_out, folder)
 
 

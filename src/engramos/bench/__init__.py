@@ -7,9 +7,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import EmbedderConfig
+from ..config import Config, EmbedderConfig
 from ..providers.embeddings import Embedder, make_embedder
 from .datasets import Conversation, load_locomo, load_longmemeval
+from .qa import QASettings
 from .runner import PUBLISHED_LOCOMO, machine, run_system
 from .systems import BM25Turns, DenseTurns, EngramSystem, Mem0Peer, System
 
@@ -18,8 +19,9 @@ DEFAULT_LOCOMO = Path(__file__).resolve().parents[4] / "shared" / "data" / "loco
 __all__ = ["DEFAULT_LOCOMO", "benchmark", "load_locomo", "load_longmemeval"]
 
 
-def build_systems(embedder: Embedder, peers: Sequence[str], *, user_turns_only: bool = False) -> list[System]:
-    systems: list[System] = [EngramSystem(embedder), BM25Turns(user_turns_only),
+def build_systems(embedder: Embedder, peers: Sequence[str], *, user_turns_only: bool = False,
+                  config: Config | None = None) -> list[System]:
+    systems: list[System] = [EngramSystem(embedder, config=config), BM25Turns(user_turns_only),
                              DenseTurns(embedder, user_turns_only)]
     if "mem0" in peers:
         systems.append(Mem0Peer(embedder))
@@ -28,8 +30,10 @@ def build_systems(embedder: Embedder, peers: Sequence[str], *, user_turns_only: 
 
 def benchmark(dataset: str, conversations: Sequence[Conversation], *, peers: Sequence[str] = (),
               embedder: Embedder | None = None, progress: Callable[[str], None] | None = None,
-              data_path: str = "") -> dict[str, Any]:
-    """Run EngramOS and the baselines (and peers) over the conversations."""
+              data_path: str = "", config: Config | None = None, qa: QASettings | None = None) -> dict[str, Any]:
+    """Run EngramOS and the baselines (and peers) over the conversations.  ``config``
+    configures EngramOS (e.g. an LLM for memory construction); ``qa`` adds LLM answering
+    and judging."""
     emb = embedder or make_embedder(EmbedderConfig())
     longmemeval = dataset == "longmemeval"
     results: dict[str, Any] = {
@@ -46,7 +50,10 @@ def benchmark(dataset: str, conversations: Sequence[Conversation], *, peers: Seq
     }
     if dataset == "locomo":
         results["published"] = PUBLISHED_LOCOMO
-    for system in build_systems(emb, peers, user_turns_only=longmemeval):
+    if qa is not None:
+        results["qa"] = {"llm": qa.llm.model_id, "budget_tokens": qa.budget, "judge_runs": qa.judge_runs,
+                         "systems": list(qa.systems)}
+    for system in build_systems(emb, peers, user_turns_only=longmemeval, config=config):
         results["systems"][system.name] = run_system(system, conversations, longmemeval=longmemeval,
-                                                     progress=progress)
+                                                     progress=progress, qa=qa)
     return results

@@ -52,6 +52,24 @@ def markdown(results: dict[str, Any]) -> str:
                   "|---|" + "---|" * len(lmk)]
         for name, r in systems.items():
             lines.append(f"| {name} | " + " | ".join(_fmt(r["overall"].get(k)) for k in lmk) + " |")
+    qa = [(n, r) for n, r in systems.items() if r["overall"].get("qa_judge") is not None]
+    if qa:
+        info = results.get("qa", {})
+        lines += ["", f"QA with {info.get('llm')} (context {info.get('budget_tokens')} tokens, judge runs "
+                      f"{info.get('judge_runs')}):", "",
+                  "| system | judge accuracy % | token F1 % | answer calls / q | answer prompt tokens / q "
+                  "| judge calls / q |",
+                  "|---|---|---|---|---|---|"]
+        for name, r in qa:
+            o = r["overall"]
+            lines.append(f"| {name} | {_fmt(o.get('qa_judge'))} | {_fmt(o.get('qa_f1'))} | "
+                         f"{_fmt(o.get('qa_answer_calls'))} | {_fmt(o.get('qa_answer_prompt_tokens'))} | "
+                         f"{_fmt(o.get('qa_judge_calls'))} |")
+    cost = [(n, r["ingest"]) for n, r in systems.items() if r["ingest"].get("llm")]
+    for name, ing in cost:
+        lines += ["", f"Ingestion with {ing['llm']} ({name}): {ing['llm_calls']} LLM calls, "
+                      f"{ing['llm_calls_per_message']} calls and {ing['prompt_tokens_per_message']} prompt tokens "
+                      f"per ingested message."]
     lines += ["", "Mean context tokens at each budget: " + "; ".join(
         f"{name} " + "/".join(_fmt(r["overall"].get(f"tokens@{b}tok")) for b in BUDGETS)
         for name, r in systems.items())]

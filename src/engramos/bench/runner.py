@@ -17,6 +17,7 @@ from .. import __version__
 from ..text import tokenizer_name
 from . import metrics as M
 from .datasets import Conversation, Question
+from .qa import QASettings, qa_scores
 from .systems import Retrieval, System
 
 KS = (1, 5, 10, 25, 50)
@@ -56,13 +57,17 @@ def score_question(q: Question, r: Retrieval, key_of: dict[str, str], longmemeva
     return s
 
 
+_RAW = ("qa_answer_calls", "qa_answer_prompt_tokens", "qa_judge_calls", "qa_judge_prompt_tokens")
+
+
 def aggregate(results: Sequence[QuestionResult]) -> dict[str, Any]:
     keys = sorted({k for r in results for k in r.scores})
     out: dict[str, Any] = {"n": len(results)}
     for key in keys:
         vals = [r.scores.get(key) for r in results]
         m = M.mean(vals)
-        out[key] = None if m is None else round(100 * m, 1)
+        # per-question means for costs, percentages for everything else
+        out[key] = None if m is None else round(m, 1) if key in _RAW else round(100 * m, 1)
         if key == "recall@1":
             out["n_with_evidence"] = sum(v is not None for v in vals)
     for b in BUDGETS:
@@ -73,7 +78,7 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, Any]:
 
 
 def run_system(system: System, conversations: Sequence[Conversation], *, longmemeval: bool = False,
-               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+               progress: Callable[[str], None] | None = None, qa: QASettings | None = None) -> dict[str, Any]:
     per_question: list[QuestionResult] = []
     ingest_s, messages, peak = 0.0, 0, 0
     latencies: list[float] = []
@@ -91,10 +96,13 @@ def run_system(system: System, conversations: Sequence[Conversation], *, longmem
                 continue  # abstention questions have no evidence to retrieve
             r = system.retrieve(q, max(KS), BUDGETS)
             latencies.append(r.search_ms)
-            per_question.append(QuestionResult(q, r.search_ms, score_question(q, r, key_of, longmemeval),
-                                               {b: c[2] for b, c in r.contexts.items()}))
+            scores = score_question(q, r, key_of, longmemeval)
+            if qa is not None and system.name in qa.systems and q.answer and not q.abstention:
+                scores.update(qa_scores(qa, q.text, q.answer, _context_for(r, qa.budget)))
+            per_question.append(QuestionResult(q, r.search_ms, scores, {b: c[2] for b, c in r.contexts.items()}))
         if progress:
             progress(f"{system.name}: {conv.id} done")
+    llm_usage = system.llm_usage() if hasattr(system, "llm_usage") else None
     system.close()
     by_cat: dict[str, list[QuestionResult]] = defaultdict(list)
     for qr in per_question:
@@ -108,8 +116,25 @@ def run_system(system: System, conversations: Sequence[Conversation], *, longmem
                    "messages_per_s": round(messages / ingest_s, 1) if ingest_s else None,
                    "peak_python_heap_mb": round(peak / 2**20, 1),
                    # whole process, so far in the run (includes model weights and C allocations)
-                   "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
+                   "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                   **_per_message(llm_usage, messages)},
     }
+
+
+def _per_message(usage: dict[str, Any] | None, messages: int) -> dict[str, Any]:
+    if not usage or not messages:
+        return {}
+    return {"llm": usage["model"], "llm_calls": usage["llm_calls"],
+            "llm_calls_per_message": round(usage["llm_calls"] / messages, 3),
+            "prompt_tokens_per_message": round(usage["prompt_tokens"] / messages, 1),
+            "completion_tokens_per_message": round(usage["completion_tokens"] / messages, 1)}
+
+
+def _context_for(r: Retrieval, budget: int) -> str:
+    if budget in r.contexts:
+        return r.contexts[budget][1]
+    nearest = min(r.contexts, key=lambda b: abs(b - budget))
+    return r.contexts[nearest][1]
 
 
 def machine() -> dict[str, Any]:

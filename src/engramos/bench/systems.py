@@ -98,6 +98,15 @@ class EngramSystem:
             contexts[b] = (ids, block.text, block.tokens)
         return Retrieval(units, contexts, took)
 
+    def llm_usage(self) -> dict[str, Any] | None:
+        """LLM calls and tokens spent building memories (ingestion), over all conversations."""
+        llms = [m.llm for m in self.memories.values() if m.llm is not None]
+        if not llms:
+            return None
+        return {"model": llms[0].model_id, "llm_calls": sum(x.usage.calls for x in llms),
+                "prompt_tokens": sum(x.usage.prompt_tokens for x in llms),
+                "completion_tokens": sum(x.usage.completion_tokens for x in llms)}
+
     def close(self) -> None:
         for mem in self.memories.values():
             mem.close()
