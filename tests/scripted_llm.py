@@ -50,11 +50,21 @@ def scripted_reply(request: dict[str, Any]) -> dict[str, Any]:
                           for h, when, s, t in msgs if "will " in t.lower()],
             "profile": [{"op": "add", "person": s, "attribute": "job", "value": t.split("work as ")[1].strip(". "),
                          "kind": "explicit", "message_ids": [h]}
-                        for h, when, s, t in msgs if "work as " in t],
+                        for h, when, s, t in msgs if "work as " in t]
+                       + [{"op": "add", "person": s, "attribute": "likes", "value": t.split("I like ")[1].strip(". "),
+                           "kind": "implicit", "message_ids": [h]}
+                          for h, when, s, t in msgs if "I like " in t],
         }
     if "For each new fact" in system:
         n = len(re.findall(r"^\d+\. NEW:", user, re.M))
         return {"labels": [{"fact": i, "label": "update", "older": 0} for i in range(n)]}
+    if "Compact this person's profile" in system:
+        items = re.findall(r"^(\d+)\. ([^:]+): (.*) \(said", user, re.M)
+        by_attr: dict[str, list[int]] = {}
+        for i, attr, _ in items:
+            by_attr.setdefault(attr, []).append(int(i))
+        return {"items": [{"attribute": a, "value": f"{len(ix)} merged values", "sources": ix}
+                          for a, ix in by_attr.items()]}
     if "enough to answer" in system:
         return {"sufficient": False, "queries": ["hiking trip", "weekend plans"]}
     if "Answer the question" in system:

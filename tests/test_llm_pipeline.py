@@ -77,9 +77,11 @@ def test_knowledge_update_supersedes_the_older_fact(tmp_path, embedder):
 def test_llm_down_parks_jobs_then_retry_extracts_each_cell_once(tmp_path, embedder, monkeypatch):
     with ScriptedLLM() as server:
         mem = llm_memory(tmp_path, embedder, server)
-        server.stop()  # the endpoint dies before the ingest
-        mem.add([{"speaker": s, "text": t, "timestamp": ts} for s, t, ts in CHAT], user_id="u", conversation_id="c",
-                flush=True)
+        msgs = [{"speaker": s, "text": t, "timestamp": ts} for s, t, ts in CHAT]
+        mem.add(msgs[:2], user_id="u", conversation_id="c", flush=True)  # extracted while the endpoint is up
+        assert [c.status for c in mem.store.list_cells(mem.space, "c")] == ["extracted"]
+        server.stop()  # the endpoint dies mid-ingest
+        mem.add(msgs[2:], user_id="u", conversation_id="c", flush=True)
         assert mem.search("cat opens doors").hits  # raw turns stay searchable
         mem.queue.backoff_seconds = 0.0  # retries fall due at once: run until the job is parked
         mem.run_jobs()
@@ -99,7 +101,7 @@ def test_llm_down_parks_jobs_then_retry_extracts_each_cell_once(tmp_path, embedd
         assert sorted(e.cell_id for e in episodes) == sorted(c.id for c in cells)  # exactly once each
         assert mem.job_counts()["parked"] == 0 and mem.job_counts()["pending"] == 0
         status = json.loads(CliRunner().invoke(cli, ["--json", "status"]).output)
-        assert status["llm_usage_done_jobs"]["llm_calls"] >= len(cells) + 1
+        assert len(cells) == 2 and status["llm_usage_done_jobs"]["llm_calls"] >= len(cells) + 1
         mem.close()
 
 
@@ -196,3 +198,21 @@ def test_token_f1():
     assert token_f1("7 May 2023", "7 May 2023") == 1.0
     assert token_f1("on 7 May", "7 May 2023") == pytest.approx(2 * (2 / 3) * (2 / 3) / (4 / 3))
     assert token_f1("Porto", "Lisbon") == 0.0
+
+
+def test_profile_compaction_when_over_cap(tmp_path, embedder):
+    with ScriptedLLM() as server:
+        mem = llm_memory(tmp_path, embedder, server, profile_cap=2)
+        for i, thing in enumerate(["green tea", "long walks", "jazz records"]):
+            mem.add([{"speaker": "Ana", "text": f"I like {thing}.", "timestamp": f"2024-0{i + 1}-01T10:00:00Z"}],
+                    user_id="u", conversation_id="c", flush=True)
+        profile = mem.list(user_id="u", kinds=["profile"], limit=50).items
+        active = [p for p in profile if p.status == "active"]
+        assert len(active) <= 2
+        compacted = [p for p in active if "compacted_from" in p.metadata]
+        assert compacted and compacted[0].text == "Ana: likes — 3 merged values"
+        assert len(compacted[0].metadata["compacted_from"]) == 3
+        for old in compacted[0].metadata["compacted_from"]:
+            assert mem.get(old).status == "superseded"
+            assert mem.history(old)[-1].action == "supersede"
+        mem.close()

@@ -47,6 +47,7 @@ class LLMConfig(BaseModel):
     # An open stretch goes to the LLM only once it has this many messages (or a forced
     # cut / flush closes it): a message-by-message feed costs one call per batch.
     boundary_min_batch: int = Field(default=12, ge=1, le=200)
+    profile_cap: int = Field(default=40, ge=2, le=1000)  # items per person before compaction
 
     @property
     def enabled(self) -> bool:

@@ -21,18 +21,20 @@ import numpy as np
 
 from ..config import Config
 from ..prompts.memory_prompts import (
+    COMPACTION_VERSION,
     EXTRACTION_VERSION,
     PromptMessage,
     boundary_messages,
+    compaction_messages,
     extraction_messages,
     update_messages,
 )
-from ..prompts.schemas import BoundaryDecision, Extraction, UpdateLabels
+from ..prompts.schemas import BoundaryDecision, Extraction, ProfileCompaction, UpdateLabels
 from ..providers.embeddings import Embedder
 from ..providers.llm import ChatModel
 from ..store.base import Store
 from ..text import has_cjk
-from ..types import Filters, Message
+from ..types import Filters, MemoryRecord, Message
 from .extract import Draft
 from .segment import Segment, segment
 
@@ -180,3 +182,43 @@ def _day(text: str | None) -> tuple[datetime | None, datetime | None]:
     except ValueError:
         return None, None
     return datetime.combine(d, time.min, tzinfo=UTC), datetime.combine(d, time.max, tzinfo=UTC)
+
+
+class ProfileCompactor:
+    """When a person's active profile items exceed ``llm.profile_cap``, one LLM call
+    merges them into at most that many; each new item supersedes the items it replaces,
+    and items no new item claims are superseded too (history keeps every version)."""
+
+    def __init__(self, llm: ChatModel, store: Store, embedder: Embedder, cap: int) -> None:
+        self.llm, self.store, self.embedder, self.cap = llm, store, embedder, cap
+
+    def over_cap(self, space: str, user_id: str) -> dict[str, list[MemoryRecord]]:
+        items = self.store.list_memories(space, Filters(user_id=user_id, kinds=["profile"]), limit=5000).items
+        by_person: dict[str, list[MemoryRecord]] = {}
+        for m in items:
+            if m.status == "active":
+                by_person.setdefault(m.speaker or "", []).append(m)
+        return {p: ms for p, ms in by_person.items() if len(ms) > self.cap}
+
+    def compact(self, person: str, items: list[MemoryRecord]) -> tuple[list[Draft], np.ndarray, list[list[str]]]:
+        """New profile drafts, their vectors, and for each the ids it supersedes."""
+        items = sorted(items, key=lambda m: m.observed_at)
+        listed = [f"{m.metadata.get('attribute')}: {m.metadata.get('value')} (said {m.observed_at:%Y-%m-%d})"
+                  for m in items]
+        result = self.llm.structured(compaction_messages(person, listed, self.cap), ProfileCompaction,
+                                     purpose="compaction")
+        drafts, replaced = [], []
+        for it in result.items[: self.cap]:
+            sources = [items[i] for i in it.sources if 0 <= i < len(items)] or items[-1:]
+            ids = list(dict.fromkeys(mid for s in sources for mid in s.message_ids))
+            first_said = min(s.observed_at for s in sources)
+            drafts.append(Draft("profile", f"{person}: {it.attribute} — {it.value}", person,
+                                max(s.observed_at for s in sources), ids, valid_from=first_said,
+                                metadata={"attribute": it.attribute, "value": it.value, "trait": it.kind,
+                                          "prompt": COMPACTION_VERSION, "compacted_from": [s.id for s in sources]}))
+            replaced.append([s.id for s in sources])
+        claimed = {i for r in replaced for i in r}
+        if drafts:  # items no output claims were dropped by the compaction
+            replaced[-1] = replaced[-1] + [m.id for m in items if m.id not in claimed]
+        vectors = self.embedder.embed([d.text for d in drafts], "passage") if drafts else np.zeros((0, 1))
+        return drafts, vectors, replaced

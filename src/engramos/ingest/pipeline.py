@@ -18,7 +18,7 @@ from ..providers.llm import ChatModel
 from ..store.base import Store
 from ..types import Cell, Filters, HistoryEntry, Job, MemoryRecord, Message
 from .extract import Draft, extract_cell, render_turn
-from .llm_stages import LLMExtractor, LLMSegmenter
+from .llm_stages import LLMExtractor, LLMSegmenter, ProfileCompactor
 from .segment import Segment, segment
 
 PRODUCED_BY = "offline"
@@ -54,6 +54,7 @@ class Pipeline:
         self.llm = llm
         self.segmenter = LLMSegmenter(llm, store, config) if llm else None
         self.extractor = LLMExtractor(llm, store, embedder) if llm else None
+        self.compactor = ProfileCompactor(llm, store, embedder, config.llm.profile_cap) if llm else None
         queue.register("segment", self._segment_job)
         queue.register("extract", self._extract_job)
 
@@ -146,7 +147,33 @@ class Pipeline:
             self.store.add_history(space, history)
             self.store.upsert_scene(scene, centroid)
             self.store.upsert_cell(cell.model_copy(update={"status": "extracted", "scene_id": scene.id}))
+        if self.compactor is not None and self.llm is not None and usage is not None:
+            with self.llm.track() as spent:
+                self._compact_profiles(space, first, cell, scene.id)
+            for key, value in spent.as_dict().items():
+                if isinstance(value, int):
+                    usage[key] = usage.get(key, 0) + value
         return usage
+
+    def _compact_profiles(self, space: str, first: Message, cell: Cell, scene_id: str) -> None:
+        assert self.compactor is not None and self.llm is not None
+        actor = self.llm.model_id
+        for person, items in self.compactor.over_cap(space, first.user_id).items():
+            drafts, vectors, replaced = self.compactor.compact(person, items)
+            now = utcnow()
+            records = [MemoryRecord(
+                id=new_id("mem"), space=space, kind="profile", user_id=first.user_id, agent_id=first.agent_id,
+                conversation_id=first.conversation_id, speaker=d.speaker, text=d.text, observed_at=d.observed_at,
+                valid_from=d.valid_from, cell_id=cell.id, scene_id=scene_id, message_ids=d.message_ids,
+                metadata=d.metadata, produced_by=actor, created_at=now, updated_at=now) for d in drafts]
+            history = [history_entry(r.id, "create", actor, None, {"text": r.text, "compaction": True})
+                       for r in records]
+            with self.store.transaction():
+                self.store.insert_memories(records, vectors, self.embedder.model_id)
+                for rec, olds in zip(records, replaced, strict=True):
+                    for old in olds:
+                        self._supersede(space, old, rec, actor, history)
+                self.store.add_history(space, history)
 
     def _records(self, drafts: list[Draft], vec_of: dict[int, np.ndarray], first: Message, cell: Cell,
                  scene_id: str, produced_by: str

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .schemas import BoundaryDecision, Extraction, UpdateLabels
+from .schemas import BoundaryDecision, Extraction, ProfileCompaction, UpdateLabels
 
 BOUNDARY_VERSION = "boundary/1"
 EXTRACTION_VERSION = "extraction/1"
 UPDATES_VERSION = "updates/1"
+COMPACTION_VERSION = "compaction/1"
 
 
 @dataclass
@@ -78,3 +79,14 @@ def update_messages(pairs: list[tuple[str, list[str]]]) -> list[dict[str, str]]:
         blocks.append(f"{i}. NEW: {new}\n  older:\n{older}")
     return [{"role": "system", "content": f"{system}\nSchema: {schema}"},
             {"role": "user", "content": "\n".join(blocks)}]
+
+
+def compaction_messages(person: str, items: list[str], cap: int) -> list[dict[str, str]]:
+    schema = ProfileCompaction.model_json_schema()
+    system = (f"Compact this person's profile to at most {cap} items: merge items that say the same or "
+              "overlapping things, keep the newest value where items conflict, drop trivia. Every output "
+              "item lists the indices of the input items it replaces (sources). Keep the profile's "
+              "language. JSON only.")
+    listed = "\n".join(f"{i}. {it}" for i, it in enumerate(items))
+    return [{"role": "system", "content": f"{system}\nSchema: {schema}"},
+            {"role": "user", "content": f"Person: {person}\nProfile items:\n{listed}"}]

@@ -72,3 +72,14 @@ class Answer(BaseModel):
 
 class Judgement(BaseModel):
     label: Literal["CORRECT", "WRONG"]
+
+
+class CompactItem(BaseModel):
+    attribute: str
+    value: str
+    kind: Literal["explicit", "implicit"] = "explicit"
+    sources: list[int] = Field(default_factory=list)  # indices of the items it replaces
+
+
+class ProfileCompaction(BaseModel):
+    items: list[CompactItem] = Field(default_factory=list)
