@@ -216,3 +216,18 @@ def test_profile_compaction_when_over_cap(tmp_path, embedder):
             assert mem.get(old).status == "superseded"
             assert mem.history(old)[-1].action == "supersede"
         mem.close()
+
+
+def test_chinese_conversation_uses_the_chinese_prompts(tmp_path, embedder):
+    with ScriptedLLM() as server:
+        mem = llm_memory(tmp_path, embedder, server)
+        mem.add([{"speaker": "玛雅", "text": "我上周五去了上海看望奶奶。", "timestamp": "2024-04-20T09:36:00+08:00"},
+                 {"speaker": "李奥", "text": "太好了，奶奶身体怎么样？", "timestamp": "2024-04-20T09:37:00+08:00"}],
+                user_id="u", conversation_id="zh", flush=True)
+        boundary = [r for r in server.requests if "切分" in r["messages"][0]["content"]]
+        extraction = [r for r in server.requests if "提取长期记忆" in r["messages"][0]["content"]]
+        assert len(boundary) == 1 and len(extraction) == 1
+        episode = mem.list(user_id="u", kinds=["episode"]).items[0]
+        assert "玛雅" in episode.text and episode.produced_by == "llm:scripted"
+        assert mem.search("玛雅去上海看谁？", user_id="u").hits
+        mem.close()
