@@ -81,10 +81,9 @@ def test_llm_down_parks_jobs_then_retry_extracts_each_cell_once(tmp_path, embedd
         mem.add(msgs[:2], user_id="u", conversation_id="c", flush=True)  # extracted while the endpoint is up
         assert [c.status for c in mem.store.list_cells(mem.space, "c")] == ["extracted"]
         server.stop()  # the endpoint dies mid-ingest
+        mem.queue.backoff_seconds = 0.0  # retries fall due at once: the inline run goes on until parked
         mem.add(msgs[2:], user_id="u", conversation_id="c", flush=True)
         assert mem.search("cat opens doors").hits  # raw turns stay searchable
-        mem.queue.backoff_seconds = 0.0  # retries fall due at once: run until the job is parked
-        mem.run_jobs()
         status = mem.status()
         assert status["counts"]["parked"] == 1 and "unreachable" in (status["jobs"][0]["error"] or "")
         server.restart()
