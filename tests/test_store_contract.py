@@ -39,7 +39,7 @@ def unit(*xs: float) -> np.ndarray:
 
 def test_health_reports_migrations_and_integrity(store):
     h = store.health()
-    assert h["migrations"][0] == "0001_core" and "0002_job_usage" in h["migrations"]
+    assert h["migrations"][:3] == ["0001_core", "0002_job_usage", "0003_keys_audit"]
     assert h["integrity"] == "ok"
 
 
@@ -291,3 +291,29 @@ def test_forget_conversation_and_user(store):
     assert counts["messages"] == 1 and counts["memories"] == 1
     assert [m.id for m in store.get_memories("s1", [r2.id, r3.id])] == [r3.id]
     assert list(store.iter_tenants("s1")) == [("u2", "c3")]
+
+
+def test_api_keys_store_only_hashes_and_revoke(store):
+    from engramos.types import ApiKey
+
+    k = ApiKey(id="key_1", space="s1", name="ci", role="write", users=["u1"], created_at=T0)
+    store.create_key(k, "hash-1")
+    assert store.key_by_hash("hash-1") == k
+    assert store.key_by_hash("nope") is None
+    assert [x.id for x in store.list_keys("s1")] == ["key_1"] and store.list_keys("s2") == []
+    assert store.revoke_key("key_1") and not store.revoke_key("key_1")
+    assert store.key_by_hash("hash-1").revoked_at is not None
+    with pytest.raises(StoreError):
+        store.create_key(k.model_copy(update={"id": "key_2"}), "hash-1")  # hashes are unique
+
+
+def test_audit_log_is_scoped_and_newest_first(store):
+    from engramos.types import AuditEntry
+
+    for i in range(3):
+        store.add_audit(AuditEntry(id=f"aud_{i}", space="s1", actor="key_1", action="memory.update",
+                                   target=f"mem_{i}", at=T0 + timedelta(seconds=i), detail={"i": i}))
+    store.add_audit(AuditEntry(id="aud_x", space="s2", actor="k", action="forget", target="u", at=T0))
+    assert [e.id for e in store.list_audit("s1")] == ["aud_2", "aud_1", "aud_0"]
+    assert [e.id for e in store.list_audit("s1", limit=1, before="aud_2")] == ["aud_1"]
+    assert store.list_audit("s1")[0].detail == {"i": 2}

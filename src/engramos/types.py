@@ -219,3 +219,30 @@ class Filters(BaseModel):
     kinds: list[MemoryKind] | None = None
     speaker: str | None = None
     include_inactive: bool = False
+
+
+KeyRole = Literal["admin", "write", "read"]
+
+
+class ApiKey(BaseModel):
+    """An API key's record (never its secret).  ``users`` / ``agents``: when set, the key
+    may only touch those users' / agents' data."""
+
+    id: str
+    space: str
+    name: str
+    role: KeyRole
+    users: list[str] | None = None
+    agents: list[str] | None = None
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class AuditEntry(BaseModel):
+    id: str
+    space: str
+    actor: str
+    action: str
+    target: str
+    at: datetime
+    detail: dict[str, Any] = Field(default_factory=dict)

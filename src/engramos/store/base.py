@@ -25,7 +25,19 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..types import Cell, Filters, HistoryEntry, Job, MemoryRecord, Message, Page, Scene, TimeRange
+from ..types import (
+    ApiKey,
+    AuditEntry,
+    Cell,
+    Filters,
+    HistoryEntry,
+    Job,
+    MemoryRecord,
+    Message,
+    Page,
+    Scene,
+    TimeRange,
+)
 
 
 @runtime_checkable
@@ -190,6 +202,24 @@ class Store(Protocol):
         """Hard delete everything of a conversation (or of a user, or with neither, of
         the whole space): messages, memories, vectors, cells, scenes (for a user or
         space), history and jobs that point at them.  Returns counts per table."""
+
+    # ------------------------------------------------------------- keys / audit
+    def create_key(self, key: ApiKey, key_hash: str) -> None:
+        """Store a key record with the hash of its secret (never the secret)."""
+
+    def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The key (of any space) whose secret hashes to this, revoked or not."""
+
+    def list_keys(self, space: str | None = None) -> list[ApiKey]:
+        """Keys of a space (all spaces with None), oldest first."""
+
+    def revoke_key(self, key_id: str) -> bool:
+        """Mark a key revoked; False when unknown or already revoked."""
+
+    def add_audit(self, entry: AuditEntry) -> None: ...
+
+    def list_audit(self, space: str, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
+        """Newest first; ``before``: an entry id to page from."""
 
     def iter_tenants(self, space: str) -> Iterator[tuple[str, str]]:
         """``(user_id, conversation_id)`` pairs that hold messages."""

@@ -172,4 +172,32 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE jobs ADD COLUMN usage TEXT;
         """,
     ),
+    (
+        "0003_keys_audit",
+        """
+        -- API keys: only a SHA-256 of the secret is stored (secrets are 256-bit random).
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            space TEXT NOT NULL,
+            name TEXT NOT NULL,
+            key_hash TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            users TEXT,
+            agents TEXT,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE INDEX api_keys_space ON api_keys (space);
+        CREATE TABLE audit (
+            id TEXT PRIMARY KEY,
+            space TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            at TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX audit_space ON audit (space, at);
+        """,
+    ),
 ]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..._util import from_iso, iso
-from ...types import Cell, Filters, Job, MemoryRecord, Message
+from ...types import ApiKey, Cell, Filters, Job, MemoryRecord, Message
 
 _MEM_COLS = (
     "id, space, kind, user_id, agent_id, conversation_id, session_id, speaker, text, "
@@ -108,3 +108,9 @@ def _job(r: tuple) -> Job:
                last_error=r[11], created_at=from_iso(r[12]), updated_at=from_iso(r[13]),
                usage=json.loads(r[14]) if len(r) > 14 and r[14] else None)
 
+
+
+def _key(r: tuple) -> ApiKey:
+    return ApiKey(id=r[0], space=r[1], name=r[2], role=r[3], users=json.loads(r[4]) if r[4] else None,
+                  agents=json.loads(r[5]) if r[5] else None, created_at=from_iso(r[6]),
+                  revoked_at=from_iso(r[7]) if r[7] else None)

@@ -18,7 +18,19 @@ import numpy as np
 
 from ..._util import epoch, from_iso, iso, utcnow
 from ...errors import NotFoundError, StoreError
-from ...types import Cell, Filters, HistoryEntry, Job, MemoryRecord, Message, Page, Scene, TimeRange
+from ...types import (
+    ApiKey,
+    AuditEntry,
+    Cell,
+    Filters,
+    HistoryEntry,
+    Job,
+    MemoryRecord,
+    Message,
+    Page,
+    Scene,
+    TimeRange,
+)
 from .migrations import MIGRATIONS
 from .rows import (
     _MEM_COLS,
@@ -29,6 +41,7 @@ from .rows import (
     _filter_sql,
     _index_text,
     _job,
+    _key,
     _memory,
     _memory_row,
     _message,
@@ -565,6 +578,42 @@ class SQLiteStore:
                     and (conversation_id is None or p.get("conversation_id") == conversation_id)):
                 removed += self._conn.execute("DELETE FROM jobs WHERE id=?", (jid,)).rowcount
         return removed
+
+    # --------------------------------------------------------- keys / audit
+    def create_key(self, key: ApiKey, key_hash: str) -> None:
+        self._x("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key.id, key.space, key.name, key_hash, key.role,
+                 json.dumps(key.users) if key.users is not None else None,
+                 json.dumps(key.agents) if key.agents is not None else None, iso(key.created_at), None))
+
+    def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        rows = self._q("SELECT id, space, name, role, users, agents, created_at, revoked_at FROM api_keys "
+                       "WHERE key_hash=?", (key_hash,))
+        return _key(rows[0]) if rows else None
+
+    def list_keys(self, space: str | None = None) -> list[ApiKey]:
+        sql = "SELECT id, space, name, role, users, agents, created_at, revoked_at FROM api_keys"
+        rows = self._q(sql + " WHERE space=? ORDER BY created_at, id", (space,)) if space is not None \
+            else self._q(sql + " ORDER BY created_at, id")
+        return [_key(r) for r in rows]
+
+    def revoke_key(self, key_id: str) -> bool:
+        return self._x("UPDATE api_keys SET revoked_at=? WHERE id=? AND revoked_at IS NULL",
+                       (iso(utcnow()), key_id)) > 0
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        self._x("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (entry.id, entry.space, entry.actor, entry.action, entry.target, iso(entry.at),
+                 json.dumps(entry.detail, ensure_ascii=False, default=str)))
+
+    def list_audit(self, space: str, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
+        sql, args = "SELECT * FROM audit WHERE space=?", [space]
+        if before is not None:
+            sql += " AND id < ?"
+            args.append(before)
+        rows = self._q(sql + " ORDER BY id DESC LIMIT ?", [*args, limit])
+        return [AuditEntry(id=r[0], space=r[1], actor=r[2], action=r[3], target=r[4], at=from_iso(r[5]),
+                           detail=json.loads(r[6])) for r in rows]
 
     def iter_tenants(self, space: str) -> Iterator[tuple[str, str]]:
         yield from self._q("SELECT DISTINCT user_id, conversation_id FROM messages WHERE space=? "
