@@ -2,6 +2,7 @@
 
 The public surface is pinned here; everything else is implementation."""
 
+from .client import AsyncClient, Client
 from .config import Config, EmbedderConfig, RecallConfig, RerankerConfig, SceneConfig, SegmentationConfig
 from .errors import (
     ConfigError,
@@ -33,8 +34,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AddResult",
+    "AsyncClient",
     "AsyncMemory",
     "Citation",
+    "Client",
     "Config",
     "ConfigError",
     "ContextBlock",

@@ -410,6 +410,97 @@ def doctor(state: State) -> None:
         state.emit(report, human)
 
 
+# ------------------------------------------------------------------ server
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8420, show_default=True)
+@click.option("--workers-inline/--no-workers-inline", default=True, show_default=True,
+              help="Process background jobs inside the server (single-process deployment).")
+@pass_state
+def serve(state: State, host: str, port: int, workers_inline: bool) -> None:
+    """Serve the REST API (OpenAPI at /docs, versioned under /v1)."""
+    import uvicorn
+
+    from .server.app import create_app
+
+    with _errors(state):
+        app = create_app(state.config, process_inline=workers_inline)
+        click.echo(f"EngramOS {__version__} on http://{host}:{port} (store {state.config.db_path})", err=True)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@cli.command()
+@click.option("--lease", default=300.0, show_default=True, help="Seconds a claimed job stays leased.")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds between polls when idle.")
+@click.option("--until-idle", is_flag=True, help="Exit when no job is due (batch mode).")
+@pass_state
+def worker(state: State, lease: float, poll: float, until_idle: bool) -> None:
+    """Process background jobs of every space; several workers may run at once."""
+    import signal
+
+    from .server.worker import Worker
+
+    with _errors(state):
+        w = Worker(state.config, lease_seconds=lease, poll_seconds=poll)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: w.stop())
+        click.echo(f"worker {w.worker_id} started", err=True)
+        done = w.run(until_idle=until_idle)
+        w.close()
+        click.echo(f"worker {w.worker_id} stopped after {done} job(s)", err=True)
+
+
+@cli.group()
+def keys() -> None:
+    """API keys for the server: create, list, revoke."""
+
+
+@keys.command(name="create")
+@click.option("--space", "key_space", default=None, help="The key's space (default: --space / 'default').")
+@click.option("--name", default="key", show_default=True)
+@click.option("--role", type=click.Choice(["admin", "write", "read"]), default="write", show_default=True)
+@click.option("--user", "users", multiple=True, help="Restrict the key to these users.")
+@click.option("--agent", "agents", multiple=True, help="Restrict the key to these agents.")
+@pass_state
+def keys_create(state: State, key_space: str | None, name: str, role: str, users: tuple[str, ...],
+                agents: tuple[str, ...]) -> None:
+    """Create a key; its secret is printed once and never stored."""
+    from .server.auth import create_key
+
+    with _errors(state):
+        key, secret = create_key(state.memory.store, key_space or state.config.space, name, role,  # type: ignore[arg-type]
+                                 users=list(users) or None, agents=list(agents) or None)
+        state.emit({"key": key, "secret": secret}, lambda: click.echo(
+            f"{secret}\n(id {key.id}, space {key.space}, role {key.role}; shown once, store it now)"))
+
+
+@keys.command(name="list")
+@pass_state
+def keys_list(state: State) -> None:
+    """Keys of the space (all spaces for the default space's admin view)."""
+    with _errors(state):
+        found = state.memory.store.list_keys(state.config.space)
+
+        def human() -> None:
+            for k in found:
+                status = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+                scope = f" users={','.join(k.users)}" if k.users else ""
+                click.echo(f"{k.id}  {k.space}  {k.role:<5} {status:<18} {k.name}{scope}")
+
+        state.emit(found, human)
+
+
+@keys.command(name="revoke")
+@click.argument("key_id")
+@pass_state
+def keys_revoke(state: State, key_id: str) -> None:
+    """Revoke a key (it stops working at once)."""
+    with _errors(state):
+        if not state.memory.store.revoke_key(key_id):
+            raise InvalidInputError("key_id", f"{key_id} is unknown or already revoked")
+        state.emit({"revoked": key_id}, lambda: click.echo(f"revoked {key_id}"))
+
+
 # ------------------------------------------------------------------- bench
 @cli.group()
 def bench() -> None:

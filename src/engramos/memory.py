@@ -126,12 +126,13 @@ class Memory:
             fresh = [r for r, (_, inserted) in zip(rows, outcome, strict=True) if inserted]
             if fresh:
                 self.store.insert_memories([turn_record(r) for r in fresh])
-            if fresh or flush:
-                self.pipeline.request_segmentation(self.space, user, conv, flush=flush)
+            job_id = self.pipeline.request_segmentation(self.space, user, conv, flush=flush) \
+                if fresh or flush else None
         ran = self.run_jobs() if self.config.process_inline else 0
         return AddResult(message_ids=[i for i, _ in outcome], inserted=len(fresh),
                          duplicates=len(rows) - len(fresh), jobs_run=ran,
-                         pending_jobs=self.store.job_counts(self.space)["pending"])
+                         pending_jobs=self.store.job_counts(self.space)["pending"],
+                         job_ids=[job_id] if job_id else [])
 
     def flush(self, *, user_id: str | None = None, conversation_id: str | None = None) -> int:
         """Close the open tails of a conversation (or of all conversations) into MemCells

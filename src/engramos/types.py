@@ -167,6 +167,7 @@ class AddResult(BaseModel):
     duplicates: int
     jobs_run: int = 0
     pending_jobs: int = 0
+    job_ids: list[str] = Field(default_factory=list)  # jobs this call enqueued
 
 
 class Scene(BaseModel):

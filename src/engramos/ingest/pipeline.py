@@ -59,10 +59,10 @@ class Pipeline:
         queue.register("extract", self._extract_job)
 
     # ----------------------------------------------------------------- segment
-    def request_segmentation(self, space: str, user_id: str, conversation_id: str, *, flush: bool) -> None:
+    def request_segmentation(self, space: str, user_id: str, conversation_id: str, *, flush: bool) -> str | None:
         key = f"segment:{conversation_id}:{'flush' if flush else 'open'}"
-        self.queue.enqueue(space, "segment", {"user_id": user_id, "conversation_id": conversation_id,
-                                              "flush": flush}, dedupe_key=key)
+        return self.queue.enqueue(space, "segment", {"user_id": user_id, "conversation_id": conversation_id,
+                                                     "flush": flush}, dedupe_key=key)
 
     def turn_vectors(self, space: str, messages: Sequence[Message]) -> np.ndarray:
         """Vectors of the messages' turn memories, embedding (and storing) missing ones."""

@@ -39,12 +39,13 @@ class JobQueue:
         self.handlers[kind] = handler
 
     def enqueue(self, space: str, kind: str, payload: dict[str, Any], *,
-                dedupe_key: str | None = None) -> bool:
+                dedupe_key: str | None = None) -> str | None:
+        """The new job's id, or None when an equivalent job is already pending."""
         now = utcnow()
         job = Job(id=new_id("job"), space=space, kind=kind, payload=payload, status="pending",
                   attempts=0, max_attempts=self.max_attempts, run_after=now, created_at=now,
                   updated_at=now)
-        return self.store.enqueue(job, dedupe_key=dedupe_key)
+        return job.id if self.store.enqueue(job, dedupe_key=dedupe_key) else None
 
     def run_pending(self, space: str | None, *, max_jobs: int | None = None) -> int:
         """Claim and run due jobs one at a time until none is due; the number run."""

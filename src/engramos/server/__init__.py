@@ -1,0 +1,1 @@
+"""Network surfaces over the same facade: REST (FastAPI), auth, workers."""
