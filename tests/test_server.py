@@ -167,3 +167,23 @@ def test_openapi_is_versioned(server):
     assert all(p.startswith("/v1/") or p == "/metrics" for p in spec["paths"])
     assert {"/v1/messages", "/v1/search", "/v1/context", "/v1/memories/{memory_id}", "/v1/forget",
             "/v1/users/{user_id}/profile", "/v1/scenes", "/v1/jobs", "/v1/audit"} <= set(spec["paths"])
+
+
+def test_async_client_same_surface(server):
+    import asyncio
+
+    from engramos import AsyncClient
+
+    async def run() -> None:
+        async with AsyncClient(server.url, server.key("A")) as client:
+            added = await client.add(MSGS, user_id="u1", conversation_id="c1", flush=True)
+            assert added.inserted == 2
+            res = await client.search("When did Ana adopt her cat?", user_id="u1")
+            assert "T1" in [c.label() for c in res.hits[0].citations]
+            page = await client.list(user_id="u1", kinds=["fact", "foresight"], limit=5)
+            updated = await client.update(page.items[0].id, text="changed text")
+            assert updated.text == "changed text"
+            assert (await client.status())["counts"]["pending"] == 0
+            assert await client.retry() == 0
+
+    asyncio.run(run())

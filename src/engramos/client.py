@@ -69,7 +69,12 @@ def _search_body(query: str, kw: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-class _Base:
+Request = tuple[str, str, Any, dict[str, Any]]  # method, path, result type, httpx keyword arguments
+
+
+class _Requests:
+    """What each method sends and what it returns; Client and AsyncClient execute them."""
+
     def __init__(self, base_url: str, api_key: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {api_key}"}
@@ -83,20 +88,105 @@ class _Base:
             return model.model_validate(data)
         return TypeAdapter(model).validate_python(data)
 
+    @staticmethod
+    def r_add(messages: Any, *, user_id: str | None = None, agent_id: str | None = None,
+              conversation_id: str | None = None, session_id: str | None = None, flush: bool = False,
+              wait: bool = True) -> Request:
+        body = {"messages": messages if isinstance(messages, list) else [messages], "user_id": user_id,
+                "agent_id": agent_id, "conversation_id": conversation_id, "session_id": session_id,
+                "flush": flush, "wait": wait}
+        return "POST", "/v1/messages", AddResult, {"json": body}
 
-class Client(_Base):
-    """Synchronous client: ``Client("http://127.0.0.1:8420", api_key)``."""
+    @staticmethod
+    def r_search(query: str, **kw: Any) -> Request:
+        return "POST", "/v1/search", SearchResult, {"json": _search_body(query, kw)}
+
+    @staticmethod
+    def r_context(query: str, *, budget_tokens: int | None = None, **kw: Any) -> Request:
+        body = _search_body(query, {**kw, "budget_tokens": budget_tokens})
+        return "POST", "/v1/context", ContextBlock, {"json": body}
+
+    @staticmethod
+    def r_answer(question: str, *, budget_tokens: int | None = None, **kw: Any) -> Request:
+        body = _search_body(question, {**kw, "budget_tokens": budget_tokens})
+        return "POST", "/v1/answer", AnswerResult, {"json": body}
+
+    @staticmethod
+    def r_get(memory_id: str) -> Request:
+        return "GET", f"/v1/memories/{memory_id}", MemoryRecord, {}
+
+    @staticmethod
+    def r_list(*, user_id: str | None = None, conversation_id: str | None = None,
+               kinds: builtins.list[MemoryKind] | None = None, limit: int = 50, cursor: str | None = None) -> Request:
+        params = {k: v for k, v in {"user_id": user_id, "conversation_id": conversation_id, "kind": kinds,
+                                     "limit": limit, "cursor": cursor}.items() if v is not None}
+        return "GET", "/v1/memories", Page, {"params": params}
+
+    @staticmethod
+    def r_update(memory_id: str, *, text: str | None = None, metadata: dict[str, Any] | None = None) -> Request:
+        return "PATCH", f"/v1/memories/{memory_id}", MemoryRecord, {"json": {"text": text, "metadata": metadata}}
+
+    @staticmethod
+    def r_delete(memory_id: str) -> Request:
+        return "DELETE", f"/v1/memories/{memory_id}", MemoryRecord, {}
+
+    @staticmethod
+    def r_forget(*, memory_id: str | None = None, conversation_id: str | None = None,
+                 user_id: str | None = None) -> Request:
+        body = {"memory_id": memory_id, "conversation_id": conversation_id, "user_id": user_id}
+        return "POST", "/v1/forget", dict[str, int], {"json": body}
+
+    @staticmethod
+    def r_history(memory_id: str) -> Request:
+        return "GET", f"/v1/memories/{memory_id}/history", builtins.list[HistoryEntry], {}
+
+    @staticmethod
+    def r_messages(conversation_id: str, *, limit: int = 1000) -> Request:
+        path = f"/v1/conversations/{conversation_id}/messages"
+        return "GET", path, builtins.list[Message], {"params": {"limit": limit}}
+
+    @staticmethod
+    def r_status() -> Request:
+        return "GET", "/v1/jobs/status", dict[str, Any], {}
+
+    @staticmethod
+    def r_retry() -> Request:
+        return "POST", "/v1/jobs/retry", dict[str, int], {}
+
+    @staticmethod
+    def r_health() -> Request:
+        return "GET", "/v1/health", dict[str, Any], {}
+
+
+_METHODS = ("add", "search", "context", "answer", "get", "list", "update", "delete", "forget", "history",
+            "messages", "status", "retry", "health")
+
+
+class Client(_Requests):
+    """Synchronous client: ``Client("http://127.0.0.1:8420", api_key)``; the methods of
+    :class:`engramos.Memory` (add, search, context, answer, get, list, update, delete,
+    forget, history, messages, status, retry, health) with the same result types."""
 
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 60.0) -> None:
         super().__init__(base_url, api_key)
         self._http = httpx.Client(base_url=self.base_url, headers=self.headers, timeout=timeout)
 
-    def _call(self, method: str, path: str, model: Any, **kw: Any) -> Any:
+    def _run(self, request: Request) -> Any:
+        method, path, model, kw = request
         try:
             resp = self._http.request(method, path, **kw)
         except httpx.HTTPError as exc:
             raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
         return self._parse(resp, model)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _METHODS:
+            build = getattr(_Requests, f"r_{name}")
+            return lambda *a, **kw: self._run(build(*a, **kw))
+        raise AttributeError(name)
+
+    def retry(self) -> int:
+        return int(self._run(self.r_retry())["requeued"])
 
     def close(self) -> None:
         self._http.close()
@@ -107,77 +197,30 @@ class Client(_Base):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def add(self, messages: Any, *, user_id: str | None = None, agent_id: str | None = None,
-            conversation_id: str | None = None, session_id: str | None = None, flush: bool = False,
-            wait: bool = True) -> AddResult:
-        body = {"messages": messages if isinstance(messages, list) else [messages], "user_id": user_id,
-                "agent_id": agent_id, "conversation_id": conversation_id, "session_id": session_id,
-                "flush": flush, "wait": wait}
-        return self._call("POST", "/v1/messages", AddResult, json=body)
 
-    def search(self, query: str, **kw: Any) -> SearchResult:
-        return self._call("POST", "/v1/search", SearchResult, json=_search_body(query, kw))
-
-    def context(self, query: str, *, budget_tokens: int | None = None, **kw: Any) -> ContextBlock:
-        body = _search_body(query, {**kw, "budget_tokens": budget_tokens})
-        return self._call("POST", "/v1/context", ContextBlock, json=body)
-
-    def answer(self, question: str, *, budget_tokens: int | None = None, **kw: Any) -> AnswerResult:
-        body = _search_body(question, {**kw, "budget_tokens": budget_tokens})
-        return self._call("POST", "/v1/answer", AnswerResult, json=body)
-
-    def get(self, memory_id: str) -> MemoryRecord:
-        return self._call("GET", f"/v1/memories/{memory_id}", MemoryRecord)
-
-    def list(self, *, user_id: str | None = None, conversation_id: str | None = None,
-             kinds: builtins.list[MemoryKind] | None = None, limit: int = 50, cursor: str | None = None) -> Page:
-        params = {k: v for k, v in {"user_id": user_id, "conversation_id": conversation_id, "kind": kinds,
-                                     "limit": limit, "cursor": cursor}.items() if v is not None}
-        return self._call("GET", "/v1/memories", Page, params=params)
-
-    def update(self, memory_id: str, *, text: str | None = None,
-               metadata: dict[str, Any] | None = None) -> MemoryRecord:
-        return self._call("PATCH", f"/v1/memories/{memory_id}", MemoryRecord,
-                          json={"text": text, "metadata": metadata})
-
-    def delete(self, memory_id: str) -> MemoryRecord:
-        return self._call("DELETE", f"/v1/memories/{memory_id}", MemoryRecord)
-
-    def forget(self, *, memory_id: str | None = None, conversation_id: str | None = None,
-               user_id: str | None = None) -> dict[str, int]:
-        return self._call("POST", "/v1/forget", dict[str, int],
-                          json={"memory_id": memory_id, "conversation_id": conversation_id, "user_id": user_id})
-
-    def history(self, memory_id: str) -> builtins.list[HistoryEntry]:
-        return self._call("GET", f"/v1/memories/{memory_id}/history", builtins.list[HistoryEntry])
-
-    def messages(self, conversation_id: str, *, limit: int = 1000) -> builtins.list[Message]:
-        return self._call("GET", f"/v1/conversations/{conversation_id}/messages",
-                          builtins.list[Message], params={"limit": limit})
-
-    def status(self) -> dict[str, Any]:
-        return self._call("GET", "/v1/jobs/status", dict[str, Any])
-
-    def retry(self) -> int:
-        return int(self._call("POST", "/v1/jobs/retry", dict[str, int])["requeued"])
-
-    def health(self) -> dict[str, Any]:
-        return self._call("GET", "/v1/health", dict[str, Any])
-
-
-class AsyncClient(_Base):
+class AsyncClient(_Requests):
     """The same surface as :class:`Client`, awaitable."""
 
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 60.0) -> None:
         super().__init__(base_url, api_key)
         self._http = httpx.AsyncClient(base_url=self.base_url, headers=self.headers, timeout=timeout)
 
-    async def _call(self, method: str, path: str, model: Any, **kw: Any) -> Any:
+    async def _run(self, request: Request) -> Any:
+        method, path, model, kw = request
         try:
             resp = await self._http.request(method, path, **kw)
         except httpx.HTTPError as exc:
             raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
         return self._parse(resp, model)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _METHODS:
+            build = getattr(_Requests, f"r_{name}")
+            return lambda *a, **kw: self._run(build(*a, **kw))
+        raise AttributeError(name)
+
+    async def retry(self) -> int:
+        return int((await self._run(self.r_retry()))["requeued"])
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -187,34 +230,3 @@ class AsyncClient(_Base):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    async def add(self, messages: Any, **kw: Any) -> AddResult:
-        body = {"messages": messages if isinstance(messages, list) else [messages], **kw}
-        return await self._call("POST", "/v1/messages", AddResult, json=body)
-
-    async def search(self, query: str, **kw: Any) -> SearchResult:
-        return await self._call("POST", "/v1/search", SearchResult,
-                                json=_search_body(query, kw))
-
-    async def context(self, query: str, *, budget_tokens: int | None = None, **kw: Any) -> ContextBlock:
-        body = _search_body(query, {**kw, "budget_tokens": budget_tokens})
-        return await self._call("POST", "/v1/context", ContextBlock, json=body)
-
-    async def get(self, memory_id: str) -> MemoryRecord:
-        return await self._call("GET", f"/v1/memories/{memory_id}", MemoryRecord)
-
-    async def list(self, **params: Any) -> Page:
-        if "kinds" in params:
-            params["kind"] = params.pop("kinds")
-        clean = {k: v for k, v in params.items() if v is not None}
-        return await self._call("GET", "/v1/memories", Page, params=clean)
-
-    async def delete(self, memory_id: str) -> MemoryRecord:
-        return await self._call("DELETE", f"/v1/memories/{memory_id}", MemoryRecord)
-
-    async def forget(self, **body: Any) -> dict[str, int]:
-        return await self._call("POST", "/v1/forget", dict[str, int], json=body)
-
-    async def history(self, memory_id: str) -> builtins.list[HistoryEntry]:
-        return await self._call("GET", f"/v1/memories/{memory_id}/history",
-                                builtins.list[HistoryEntry])
