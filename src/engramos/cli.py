@@ -450,6 +450,24 @@ def worker(state: State, lease: float, poll: float, until_idle: bool) -> None:
         click.echo(f"worker {w.worker_id} stopped after {done} job(s)", err=True)
 
 
+@cli.command()
+@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8421, show_default=True)
+@pass_state
+def mcp(state: State, transport: str, host: str, port: int) -> None:
+    """Serve memory as Model Context Protocol tools (stdio, or streamable HTTP at /mcp)."""
+    from .server.mcp_server import build_mcp
+
+    with _errors(state):
+        server = build_mcp(state.memory)
+        if transport == "stdio":
+            server.run("stdio")
+        else:
+            click.echo(f"EngramOS MCP on http://{host}:{port}/mcp", err=True)
+            server.run("streamable-http", host=host, port=port)
+
+
 @cli.group()
 def keys() -> None:
     """API keys for the server: create, list, revoke."""
