@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from .._util import new_id, utcnow
@@ -43,6 +44,24 @@ from .auth import AuthError, Caller, ForbiddenError, authenticate
 
 STATUS = {InvalidInputError: 422, NotFoundError: 404, AuthError: 401, ForbiddenError: 403, ConfigError: 400,
           StoreError: 503, ProviderError: 502}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text} for code, text in {
+        400: "Bad request or configuration", 401: "Missing, unknown or revoked API key",
+        403: "The key's role or user scope does not allow this", 404: "Not found in the caller's space",
+        422: "Invalid input (the field is named)", 502: "A provider (LLM, embedder) failed",
+        503: "The store is unavailable"}.items()}
 
 
 # ------------------------------------------------------------------ bodies
@@ -143,7 +162,7 @@ def create_app(config: Config, *, embedder: Embedder | None = None, process_inli
     creates them (single-process deployment); otherwise ``engram worker`` runs them."""
     spaces = Spaces(config, embedder=embedder, process_inline=process_inline)
     metrics = Metrics()
-    app = FastAPI(title="EngramOS", version=__version__,
+    app = FastAPI(title="EngramOS", version=__version__, responses=ERROR_RESPONSES,
                   description="Long-term memory for LLM agents. Authenticate with `Authorization: Bearer <key>`.")
     app.state.spaces = spaces
 
@@ -161,6 +180,14 @@ def create_app(config: Config, *, embedder: Embedder | None = None, process_inli
         field = ".".join(str(p) for p in loc)
         return JSONResponse({"error": {"code": "invalid_input", "message": f"{field or 'body'}: {first['msg']}",
                                        "field": field or "body"}}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed"}
+        return JSONResponse({"error": {"code": codes.get(exc.status_code, "http_error"), "message": str(exc.detail),
+                                       **({"field": "body"} if exc.status_code == 400 else {})}},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.middleware("http")
     async def count(request: Request, call_next: Callable[[Request], Any]) -> Any:
