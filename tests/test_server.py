@@ -205,3 +205,12 @@ def test_schemathesis_finds_no_5xx_and_no_spec_violation(server, tmp_path):
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "generated" in run.stdout and " 0 passed" not in run.stdout
+
+
+def test_bounded_concurrent_load_has_no_errors(embedder):
+    from engramos.bench.load import benchmark_load
+
+    result = benchmark_load(clients=6, seconds=3.0, embedder=embedder)
+    assert result["errors"] == 0, result["first_errors"]
+    assert result["adds"] >= 6 and result["searches"] >= 6
+    assert result["search_ms"]["p95"] > 0

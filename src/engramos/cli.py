@@ -647,6 +647,33 @@ def bench_scale(state: State, sizes: str, users: int, queries: int, json_out: st
         _bench_output(state, results, "scale", json_out, folder)
 
 
+@bench.command(name="load")
+@click.option("--clients", default=32, show_default=True)
+@click.option("--seconds", default=30.0, show_default=True)
+@click.option("--url", default=None, help="Load this server (loopback or your own) instead of a local one.")
+@click.option("--key", default=None, help="API key for --url.")
+@click.option("--json", "json_out", default=None)
+@pass_state
+def bench_load(state: State, clients: int, seconds: float, url: str | None, key: str | None,
+               json_out: str | None) -> None:
+    """Concurrent clients adding and searching for a bounded time: throughput, p50/p95/p99."""
+    from .bench.load import benchmark_load, run_load
+
+    with _errors(state):
+        if not 1 <= clients <= 512 or not 0 < seconds <= 600:
+            raise InvalidInputError("--clients/--seconds", "1-512 clients for at most 600 seconds")
+        if url and not key:
+            raise InvalidInputError("--key", "is required with --url")
+        result = run_load(url, key or "", clients=clients, seconds=seconds) if url else \
+            benchmark_load(state.config, clients=clients, seconds=seconds)
+        if json_out:
+            Path(json_out).write_text(json.dumps(result, indent=2))
+        state.emit(result, lambda: click.echo(
+            f"{result['clients']} clients, {result['seconds']} s: {result['requests']} requests "
+            f"({result['requests_per_s']}/s), errors {result['errors']}; add ms {result['add_ms']}, "
+            f"search ms {result['search_ms']}"))
+
+
 def main() -> None:
     cli(prog_name="engram")
 
