@@ -104,3 +104,15 @@ def test_readme_bench_examples_name_real_commands_and_options(run):
         assert "Usage:" in result.output
     bad = run("bench", "locomo", "--no-such-option", "--help", ok=False)
     assert bad.exit_code == 2
+
+
+def test_keys_create_list_revoke(run):
+    created = json.loads(run("--json", "keys", "create", "--space", "A", "--role", "read", "--user", "u1").output)
+    secret, key_id = created["secret"], created["key"]["id"]
+    assert secret.startswith("engram_") and created["key"]["users"] == ["u1"]
+    listed = json.loads(run("--json", "--space", "A", "keys", "list").output)
+    assert [k["id"] for k in listed] == [key_id] and "secret" not in json.dumps(listed)
+    assert secret not in json.dumps(listed)
+    assert "revoked" in run("keys", "revoke", key_id).output
+    again = run("keys", "revoke", key_id, ok=False)
+    assert again.exit_code == 2 and "already revoked" in again.output

@@ -40,3 +40,40 @@ def test_mcp_stdio_remember_then_recall(tmp_path):
             assert bad.is_error
 
     asyncio.run(session())
+
+
+def test_mcp_streamable_http(tmp_path):
+    import socket
+    import subprocess
+    import time
+
+    import httpx
+    from mcp.client.streamable_http import streamable_http_client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "engramos.cli", "mcp", "--transport", "http", "--port", str(port)],
+                            env={**os.environ, "ENGRAM_HOME": str(tmp_path / "home")},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=0.5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+
+        async def session() -> None:
+            async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as streams, \
+                    ClientSession(streams[0], streams[1]) as s:
+                await s.initialize()
+                await s.call_tool("remember", {"text": "Bo is moving to Porto next month.", "user_id": "bo",
+                                               "speaker": "Bo", "timestamp": "2024-03-14T10:00:00Z"})
+                found = await s.call_tool("recall", {"query": "Where is Bo moving?", "user_id": "bo"})
+                assert "Porto" in _text(found) and "April 2024" in _text(found)
+
+        asyncio.run(session())
+    finally:
+        proc.terminate()
+        proc.wait(20)
