@@ -214,3 +214,28 @@ def test_bounded_concurrent_load_has_no_errors(embedder):
     assert result["errors"] == 0, result["first_errors"]
     assert result["adds"] >= 6 and result["searches"] >= 6
     assert result["search_ms"]["p95"] > 0
+
+
+def test_readme_curl_example_against_the_server(server):
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    commands = [c.replace("\\\n", " ") for c in re.findall(r"^curl .*?(?=\n(?:curl|```))", readme, re.M | re.S)]
+    assert len(commands) == 2
+    key = server.key("myapp")
+    hits = None
+    for command in commands:
+        args = shlex.split(command.replace("$KEY", key))
+        url = next(a for a in args if a.startswith("http")).replace("http://127.0.0.1:8420", server.url)
+        body = args[args.index("-d") + 1]
+        resp = httpx.post(url, content=body, headers={"Authorization": f"Bearer {key}",
+                                                      "Content-Type": "application/json"})
+        assert resp.status_code == 200, resp.text
+        hits = resp.json().get("hits")
+    assert hits and "D1:3" in [c["external_id"] for c in hits[0]["citations"]]
+    assert "7 May 2023" in hits[0]["memory"]["text"]
+    other = httpx.get(f"{server.url}/v1/memories/{hits[0]['memory']['id']}",
+                      headers={"Authorization": f"Bearer {server.key('another')}"})
+    assert other.status_code == 404  # a key from another space
