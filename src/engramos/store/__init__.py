@@ -12,11 +12,13 @@ __all__ = ["SQLiteStore", "Store", "open_store"]
 
 
 def open_store(location: str | Path) -> Store:
-    """Open a store from a path or URL: ``sqlite:///path/to/file.db``, a plain file path,
-    or ``:memory:``.  (A PostgreSQL URL is accepted once that backend exists.)"""
+    """Open a store from a path or URL: ``postgresql://...`` (PostgreSQL with pgvector),
+    ``sqlite:///path/to/file.db``, a plain file path, or ``:memory:``."""
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("the PostgreSQL backend is not part of this build yet")
+        from .postgres.store import PostgresStore
+
+        return PostgresStore(text)
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///") :]
     elif text.startswith("sqlite://"):

@@ -1,0 +1,578 @@
+"""The PostgreSQL backend: psycopg 3 with a connection pool, pgvector for k-NN (HNSW
+indexes per dimension, iterative scans so tenant filters keep recall), tsvector full text
+(Chinese pre-segmented as for SQLite), jobs claimed with ``FOR UPDATE SKIP LOCKED``.
+See :class:`engramos.store.base.Store` for the contract."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from ..._util import epoch, from_iso, iso, utcnow
+from ...errors import InvalidInputError, NotFoundError, StoreError
+from ...text import index_text
+from ...types import (
+    ApiKey,
+    AuditEntry,
+    Cell,
+    Filters,
+    HistoryEntry,
+    Job,
+    MemoryRecord,
+    Message,
+    Page,
+    Scene,
+    TimeRange,
+)
+from .migrations import MIGRATIONS
+
+_MEM = ("id, space, kind, user_id, agent_id, conversation_id, session_id, speaker, text, observed_text, "
+        "event_start, event_end, valid_from, valid_to, status, supersedes, cell_id, scene_id, message_ids, "
+        "metadata, produced_by, created_at, updated_at")
+_MSG = ("id, space, user_id, agent_id, conversation_id, session_id, seq, sender, sender_name, role, content, "
+        "ts_text, external_id, metadata, content_hash, cell_id, created_at")
+_UPDATABLE = {"text", "status", "valid_from", "valid_to", "event_start", "event_end", "metadata", "supersedes",
+              "scene_id", "speaker"}
+_LOCK_ID = 7_420_001  # advisory lock serialising migrations across processes
+
+
+def _vec(v: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(v, dtype=np.float32)) + "]"
+
+
+def _bounds(rec: MemoryRecord) -> tuple[float, float]:
+    if rec.event_start is not None:
+        return epoch(rec.event_start), epoch(rec.event_end or rec.event_start)
+    return epoch(rec.observed_at), epoch(rec.observed_at)
+
+
+class PostgresStore:
+    backend = "postgresql"
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool
+        except ImportError as exc:
+            raise StoreError("the PostgreSQL backend needs engramos[postgres] (psycopg, psycopg_pool)") from exc
+        self._psycopg = psycopg
+        self.url = url
+        try:
+            self.pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True, timeout=30,
+                                       kwargs={"autocommit": True}, configure=self._configure)
+            self.pool.wait(timeout=30)
+        except Exception as exc:  # any driver or pool failure to connect is a StoreError
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
+        self._local = threading.local()
+        self._migrate()
+
+    @staticmethod
+    def _configure(conn: Any) -> None:
+        conn.execute("SET hnsw.iterative_scan = relaxed_order")  # filtered k-NN keeps its recall
+        conn.execute("SET TIME ZONE 'UTC'")
+
+    # ------------------------------------------------------------ plumbing
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if getattr(self._local, "conn", None) is not None:
+            yield  # joins the outer transaction
+            return
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                self._local.conn = conn
+                try:
+                    yield
+                finally:
+                    self._local.conn = None
+        except self._psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL: {exc}") from exc
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        conn = getattr(self._local, "conn", None)
+        try:
+            if conn is not None:
+                with conn.cursor() as cur:
+                    yield cur
+            else:
+                with self.pool.connection() as c, c.cursor() as cur:
+                    yield cur
+        except self._psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL: {exc}") from exc
+
+    def _q(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        with self._cursor() as cur:
+            cur.execute(sql, args)
+            return cur.fetchall() if cur.description else []
+
+    def _x(self, sql: str, args: Sequence[Any] = ()) -> int:
+        with self._cursor() as cur:
+            cur.execute(sql, args)
+            return int(cur.rowcount)
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            self._x("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
+            self._x("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            applied = {r[0] for r in self._q("SELECT name FROM schema_migrations")}
+            for name, sql in MIGRATIONS:
+                if name not in applied:
+                    self._x(sql)
+                    self._x("INSERT INTO schema_migrations VALUES (%s, %s)", (name, iso(utcnow())))
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def health(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"backend": "postgresql", "path": self.url.split("@")[-1]}
+        try:
+            report["migrations"] = [r[0] for r in self._q("SELECT name FROM schema_migrations ORDER BY name")]
+            report["server_version"] = self._q("SHOW server_version")[0][0]
+            report["integrity"] = "ok"
+            for table in ("messages", "memories", "vectors", "cells", "scenes", "history", "jobs"):
+                report[f"rows_{table}"] = self._q(f"SELECT count(*) FROM {table}")[0][0]
+            report["size_bytes"] = self._q("SELECT pg_database_size(current_database())")[0][0]
+        except StoreError as exc:
+            report["error"] = str(exc)
+        return report
+
+    # ---------------------------------------------------------------- meta
+    def get_meta(self, key: str) -> str | None:
+        rows = self._q("SELECT value FROM meta WHERE key=%s", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._x("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value))
+
+    # ------------------------------------------------------------ messages
+    def insert_messages(self, messages: Sequence[Message]) -> list[tuple[str, bool]]:
+        out: list[tuple[str, bool]] = []
+        with self.transaction():
+            for m in messages:
+                row = self._q("SELECT id FROM messages WHERE space=%s AND conversation_id=%s AND content_hash=%s",
+                              (m.space, m.conversation_id, m.content_hash))
+                if row:
+                    out.append((row[0][0], False))
+                    continue
+                self._x(f"INSERT INTO messages ({_MSG}, ts) VALUES ({', '.join(['%s'] * 18)})",
+                        (m.id, m.space, m.user_id, m.agent_id, m.conversation_id, m.session_id, m.seq, m.sender,
+                         m.sender_name, m.role, m.content, iso(m.timestamp), m.external_id, json.dumps(m.metadata),
+                         m.content_hash, m.cell_id, m.created_at, m.timestamp))
+                out.append((m.id, True))
+        return out
+
+    def next_seq(self, space: str, conversation_id: str) -> int:
+        return int(self._q("SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE space=%s AND conversation_id=%s",
+                           (space, conversation_id))[0][0])
+
+    def get_messages(self, space: str, ids: Sequence[str]) -> list[Message]:
+        if not ids:
+            return []
+        found = {r[0]: _message(r) for r in self._q(
+            f"SELECT {_MSG} FROM messages WHERE space=%s AND id = ANY(%s)", (space, list(ids)))}
+        return [found[i] for i in ids if i in found]
+
+    def get_messages_by_seq(self, space: str, conversation_id: str, seqs: Sequence[int]) -> list[Message]:
+        return [_message(r) for r in self._q(
+            f"SELECT {_MSG} FROM messages WHERE space=%s AND conversation_id=%s AND seq = ANY(%s) ORDER BY seq",
+            (space, conversation_id, sorted(set(seqs))))]
+
+    def list_messages(self, space: str, conversation_id: str, *, unassigned: bool = False,
+                      seq_from: int | None = None, seq_to: int | None = None, limit: int = 10_000) -> list[Message]:
+        sql = f"SELECT {_MSG} FROM messages WHERE space=%s AND conversation_id=%s"
+        args: list[Any] = [space, conversation_id]
+        if unassigned:
+            sql += " AND cell_id IS NULL"
+        if seq_from is not None:
+            sql += " AND seq >= %s"
+            args.append(seq_from)
+        if seq_to is not None:
+            sql += " AND seq <= %s"
+            args.append(seq_to)
+        return [_message(r) for r in self._q(sql + " ORDER BY seq LIMIT %s", [*args, limit])]
+
+    def conversations_with_unassigned(self, space: str) -> list[str]:
+        return [r[0] for r in self._q(
+            "SELECT DISTINCT conversation_id FROM messages WHERE space=%s AND cell_id IS NULL", (space,))]
+
+    def assign_cell(self, space: str, message_ids: Sequence[str], cell_id: str) -> None:
+        self._x("UPDATE messages SET cell_id=%s WHERE space=%s AND id = ANY(%s)", (cell_id, space, list(message_ids)))
+
+    # ------------------------------------------------------------ memories
+    def insert_memories(self, records: Sequence[MemoryRecord], vectors: np.ndarray | None = None,
+                        model_id: str | None = None) -> None:
+        if vectors is not None and len(vectors) != len(records):
+            raise StoreError("insert_memories: one vector per record is required")
+        with self.transaction():
+            for i, rec in enumerate(records):
+                t0, t1 = _bounds(rec)
+                pk = self._q(
+                    f"INSERT INTO memories ({_MEM}, observed_at, t_start, t_end, tsv) VALUES "
+                    f"({', '.join(['%s'] * 23)}, %s, %s, %s, to_tsvector('english', %s)) RETURNING pk",
+                    (*_memory_row(rec), rec.observed_at, t0, t1, index_text(rec.text)))[0][0]
+                if vectors is not None and model_id is not None:
+                    self._put_vector(pk, rec, vectors[i], model_id)
+
+    def _put_vector(self, pk: int, rec: MemoryRecord, vec: np.ndarray, model_id: str) -> None:
+        dim = int(np.asarray(vec).shape[0])
+        self._x("INSERT INTO vectors VALUES (%s, %s, %s, %s, %s, %s, %s::vector) ON CONFLICT (memory_pk) DO UPDATE "
+                "SET model=excluded.model, dim=excluded.dim, vec=excluded.vec",
+                (pk, rec.space, rec.user_id, rec.conversation_id, model_id, dim, _vec(vec)))
+        self._ensure_hnsw(dim)
+
+    def _ensure_hnsw(self, dim: int) -> None:
+        known: set[int] = getattr(self, "_hnsw", set())
+        if dim in known:
+            return
+        self._x(f"CREATE INDEX IF NOT EXISTS vectors_hnsw_{dim} ON vectors USING hnsw "
+                f"((vec::vector({dim})) vector_cosine_ops) WITH (m = 16, ef_construction = 64) WHERE dim = {dim}")
+        self._hnsw = known | {dim}
+
+    def set_vectors(self, space: str, ids: Sequence[str], vectors: np.ndarray, model_id: str) -> None:
+        with self.transaction():
+            for mid, vec in zip(ids, vectors, strict=True):
+                rows = self._q(f"SELECT pk, {_MEM} FROM memories WHERE space=%s AND id=%s", (space, mid))
+                if not rows:
+                    raise NotFoundError("memory", mid)
+                self._put_vector(rows[0][0], _memory(rows[0][1:]), vec, model_id)
+
+    def ids_without_vectors(self, space: str, limit: int = 1000) -> list[str]:
+        return [r[0] for r in self._q(
+            "SELECT m.id FROM memories m LEFT JOIN vectors v ON v.memory_pk = m.pk "
+            "WHERE m.space=%s AND v.memory_pk IS NULL ORDER BY m.pk LIMIT %s", (space, limit))]
+
+    def get_memories(self, space: str, ids: Sequence[str]) -> list[MemoryRecord]:
+        if not ids:
+            return []
+        found = {r[0]: _memory(r) for r in self._q(
+            f"SELECT {_MEM} FROM memories WHERE space=%s AND id = ANY(%s)", (space, list(ids)))}
+        return [found[i] for i in ids if i in found]
+
+    def get_vectors(self, space: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        rows = self._q("SELECT m.id, v.vec::text FROM memories m JOIN vectors v ON v.memory_pk = m.pk "
+                       "WHERE m.space=%s AND m.id = ANY(%s)", (space, list(ids)))
+        return {r[0]: np.array(json.loads(r[1]), dtype=np.float32) for r in rows}
+
+    def list_memories(self, space: str, filters: Filters, *, limit: int = 50, cursor: str | None = None,
+                      cell_ids: Sequence[str] | None = None, scene_id: str | None = None) -> Page:
+        where, args = _filter_sql(space, filters, "")
+        if cell_ids is not None:
+            if not cell_ids:
+                return Page(items=[])
+            where += " AND cell_id = ANY(%s)"
+            args.append(list(cell_ids))
+        if scene_id is not None:
+            where += " AND scene_id = %s"
+            args.append(scene_id)
+        if cursor:
+            try:
+                c_obs, c_id = json.loads(cursor)
+                c_at = from_iso(c_obs)
+            except (ValueError, TypeError) as exc:
+                raise InvalidInputError("cursor", "not a cursor returned by a previous page") from exc
+            where += " AND (observed_at < %s OR (observed_at = %s AND id < %s))"
+            args += [c_at, c_at, c_id]
+        rows = self._q(f"SELECT {_MEM}, observed_at FROM memories WHERE {where} "
+                       "ORDER BY observed_at DESC, id DESC LIMIT %s", [*args, limit + 1])
+        items = [_memory(r[:-1]) for r in rows[:limit]]
+        nxt = json.dumps([iso(rows[limit - 1][-1]), rows[limit - 1][0]]) if len(rows) > limit else None
+        return Page(items=items, next_cursor=nxt)
+
+    def update_memory(self, space: str, memory_id: str, changes: dict[str, Any]) -> MemoryRecord:
+        bad = set(changes) - _UPDATABLE
+        if bad:
+            raise StoreError(f"update_memory: fields not updatable: {sorted(bad)}")
+        with self.transaction():
+            current = self.get_memories(space, [memory_id])
+            if not current:
+                raise NotFoundError("memory", memory_id)
+            rec = current[0].model_copy(update={**changes, "updated_at": utcnow()})
+            t0, t1 = _bounds(rec)
+            self._x("UPDATE memories SET text=%s, status=%s, valid_from=%s, valid_to=%s, event_start=%s, "
+                    "event_end=%s, metadata=%s, supersedes=%s, scene_id=%s, speaker=%s, updated_at=%s, t_start=%s, "
+                    "t_end=%s, tsv=to_tsvector('english', %s) WHERE space=%s AND id=%s",
+                    (rec.text, rec.status, rec.valid_from, rec.valid_to, rec.event_start, rec.event_end,
+                     json.dumps(rec.metadata, default=str), rec.supersedes, rec.scene_id, rec.speaker, rec.updated_at,
+                     t0, t1, index_text(rec.text), space, memory_id))
+            if "text" in changes and changes["text"] != current[0].text:
+                self._x("DELETE FROM vectors WHERE memory_pk = (SELECT pk FROM memories WHERE space=%s AND id=%s)",
+                        (space, memory_id))
+        return rec
+
+    def delete_memories(self, space: str, ids: Sequence[str]) -> int:
+        return self._x("DELETE FROM memories WHERE space=%s AND id = ANY(%s)", (space, list(ids)))
+
+    # -------------------------------------------------------------- search
+    def search_text(self, space: str, words: Sequence[str], filters: Filters, *, limit: int,
+                    time_range: TimeRange | None = None) -> list[tuple[str, float]]:
+        terms = [w.replace('"', " ").replace("'", " ").strip() for w in dict.fromkeys(words)]
+        terms = [t for t in terms if t]
+        if not terms:
+            return []
+        where, args = _filter_sql(space, filters, "", with_status=False)
+        if not filters.include_inactive:
+            where += " AND status = 'active'"
+        if time_range is not None:
+            where += " AND t_end >= %s AND t_start <= %s"
+            args += [epoch(time_range.start), epoch(time_range.end)]
+        query = " OR ".join(f'"{t}"' for t in terms)
+        rows = self._q(
+            "WITH q AS (SELECT websearch_to_tsquery('english', %s) AS q) "
+            f"SELECT id, ts_rank_cd(tsv, q.q) AS s FROM memories, q WHERE tsv @@ q.q AND {where} "
+            "ORDER BY s DESC, id LIMIT %s", [query, *args, limit])
+        return [(r[0], float(r[1]) + 1e-9) for r in rows]
+
+    def search_vectors(self, space: str, vector: np.ndarray, filters: Filters, *, limit: int,
+                       time_range: TimeRange | None = None) -> list[tuple[str, float]]:
+        dim = int(np.asarray(vector).shape[0])
+        where, args = _filter_sql(space, filters, "m.", with_status=False)
+        if not filters.include_inactive:
+            where += " AND m.status = 'active'"
+        if time_range is not None:
+            where += " AND m.t_end >= %s AND m.t_start <= %s"
+            args += [epoch(time_range.start), epoch(time_range.end)]
+        tenant = "v.space = %s" + (" AND v.user_id = %s" if filters.user_id is not None else "")
+        targs = [space] + ([filters.user_id] if filters.user_id is not None else [])
+        rows = self._q(
+            f"SELECT m.id, 1 - (v.vec::vector({dim}) <=> %s::vector({dim})) AS s FROM vectors v "
+            f"JOIN memories m ON m.pk = v.memory_pk WHERE v.dim = {dim} AND {tenant} AND {where} "
+            f"ORDER BY v.vec::vector({dim}) <=> %s::vector({dim}) LIMIT %s",
+            [_vec(vector), *targs, *args, _vec(vector), limit])
+        return [(r[0], float(r[1])) for r in rows]
+
+    # ------------------------------------------------------- cells / scenes
+    def upsert_cell(self, cell: Cell) -> None:
+        self._x("INSERT INTO cells VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO "
+                "UPDATE SET first_seq=excluded.first_seq, last_seq=excluded.last_seq, start_at=excluded.start_at, "
+                "end_at=excluded.end_at, start_text=excluded.start_text, end_text=excluded.end_text, "
+                "scene_id=excluded.scene_id, status=excluded.status, boundary=excluded.boundary",
+                (cell.id, cell.space, cell.user_id, cell.conversation_id, cell.first_seq, cell.last_seq, cell.start_at,
+                 cell.end_at, iso(cell.start_at), iso(cell.end_at), cell.scene_id, cell.status, cell.boundary))
+
+    def get_cell(self, space: str, cell_id: str) -> Cell | None:
+        rows = self._q("SELECT * FROM cells WHERE space=%s AND id=%s", (space, cell_id))
+        return _cell(rows[0]) if rows else None
+
+    def list_cells(self, space: str, conversation_id: str) -> list[Cell]:
+        return [_cell(r) for r in self._q("SELECT * FROM cells WHERE space=%s AND conversation_id=%s "
+                                          "ORDER BY first_seq", (space, conversation_id))]
+
+    def upsert_scene(self, scene: Scene, centroid: np.ndarray) -> None:
+        self._x("INSERT INTO scenes VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+                "label=excluded.label, size=excluded.size, first_at=excluded.first_at, last_at=excluded.last_at, "
+                "centroid=excluded.centroid",
+                (scene.id, scene.space, scene.user_id, scene.label, scene.size, scene.first_at, scene.last_at,
+                 np.asarray(centroid, dtype=np.float32).tobytes()))
+
+    def list_scenes(self, space: str, user_id: str) -> list[tuple[Scene, np.ndarray]]:
+        rows = self._q("SELECT * FROM scenes WHERE space=%s AND user_id=%s ORDER BY last_at DESC", (space, user_id))
+        return [(Scene(id=r[0], space=r[1], user_id=r[2], label=r[3], size=r[4], first_at=r[5], last_at=r[6]),
+                 np.frombuffer(bytes(r[7]), dtype=np.float32)) for r in rows]
+
+    # ------------------------------------------------------------- history
+    def add_history(self, space: str, entries: Sequence[HistoryEntry]) -> None:
+        with self.transaction():
+            for e in entries:
+                self._x("INSERT INTO history (id, space, memory_id, action, actor, at, before, after) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        (e.id, space, e.memory_id, e.action, e.actor, e.at,
+                         None if e.before is None else json.dumps(e.before, default=str),
+                         None if e.after is None else json.dumps(e.after, default=str)))
+
+    def history(self, space: str, memory_id: str) -> list[HistoryEntry]:
+        rows = self._q("SELECT id, memory_id, action, actor, at, before, after FROM history "
+                       "WHERE space=%s AND memory_id=%s ORDER BY at, seq", (space, memory_id))
+        return [HistoryEntry(id=r[0], memory_id=r[1], action=r[2], actor=r[3], at=r[4], before=r[5], after=r[6])
+                for r in rows]
+
+    # ---------------------------------------------------------------- jobs
+    def enqueue(self, job: Job, *, dedupe_key: str | None = None) -> bool:
+        with self.transaction():
+            if dedupe_key is not None:
+                self._x("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{job.space}/{dedupe_key}",))
+                if self._q("SELECT 1 FROM jobs WHERE space=%s AND dedupe_key=%s AND status IN ('pending','running')",
+                           (job.space, dedupe_key)):
+                    return False
+            self._x("INSERT INTO jobs VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, %s, %s, %s, NULL)",
+                    (job.id, job.space, job.kind, json.dumps(job.payload), dedupe_key, job.status, job.attempts,
+                     job.max_attempts, epoch(job.run_after), job.last_error, job.created_at, job.updated_at))
+        return True
+
+    def claim_jobs(self, space: str | None, worker: str, *, lease_seconds: float, limit: int = 1,
+                   now: datetime | None = None) -> list[Job]:
+        t = epoch(now or utcnow())
+        scope = " AND space = %s" if space is not None else ""
+        args: list[Any] = [t, t] + ([space] if space is not None else []) + [limit]
+        with self.transaction():
+            ids = [r[0] for r in self._q(
+                "SELECT id FROM jobs WHERE ((status='pending' AND run_after <= %s) OR "
+                f"(status='running' AND lease_until < %s)){scope} ORDER BY run_after, id LIMIT %s "
+                "FOR UPDATE SKIP LOCKED", args)]
+            if not ids:
+                return []
+            rows = self._q("UPDATE jobs SET status='running', attempts=attempts+1, lease_until=%s, worker=%s, "
+                           "updated_at=%s WHERE id = ANY(%s) RETURNING *", (t + lease_seconds, worker, utcnow(), ids))
+        by_id = {r[0]: _job(r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def finish_job(self, job_id: str, worker: str, usage: dict[str, Any] | None = None) -> None:
+        self._x("UPDATE jobs SET status='done', lease_until=NULL, updated_at=%s, usage=%s "
+                "WHERE id=%s AND worker=%s AND status='running'",
+                (utcnow(), json.dumps(usage) if usage else None, job_id, worker))
+
+    def fail_job(self, job_id: str, worker: str, error: str, *, retry_at: datetime | None) -> None:
+        self._x("UPDATE jobs SET status=%s, last_error=%s, run_after=coalesce(%s, run_after), lease_until=NULL, "
+                "updated_at=%s WHERE id=%s AND worker=%s AND status='running'",
+                ("pending" if retry_at is not None else "parked", error[:2000],
+                 epoch(retry_at) if retry_at else None, utcnow(), job_id, worker))
+
+    def requeue_jobs(self, space: str, statuses: Sequence[str] = ("failed", "parked")) -> int:
+        return self._x("UPDATE jobs SET status='pending', attempts=0, run_after=%s, updated_at=%s "
+                       "WHERE space=%s AND status = ANY(%s)", (epoch(utcnow()), utcnow(), space, list(statuses)))
+
+    def job_counts(self, space: str) -> dict[str, int]:
+        counts = {s: 0 for s in ("pending", "running", "done", "failed", "parked")}
+        counts.update({r[0]: int(r[1]) for r in self._q(
+            "SELECT status, count(*) FROM jobs WHERE space=%s GROUP BY status", (space,))})
+        return counts
+
+    def list_jobs(self, space: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]:
+        sql = "SELECT * FROM jobs WHERE space=%s"
+        args: list[Any] = [space]
+        if statuses:
+            sql += " AND status = ANY(%s)"
+            args.append(list(statuses))
+        return [_job(r) for r in self._q(sql + " ORDER BY created_at DESC LIMIT %s", [*args, limit])]
+
+    # -------------------------------------------------------------- forget
+    def forget(self, space: str, *, user_id: str | None = None,
+               conversation_id: str | None = None) -> dict[str, int]:
+        cond, args = "space=%s", [space]
+        if user_id is not None:
+            cond += " AND user_id=%s"
+            args.append(user_id)
+        if conversation_id is not None:
+            cond += " AND conversation_id=%s"
+            args.append(conversation_id)
+        counts: dict[str, int] = {}
+        with self.transaction():
+            self._x(f"DELETE FROM history WHERE space=%s AND memory_id IN (SELECT id FROM memories WHERE {cond})",
+                    [space, *args])
+            counts["memories"] = self._x(f"DELETE FROM memories WHERE {cond}", args)
+            counts["messages"] = self._x(f"DELETE FROM messages WHERE {cond}", args)
+            counts["cells"] = self._x(f"DELETE FROM cells WHERE {cond}", args)
+            if conversation_id is None:
+                scond = "space=%s" + (" AND user_id=%s" if user_id is not None else "")
+                counts["scenes"] = self._x(f"DELETE FROM scenes WHERE {scond}",
+                                           [space] + ([user_id] if user_id is not None else []))
+            jcond, jargs = "space=%s", [space]
+            if user_id is not None:
+                jcond += " AND payload->>'user_id' = %s"
+                jargs.append(user_id)
+            if conversation_id is not None:
+                jcond += " AND payload->>'conversation_id' = %s"
+                jargs.append(conversation_id)
+            counts["jobs"] = self._x(f"DELETE FROM jobs WHERE {jcond}", jargs)
+        return counts
+
+    # ---------------------------------------------------------- keys / audit
+    def create_key(self, key: ApiKey, key_hash: str) -> None:
+        self._x("INSERT INTO api_keys VALUES (%s, %s, %s, %s, %s, %s, %s, %s, NULL)",
+                (key.id, key.space, key.name, key_hash, key.role,
+                 None if key.users is None else json.dumps(key.users),
+                 None if key.agents is None else json.dumps(key.agents), key.created_at))
+
+    def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        rows = self._q("SELECT id, space, name, role, users, agents, created_at, revoked_at FROM api_keys "
+                       "WHERE key_hash=%s", (key_hash,))
+        return _key(rows[0]) if rows else None
+
+    def list_keys(self, space: str | None = None) -> list[ApiKey]:
+        sql = "SELECT id, space, name, role, users, agents, created_at, revoked_at FROM api_keys"
+        rows = self._q(sql + " WHERE space=%s ORDER BY created_at, id", (space,)) if space is not None \
+            else self._q(sql + " ORDER BY created_at, id")
+        return [_key(r) for r in rows]
+
+    def revoke_key(self, key_id: str) -> bool:
+        return self._x("UPDATE api_keys SET revoked_at=%s WHERE id=%s AND revoked_at IS NULL", (utcnow(), key_id)) > 0
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        self._x("INSERT INTO audit VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (entry.id, entry.space, entry.actor, entry.action, entry.target, entry.at,
+                 json.dumps(entry.detail, default=str)))
+
+    def list_audit(self, space: str, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
+        sql, args = "SELECT * FROM audit WHERE space=%s", [space]
+        if before is not None:
+            sql += " AND id < %s"
+            args.append(before)
+        rows = self._q(sql + " ORDER BY id DESC LIMIT %s", [*args, limit])
+        return [AuditEntry(id=r[0], space=r[1], actor=r[2], action=r[3], target=r[4], at=r[5], detail=r[6])
+                for r in rows]
+
+    def iter_tenants(self, space: str) -> Iterator[tuple[str, str]]:
+        yield from self._q("SELECT DISTINCT user_id, conversation_id FROM messages WHERE space=%s "
+                           "ORDER BY user_id, conversation_id", (space,))
+
+
+# ---------------------------------------------------------------- rows
+def _filter_sql(space: str, f: Filters, alias: str, with_status: bool = True) -> tuple[str, list[Any]]:
+    where = f"{alias}space=%s"
+    args: list[Any] = [space]
+    for col, val in (("user_id", f.user_id), ("agent_id", f.agent_id), ("conversation_id", f.conversation_id),
+                     ("session_id", f.session_id), ("speaker", f.speaker)):
+        if val is not None:
+            where += f" AND {alias}{col}=%s"
+            args.append(val)
+    if f.kinds:
+        where += f" AND {alias}kind = ANY(%s)"
+        args.append(list(f.kinds))
+    if with_status and not f.include_inactive:
+        where += f" AND {alias}status != 'deleted'"
+    return where, args
+
+
+def _memory_row(rec: MemoryRecord) -> tuple[Any, ...]:
+    return (rec.id, rec.space, rec.kind, rec.user_id, rec.agent_id, rec.conversation_id, rec.session_id, rec.speaker,
+            rec.text, iso(rec.observed_at), rec.event_start, rec.event_end, rec.valid_from, rec.valid_to, rec.status,
+            rec.supersedes, rec.cell_id, rec.scene_id, json.dumps(rec.message_ids),
+            json.dumps(rec.metadata, ensure_ascii=False, default=str), rec.produced_by, rec.created_at,
+            rec.updated_at)
+
+
+def _memory(r: Sequence[Any]) -> MemoryRecord:
+    cols = [c.strip() for c in _MEM.split(",")]
+    d = dict(zip(cols, r, strict=True))
+    d["observed_at"] = from_iso(d.pop("observed_text"))
+    return MemoryRecord.model_validate(d)
+
+
+def _message(r: Sequence[Any]) -> Message:
+    cols = [c.strip() for c in _MSG.split(",")]
+    d = dict(zip(cols, r, strict=True))
+    d["timestamp"] = from_iso(d.pop("ts_text"))
+    return Message.model_validate(d)
+
+
+def _cell(r: Sequence[Any]) -> Cell:
+    return Cell(id=r[0], space=r[1], user_id=r[2], conversation_id=r[3], first_seq=r[4], last_seq=r[5],
+                start_at=from_iso(r[8]), end_at=from_iso(r[9]), scene_id=r[10], status=r[11], boundary=r[12])
+
+
+def _job(r: Sequence[Any]) -> Job:
+    return Job(id=r[0], space=r[1], kind=r[2], payload=r[3], status=r[5], attempts=r[6], max_attempts=r[7],
+               run_after=datetime.fromtimestamp(r[8], UTC),
+               lease_until=datetime.fromtimestamp(r[9], UTC) if r[9] is not None else None,
+               last_error=r[11], created_at=r[12], updated_at=r[13], usage=r[14])
+
+
+def _key(r: Sequence[Any]) -> ApiKey:
+    return ApiKey(id=r[0], space=r[1], name=r[2], role=r[3], users=r[4], agents=r[5], created_at=r[6],
+                  revoked_at=r[7])
