@@ -221,5 +221,13 @@ class Store(Protocol):
     def list_audit(self, space: str, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
         """Newest first; ``before``: an entry id to page from."""
 
+    # ------------------------------------------------------------------ export
+    def export(self) -> Iterator[tuple[str, Any]]:
+        """Every row of every space, for copying a store to another backend, as
+        ``(table, item)`` in an order that satisfies references: ``("meta", (key, value))``,
+        ``("message", Message)``, ``("memory", (MemoryRecord, vector | None, model | None))``,
+        ``("cell", Cell)``, ``("scene", (Scene, centroid))``, ``("history", (space, HistoryEntry))``,
+        ``("job", (Job, dedupe_key))``, ``("key", (ApiKey, key_hash))``, ``("audit", AuditEntry)``."""
+
     def iter_tenants(self, space: str) -> Iterator[tuple[str, str]]:
         """``(user_id, conversation_id)`` pairs that hold messages."""
