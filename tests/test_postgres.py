@@ -13,8 +13,8 @@ from engramos.server.auth import create_key
 from engramos.store import open_store
 from engramos.store.migrate import checksums
 
-CHAT = [{"speaker": "Ana", "text": "I adopted a grey cat named Miso yesterday.", "timestamp": "2024-03-04T10:00:00+01:00",
-         "id": "T1"},
+CHAT = [{"speaker": "Ana", "text": "I adopted a grey cat named Miso yesterday.",
+         "timestamp": "2024-03-04T10:00:00+01:00", "id": "T1"},
         {"speaker": "Bo", "text": "I am moving to Porto next month for a design job.",
          "timestamp": "2024-03-04T10:01:00+01:00", "id": "T2"},
         {"speaker": "Ana", "text": "我上周五去了上海看望奶奶。", "timestamp": "2024-03-05T09:00:00+08:00", "id": "T3"}]
