@@ -60,3 +60,85 @@ def test_migrate_sqlite_to_postgres_and_back(tmp_path, postgres_url, embedder, m
     dst.close()
     refused = CliRunner().invoke(cli, ["migrate", "--from", str(sqlite_path), "--to", str(back)])
     assert refused.exit_code == 2 and "not empty" in refused.output
+
+
+def test_two_api_processes_three_workers_one_killed(tmp_path, postgres_url, embedder):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+    from collections import Counter
+
+    import httpx
+
+    from engramos import Client
+    from tests.scripted_llm import ScriptedLLM
+
+    store = open_store(postgres_url)
+    _, key = create_key(store, "prod", "ci", "write")
+    with ScriptedLLM(delay_s=0.6) as llm:
+        env = {**os.environ, "ENGRAM_HOME": str(tmp_path / "home"), "ENGRAM_DB": postgres_url,
+               "ENGRAM_LLM_BASE_URL": llm.base_url, "ENGRAM_LLM_MODEL": "scripted"}
+        ports = []
+        procs: list[subprocess.Popen[bytes]] = []
+        for _ in range(2):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                ports.append(s.getsockname()[1])
+            procs.append(subprocess.Popen([sys.executable, "-m", "engramos.cli", "serve", "--port", str(ports[-1]),
+                                           "--no-workers-inline"], env=env, stderr=subprocess.DEVNULL))
+        workers = [subprocess.Popen([sys.executable, "-m", "engramos.cli", "worker", "--lease", "3", "--poll", "0.1"],
+                                    env=env, stderr=subprocess.DEVNULL) for _ in range(3)]
+        try:
+            for port in ports:
+                for _ in range(300):
+                    try:
+                        if httpx.get(f"http://127.0.0.1:{port}/v1/health").status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        time.sleep(0.1)
+
+            def ingest(i: int) -> None:
+                client = Client(f"http://127.0.0.1:{ports[i % 2]}", key)
+                msgs = [{"speaker": "Ana" if j % 2 else "Bo", "text": f"Conversation {i} line {j}: I like topic {j}.",
+                         "timestamp": f"2024-03-0{i + 1}T10:{j:02d}:00Z"} for j in range(8)]
+                client.add(msgs, user_id=f"u{i}", conversation_id=f"c{i}", flush=True, wait=False)
+
+            threads = [threading.Thread(target=ingest, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            deadline = time.time() + 60
+            while not llm.chat_requests("extraction") and time.time() < deadline:
+                time.sleep(0.05)
+            workers[0].send_signal(signal.SIGKILL)  # mid-job: it has an extraction call in flight or next
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                counts = store.job_counts("prod")
+                if counts["pending"] == counts["running"] == 0 and counts["done"] >= 8:
+                    break
+                time.sleep(0.2)
+            counts = store.job_counts("prod")
+            assert counts["pending"] == counts["running"] == counts["parked"] == 0, counts
+        finally:
+            for p in procs + workers:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in procs + workers:
+                p.wait(30)
+    for i in range(4):
+        cells = store.list_cells("prod", f"c{i}")
+        assert cells and all(c.status == "extracted" for c in cells)
+    from engramos.types import Filters
+
+    episodes = store.list_memories("prod", Filters(kinds=["episode"]), limit=1000).items
+    all_cells = [c for i in range(4) for c in store.list_cells("prod", f"c{i}")]
+    assert sorted(e.cell_id for e in episodes) == sorted(c.id for c in all_cells)  # exactly once each
+    facts = store.list_memories("prod", Filters(kinds=["fact"]), limit=5000).items
+    assert facts and max(Counter((f.text, tuple(f.message_ids)) for f in facts).values()) == 1
+    assert sum(len(store.list_messages("prod", f"c{i}")) for i in range(4)) == 32
+    store.close()
