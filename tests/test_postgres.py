@@ -142,3 +142,17 @@ def test_two_api_processes_three_workers_one_killed(tmp_path, postgres_url, embe
     assert facts and max(Counter((f.text, tuple(f.message_ids)) for f in facts).values()) == 1
     assert sum(len(store.list_messages("prod", f"c{i}")) for i in range(4)) == 32
     store.close()
+
+
+def test_scale_bench_on_postgres(tmp_path, postgres_url, monkeypatch):
+    monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+    out = tmp_path / "scale.json"
+    res = CliRunner().invoke(cli, ["bench", "scale", "--sizes", "1k,2k", "--users", "10", "--queries", "20",
+                                   "--db", postgres_url, "--json", str(out), "--results", str(tmp_path / "r")],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    results = json.loads(out.read_text())
+    assert results["backend"] == "postgresql"
+    for rows in results["layouts"].values():
+        assert [r["size"] for r in rows] == [1000, 2000]
+        assert rows[1]["store_mb"] > 0 and all(r["target_in_top10"] > 0.8 for r in rows)

@@ -669,10 +669,12 @@ def _sizes(text: str) -> list[int]:
 @click.option("--sizes", default="10k,100k", show_default=True, help="Store sizes, e.g. 10k,100k,1m.")
 @click.option("--users", default=1000, show_default=True, help="Users for the spread-out layout.")
 @click.option("--queries", default=200, show_default=True)
+@click.option("--db", "db", default=None, help="Measure on this database (postgresql://..., an empty one).")
 @click.option("--json", "json_out", default=None)
 @click.option("--results", "folder", default="results", show_default=True)
 @pass_state
-def bench_scale(state: State, sizes: str, users: int, queries: int, json_out: str | None, folder: str) -> None:
+def bench_scale(state: State, sizes: str, users: int, queries: int, db: str | None, json_out: str | None,
+                folder: str) -> None:
     """Ingest rate, store size and search latency from 10k to 1M synthetic memories."""
     import tempfile
 
@@ -682,7 +684,7 @@ def bench_scale(state: State, sizes: str, users: int, queries: int, json_out: st
     with _errors(state):
         with tempfile.TemporaryDirectory(prefix="engram-scale-") as home:
             results = benchmark_scale(Path(home), make_embedder(state.config.embedder), _sizes(sizes),
-                                      users=users, queries=queries)
+                                      users=users, queries=queries, db=db or state.config.db)
         _bench_output(state, results, "scale", json_out, folder)
 
 

@@ -139,7 +139,7 @@ def write(results: dict[str, Any], folder: Path, stem: str, json_out: Path | Non
 
 
 def scale_markdown(results: dict[str, Any]) -> str:
-    lines = [f"### scale ({results['machine']['date']})", "",
+    lines = [f"### scale on {results.get('backend', 'sqlite')} ({results['machine']['date']})", "",
              "| layout | memories | ingest memories/s | store MB | search p50 ms | search p95 ms |",
              "|---|---|---|---|---|---|"]
     for layout, rows in results["layouts"].items():

@@ -50,6 +50,8 @@ class SyntheticCorpus:
         self.common = set(self.vocab[:200])
 
     def batch(self, start: int, n: int, users: int, space: str) -> tuple[list[MemoryRecord], np.ndarray]:
+        """Memories ``start`` .. ``start + n``; ids are unique per space (one database may
+        hold both layouts)."""
         lengths = self.rng.integers(10, 21, n)
         idx = self.rng.choice(len(self.vocab), size=int(lengths.sum()), p=self.p)
         vecs = self.rng.standard_normal((n, self.dim)).astype(np.float32)
@@ -62,16 +64,17 @@ class SyntheticCorpus:
             pos += lengths[i]
             user = f"user{k % users}"
             recs.append(MemoryRecord(
-                id=f"mem_syn{k:09d}", space=space, kind="fact", user_id=user, conversation_id=f"{user}-c{k % 7}",
+                id=f"mem_{space}_{k:09d}", space=space, kind="fact", user_id=user, conversation_id=f"{user}-c{k % 7}",
                 speaker="synthetic", text=" ".join(words), observed_at=T0 + timedelta(minutes=k),
                 message_ids=[], produced_by="synthetic", created_at=now, updated_at=now))
         return recs, vecs
 
 
 def run_layout(home: Path, embedder: Embedder, sizes: list[int], users: int, queries: int,
-               label: str) -> list[dict[str, Any]]:
-    cfg = Config(home=home / label, space="scale")
+               label: str, db: str | None = None) -> list[dict[str, Any]]:
+    cfg = Config(home=home / label, space=f"scale-{label}", db=db)
     mem = Memory(config=cfg, embedder=embedder)
+    base_size = int(mem.store.health().get("size_bytes", 0)) if db else 0
     corpus = SyntheticCorpus(embedder.dim)
     rows, stored, ingest_s = [], 0, 0.0
     for size in sorted(sizes):
@@ -83,16 +86,16 @@ def run_layout(home: Path, embedder: Embedder, sizes: list[int], users: int, que
                 mem.store.insert_memories(recs, vecs, embedder.model_id)
             ingest_s += time.perf_counter() - t0
             stored += n
-        rows.append(_measure(mem, corpus, size, users, queries, ingest_s, cfg.db_path))
+        rows.append(_measure(mem, corpus, size, users, queries, ingest_s, cfg.db_path, base_size if db else None))
     mem.close()
     return rows
 
 
 def _measure(mem: Memory, corpus: SyntheticCorpus, size: int, users: int, queries: int,
-             ingest_s: float, db: Path) -> dict[str, Any]:
+             ingest_s: float, db: Path, base_size: int | None) -> dict[str, Any]:
     rng = np.random.default_rng(size)
     picks = rng.integers(0, size, queries)
-    targets = mem.store.get_memories(mem.space, [f"mem_syn{int(k):09d}" for k in picks])
+    targets = mem.store.get_memories(mem.space, [f"mem_{mem.space}_{int(k):09d}" for k in picks])
     vectors = mem.store.get_vectors(mem.space, [t.id for t in targets])
     lat, found = [], 0
     for i, t in enumerate(targets):
@@ -108,15 +111,18 @@ def _measure(mem: Memory, corpus: SyntheticCorpus, size: int, users: int, querie
         if i >= 3:  # the first searches fill the per-process vector cache
             lat.append((time.perf_counter() - t0) * 1000)
         found += any(h.memory.id == t.id for h in res.hits)
-    wal = Path(str(db) + "-wal")
-    size_b = db.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    if base_size is not None:  # a database server: what this layout added to the database
+        size_b = int(mem.store.health().get("size_bytes", 0)) - base_size
+    else:
+        wal = Path(str(db) + "-wal")
+        size_b = db.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
     return {"size": size, "users": users, "ingest_per_s": round(size / ingest_s) if ingest_s else None,
             "store_mb": round(size_b / 2**20, 1), "search_ms": percentiles(lat),
             "target_in_top10": round(found / len(targets), 3)}
 
 
 def benchmark_scale(home: Path, embedder: Embedder, sizes: list[int], *, users: int = 1000,
-                    queries: int = 200) -> dict[str, Any]:
+                    queries: int = 200, db: str | None = None) -> dict[str, Any]:
     from .runner import machine
 
     t0 = time.perf_counter()
@@ -127,9 +133,10 @@ def benchmark_scale(home: Path, embedder: Embedder, sizes: list[int], *, users: 
         q_ms.append((time.perf_counter() - t0) * 1000)
     return {
         "machine": machine(), "embedder": embedder.model_id, "dim": embedder.dim,
+        "backend": "postgresql" if db else "sqlite",
         "query_embedding_ms": percentiles(q_ms),
         "layouts": {
-            "one user": run_layout(home, embedder, sizes, 1, queries, "one-user"),
-            f"{users} users": run_layout(home, embedder, sizes, users, queries, "many-users"),
+            "one user": run_layout(home, embedder, sizes, 1, queries, "one-user", db),
+            f"{users} users": run_layout(home, embedder, sizes, users, queries, "many-users", db),
         },
     }
