@@ -210,15 +210,27 @@ class PostgresStore:
                         model_id: str | None = None) -> None:
         if vectors is not None and len(vectors) != len(records):
             raise StoreError("insert_memories: one vector per record is required")
-        with self.transaction():
-            for i, rec in enumerate(records):
-                t0, t1 = _bounds(rec)
-                pk = self._q(
-                    f"INSERT INTO memories ({_MEM}, observed_at, t_start, t_end, tsv) VALUES "
-                    f"({', '.join(['%s'] * 23)}, %s, %s, %s, to_tsvector('english', %s)) RETURNING pk",
-                    (*_memory_row(rec), rec.observed_at, t0, t1, index_text(rec.text)))[0][0]
-                if vectors is not None and model_id is not None:
-                    self._put_vector(pk, rec, vectors[i], model_id)
+        if not records:
+            return
+        rows = []
+        for rec in records:
+            t0, t1 = _bounds(rec)
+            rows.append((*_memory_row(rec), rec.observed_at, t0, t1, index_text(rec.text)))
+        with self.transaction(), self._cursor() as cur:
+            # executemany runs in pipeline mode: one round trip per batch, not per row
+            cur.executemany(f"INSERT INTO memories ({_MEM}, observed_at, t_start, t_end, tsv) VALUES "
+                            f"({', '.join(['%s'] * 23)}, %s, %s, %s, to_tsvector('english', %s))", rows)
+            if vectors is None or model_id is None:
+                return
+            cur.execute("SELECT id, pk FROM memories WHERE id = ANY(%s)", ([r.id for r in records],))
+            pk_of = dict(cur.fetchall())
+            dims = {int(np.asarray(v).shape[0]) for v in vectors}
+            cur.executemany("INSERT INTO vectors VALUES (%s, %s, %s, %s, %s, %s, %s::vector) ON CONFLICT (memory_pk) "
+                            "DO UPDATE SET model=excluded.model, dim=excluded.dim, vec=excluded.vec",
+                            [(pk_of[r.id], r.space, r.user_id, r.conversation_id, model_id,
+                              int(np.asarray(v).shape[0]), _vec(v)) for r, v in zip(records, vectors, strict=True)])
+        for dim in dims:
+            self._ensure_hnsw(dim)
 
     def _put_vector(self, pk: int, rec: MemoryRecord, vec: np.ndarray, model_id: str) -> None:
         dim = int(np.asarray(vec).shape[0])
