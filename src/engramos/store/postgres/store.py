@@ -6,6 +6,7 @@ See :class:`engramos.store.base.Store` for the contract."""
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -334,11 +335,27 @@ class PostgresStore:
         if time_range is not None:
             where += " AND t_end >= %s AND t_start <= %s"
             args += [epoch(time_range.start), epoch(time_range.end)]
-        query = " OR ".join(f'"{t}"' for t in terms)
-        rows = self._q(
-            "WITH q AS (SELECT websearch_to_tsquery('english', %s) AS q) "
-            f"SELECT id, ts_rank_cd(tsv, q.q) AS s FROM memories, q WHERE tsv @@ q.q AND {where} "
-            "ORDER BY s DESC, id LIMIT %s", [query, *args, limit])
+        # BM25-like: each word weighs by its inverse document frequency within the
+        # caller's scope (ts_rank alone has no IDF, so names that occur everywhere would
+        # dominate), times a length-normalised term score.
+        with self._cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM memories WHERE {where}", args)
+            n_docs = int(cur.fetchone()[0]) or 1
+            weighted: list[tuple[str, float]] = []
+            for t in terms[:32]:
+                cur.execute(f"SELECT count(*) FROM memories WHERE tsv @@ plainto_tsquery('english', %s) AND {where}",
+                            [t, *args])
+                df = int(cur.fetchone()[0])
+                if df:
+                    weighted.append((t, math.log(1 + (n_docs - df + 0.5) / (df + 0.5))))
+            if not weighted:
+                return []
+            score = " + ".join("%s * ts_rank(tsv, plainto_tsquery('english', %s), 1)" for _ in weighted)
+            any_q = " || ".join("plainto_tsquery('english', %s)" for _ in weighted)
+            cur.execute(f"SELECT id, ({score}) AS s FROM memories WHERE tsv @@ ({any_q}) AND {where} "
+                        "ORDER BY s DESC, id LIMIT %s",
+                        [*(x for t, w in weighted for x in (w, t)), *(t for t, _ in weighted), *args, limit])
+            rows = cur.fetchall()
         return [(r[0], float(r[1]) + 1e-9) for r in rows]
 
     def search_vectors(self, space: str, vector: np.ndarray, filters: Filters, *, limit: int,
