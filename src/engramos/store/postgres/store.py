@@ -10,7 +10,7 @@ import math
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -31,15 +31,10 @@ from ...types import (
     Scene,
     TimeRange,
 )
+from .export import ExportMixin
 from .migrations import MIGRATIONS
+from .rows import _MEM, _MSG, _UPDATABLE, _cell, _filter_sql, _job, _key, _memory, _memory_row, _message
 
-_MEM = ("id, space, kind, user_id, agent_id, conversation_id, session_id, speaker, text, observed_text, "
-        "event_start, event_end, valid_from, valid_to, status, supersedes, cell_id, scene_id, message_ids, "
-        "metadata, produced_by, created_at, updated_at")
-_MSG = ("id, space, user_id, agent_id, conversation_id, session_id, seq, sender, sender_name, role, content, "
-        "ts_text, external_id, metadata, content_hash, cell_id, created_at")
-_UPDATABLE = {"text", "status", "valid_from", "valid_to", "event_start", "event_end", "metadata", "supersedes",
-              "scene_id", "speaker"}
 _LOCK_ID = 7_420_001  # advisory lock serialising migrations across processes
 
 
@@ -53,7 +48,7 @@ def _bounds(rec: MemoryRecord) -> tuple[float, float]:
     return epoch(rec.observed_at), epoch(rec.observed_at)
 
 
-class PostgresStore:
+class PostgresStore(ExportMixin):
     backend = "postgresql"
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
@@ -546,93 +541,8 @@ class PostgresStore:
         return [AuditEntry(id=r[0], space=r[1], actor=r[2], action=r[3], target=r[4], at=r[5], detail=r[6])
                 for r in rows]
 
-    def export(self) -> Iterator[tuple[str, Any]]:
-        for k, v in self._q("SELECT key, value FROM meta ORDER BY key"):
-            yield "meta", (k, v)
-        for r in self._q(f"SELECT {_MSG} FROM messages ORDER BY pk"):
-            yield "message", _message(r)
-        for r in self._q(f"SELECT {_qualified(_MEM)}, v.vec::text, v.model FROM memories m LEFT JOIN vectors v "
-                         "ON v.memory_pk = m.pk ORDER BY m.pk"):
-            vec = np.array(json.loads(r[-2]), dtype=np.float32) if r[-2] is not None else None
-            yield "memory", (_memory(r[:-2]), vec, r[-1])
-        for r in self._q("SELECT * FROM cells ORDER BY id"):
-            yield "cell", _cell(r)
-        for r in self._q("SELECT * FROM scenes ORDER BY id"):
-            yield "scene", (Scene(id=r[0], space=r[1], user_id=r[2], label=r[3], size=r[4], first_at=r[5],
-                                  last_at=r[6]), np.frombuffer(bytes(r[7]), dtype=np.float32))
-        for r in self._q("SELECT id, memory_id, action, actor, at, before, after, space FROM history ORDER BY seq"):
-            yield "history", (r[7], HistoryEntry(id=r[0], memory_id=r[1], action=r[2], actor=r[3], at=r[4],
-                                                 before=r[5], after=r[6]))
-        for r in self._q("SELECT * FROM jobs ORDER BY created_at, id"):
-            yield "job", (_job(r), r[4])
-        for r in self._q("SELECT id, space, name, role, users, agents, created_at, revoked_at, key_hash "
-                         "FROM api_keys ORDER BY created_at, id"):
-            yield "key", (_key(r[:8]), r[8])
-        for r in self._q("SELECT * FROM audit ORDER BY id"):
-            yield "audit", AuditEntry(id=r[0], space=r[1], actor=r[2], action=r[3], target=r[4], at=r[5],
-                                      detail=r[6])
-
     def iter_tenants(self, space: str) -> Iterator[tuple[str, str]]:
         yield from self._q("SELECT DISTINCT user_id, conversation_id FROM messages WHERE space=%s "
                            "ORDER BY user_id, conversation_id", (space,))
 
 
-# ---------------------------------------------------------------- rows
-def _filter_sql(space: str, f: Filters, alias: str, with_status: bool = True) -> tuple[str, list[Any]]:
-    where = f"{alias}space=%s"
-    args: list[Any] = [space]
-    for col, val in (("user_id", f.user_id), ("agent_id", f.agent_id), ("conversation_id", f.conversation_id),
-                     ("session_id", f.session_id), ("speaker", f.speaker)):
-        if val is not None:
-            where += f" AND {alias}{col}=%s"
-            args.append(val)
-    if f.kinds:
-        where += f" AND {alias}kind = ANY(%s)"
-        args.append(list(f.kinds))
-    if with_status and not f.include_inactive:
-        where += f" AND {alias}status != 'deleted'"
-    return where, args
-
-
-def _memory_row(rec: MemoryRecord) -> tuple[Any, ...]:
-    return (rec.id, rec.space, rec.kind, rec.user_id, rec.agent_id, rec.conversation_id, rec.session_id, rec.speaker,
-            rec.text, iso(rec.observed_at), rec.event_start, rec.event_end, rec.valid_from, rec.valid_to, rec.status,
-            rec.supersedes, rec.cell_id, rec.scene_id, json.dumps(rec.message_ids),
-            json.dumps(rec.metadata, ensure_ascii=False, default=str), rec.produced_by, rec.created_at,
-            rec.updated_at)
-
-
-def _memory(r: Sequence[Any]) -> MemoryRecord:
-    cols = [c.strip() for c in _MEM.split(",")]
-    d = dict(zip(cols, r, strict=True))
-    d["observed_at"] = from_iso(d.pop("observed_text"))
-    return MemoryRecord.model_validate(d)
-
-
-def _message(r: Sequence[Any]) -> Message:
-    cols = [c.strip() for c in _MSG.split(",")]
-    d = dict(zip(cols, r, strict=True))
-    d["timestamp"] = from_iso(d.pop("ts_text"))
-    return Message.model_validate(d)
-
-
-def _cell(r: Sequence[Any]) -> Cell:
-    return Cell(id=r[0], space=r[1], user_id=r[2], conversation_id=r[3], first_seq=r[4], last_seq=r[5],
-                start_at=from_iso(r[8]), end_at=from_iso(r[9]), scene_id=r[10], status=r[11], boundary=r[12])
-
-
-def _job(r: Sequence[Any]) -> Job:
-    return Job(id=r[0], space=r[1], kind=r[2], payload=r[3], status=r[5], attempts=r[6], max_attempts=r[7],
-               run_after=datetime.fromtimestamp(r[8], UTC),
-               lease_until=datetime.fromtimestamp(r[9], UTC) if r[9] is not None else None,
-               last_error=r[11], created_at=r[12], updated_at=r[13], usage=r[14])
-
-
-def _key(r: Sequence[Any]) -> ApiKey:
-    return ApiKey(id=r[0], space=r[1], name=r[2], role=r[3], users=r[4], agents=r[5], created_at=r[6],
-                  revoked_at=r[7])
-
-
-def _qualified(cols: str, alias: str = "m") -> str:
-    """A column list with each name prefixed by the table alias (for joins)."""
-    return ", ".join(f"{alias}.{c.strip()}" for c in cols.split(","))

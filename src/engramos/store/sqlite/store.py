@@ -19,8 +19,6 @@ import numpy as np
 from ..._util import epoch, from_iso, iso, utcnow
 from ...errors import NotFoundError, StoreError
 from ...types import (
-    ApiKey,
-    AuditEntry,
     Cell,
     Filters,
     HistoryEntry,
@@ -31,6 +29,8 @@ from ...types import (
     Scene,
     TimeRange,
 )
+from .export import ExportMixin
+from .keys import KeysMixin
 from .migrations import MIGRATIONS
 from .rows import (
     _MEM_COLS,
@@ -41,7 +41,6 @@ from .rows import (
     _filter_sql,
     _index_text,
     _job,
-    _key,
     _memory,
     _memory_row,
     _message,
@@ -73,7 +72,7 @@ def _time_bounds(rec: MemoryRecord) -> tuple[float, float]:
     return epoch(rec.observed_at), epoch(rec.observed_at)
 
 
-class SQLiteStore:
+class SQLiteStore(ExportMixin, KeysMixin):
     """See :class:`engramos.store.base.Store` for the contract."""
 
     backend = "sqlite"
@@ -579,74 +578,7 @@ class SQLiteStore:
                 removed += self._conn.execute("DELETE FROM jobs WHERE id=?", (jid,)).rowcount
         return removed
 
-    # --------------------------------------------------------- keys / audit
-    def create_key(self, key: ApiKey, key_hash: str) -> None:
-        self._x("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key.id, key.space, key.name, key_hash, key.role,
-                 json.dumps(key.users) if key.users is not None else None,
-                 json.dumps(key.agents) if key.agents is not None else None, iso(key.created_at), None))
-
-    def key_by_hash(self, key_hash: str) -> ApiKey | None:
-        rows = self._q("SELECT id, space, name, role, users, agents, created_at, revoked_at FROM api_keys "
-                       "WHERE key_hash=?", (key_hash,))
-        return _key(rows[0]) if rows else None
-
-    def list_keys(self, space: str | None = None) -> list[ApiKey]:
-        sql = "SELECT id, space, name, role, users, agents, created_at, revoked_at FROM api_keys"
-        rows = self._q(sql + " WHERE space=? ORDER BY created_at, id", (space,)) if space is not None \
-            else self._q(sql + " ORDER BY created_at, id")
-        return [_key(r) for r in rows]
-
-    def revoke_key(self, key_id: str) -> bool:
-        return self._x("UPDATE api_keys SET revoked_at=? WHERE id=? AND revoked_at IS NULL",
-                       (iso(utcnow()), key_id)) > 0
-
-    def add_audit(self, entry: AuditEntry) -> None:
-        self._x("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (entry.id, entry.space, entry.actor, entry.action, entry.target, iso(entry.at),
-                 json.dumps(entry.detail, ensure_ascii=False, default=str)))
-
-    def list_audit(self, space: str, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
-        sql, args = "SELECT * FROM audit WHERE space=?", [space]
-        if before is not None:
-            sql += " AND id < ?"
-            args.append(before)
-        rows = self._q(sql + " ORDER BY id DESC LIMIT ?", [*args, limit])
-        return [AuditEntry(id=r[0], space=r[1], actor=r[2], action=r[3], target=r[4], at=from_iso(r[5]),
-                           detail=json.loads(r[6])) for r in rows]
-
-    def export(self) -> Iterator[tuple[str, Any]]:
-        for k, v in self._q("SELECT key, value FROM meta ORDER BY key"):
-            yield "meta", (k, v)
-        for r in self._q(f"SELECT {_MSG_COLS} FROM messages ORDER BY pk"):
-            yield "message", _message(r)
-        for r in self._q(f"SELECT {_qualified(_MEM_COLS)}, v.vec, v.model FROM memories m LEFT JOIN vectors v "
-                         "ON v.memory_pk = m.pk ORDER BY m.pk"):
-            vec = np.frombuffer(r[-2], dtype=np.float32) if r[-2] is not None else None
-            yield "memory", (_memory(r[:-2]), vec, r[-1])
-        for r in self._q("SELECT * FROM cells ORDER BY id"):
-            yield "cell", _cell(r)
-        for r in self._q("SELECT * FROM scenes ORDER BY id"):
-            yield "scene", (Scene(id=r[0], space=r[1], user_id=r[2], label=r[3], size=r[4], first_at=from_iso(r[5]),
-                                  last_at=from_iso(r[6])), np.frombuffer(r[7], dtype=np.float32))
-        for r in self._q("SELECT id, memory_id, action, actor, at, before, after, space FROM history ORDER BY rowid"):
-            yield "history", (r[7], HistoryEntry(id=r[0], memory_id=r[1], action=r[2], actor=r[3], at=from_iso(r[4]),
-                                                 before=json.loads(r[5]) if r[5] else None,
-                                                 after=json.loads(r[6]) if r[6] else None))
-        for r in self._q("SELECT * FROM jobs ORDER BY created_at, id"):
-            yield "job", (_job(r), r[4])
-        for r in self._q("SELECT id, space, name, role, users, agents, created_at, revoked_at, key_hash "
-                         "FROM api_keys ORDER BY created_at, id"):
-            yield "key", (_key(r[:8]), r[8])
-        for r in self._q("SELECT * FROM audit ORDER BY id"):
-            yield "audit", AuditEntry(id=r[0], space=r[1], actor=r[2], action=r[3], target=r[4], at=from_iso(r[5]),
-                                      detail=json.loads(r[6]))
-
     def iter_tenants(self, space: str) -> Iterator[tuple[str, str]]:
         yield from self._q("SELECT DISTINCT user_id, conversation_id FROM messages WHERE space=? "
                            "ORDER BY user_id, conversation_id", (space,))
 
-
-def _qualified(cols: str, alias: str = "m") -> str:
-    """A column list with each name prefixed by the table alias (for joins)."""
-    return ", ".join(f"{alias}.{c.strip()}" for c in cols.split(","))

@@ -1,0 +1,70 @@
+"""What the ``engram`` command modules share: the per-invocation state (config read from
+the environment), JSON/human output, and the translation of errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import Config
+from .errors import EngramError
+from .memory import Memory
+
+
+class State:
+    def __init__(self, home: str | None, space: str | None, as_json: bool, db: str | None = None) -> None:
+        overrides: dict[str, Any] = {}
+        if home:
+            overrides["home"] = Path(home).expanduser()
+        if db:
+            overrides["db"] = db
+        if space:
+            overrides["space"] = space
+        self.config = Config.from_env(**overrides)
+        self.as_json = as_json
+        self._memory: Memory | None = None
+
+    @property
+    def memory(self) -> Memory:
+        if self._memory is None:
+            self._memory = Memory(config=self.config)
+        return self._memory
+
+    def emit(self, payload: Any, human: Callable[[], None]) -> None:
+        if self.as_json:
+            click.echo(json.dumps(_jsonable(payload), ensure_ascii=False, indent=2))
+        else:
+            human()
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, list):
+        return [_jsonable(o) for o in obj]
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    return obj
+
+
+@contextmanager
+def _errors(state: State | None) -> Iterator[None]:
+    try:
+        yield
+    except EngramError as exc:
+        if state is not None and state.as_json:
+            click.echo(json.dumps({"error": exc.to_dict()}), err=True)
+        else:
+            click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+
+
+pass_state = click.make_pass_decorator(State)
+
+
