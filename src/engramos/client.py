@@ -79,6 +79,16 @@ class _Requests:
         self.base_url = base_url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {api_key}"}
 
+    def _run(self, request: Request) -> Any:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        # add, search, ...: build the request, then run it (a value, or an awaitable for AsyncClient)
+        if name in _METHODS:
+            build = getattr(_Requests, f"r_{name}")
+            return lambda *a, **kw: self._run(build(*a, **kw))
+        raise AttributeError(name)
+
     @staticmethod
     def _parse(resp: httpx.Response, model: Any) -> Any:
         if resp.status_code >= 400:
@@ -179,12 +189,6 @@ class Client(_Requests):
             raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
         return self._parse(resp, model)
 
-    def __getattr__(self, name: str) -> Any:
-        if name in _METHODS:
-            build = getattr(_Requests, f"r_{name}")
-            return lambda *a, **kw: self._run(build(*a, **kw))
-        raise AttributeError(name)
-
     def retry(self) -> int:
         return int(self._run(self.r_retry())["requeued"])
 
@@ -212,12 +216,6 @@ class AsyncClient(_Requests):
         except httpx.HTTPError as exc:
             raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
         return self._parse(resp, model)
-
-    def __getattr__(self, name: str) -> Any:
-        if name in _METHODS:
-            build = getattr(_Requests, f"r_{name}")
-            return lambda *a, **kw: self._run(build(*a, **kw))
-        raise AttributeError(name)
 
     async def retry(self) -> int:
         return int((await self._run(self.r_retry()))["requeued"])
