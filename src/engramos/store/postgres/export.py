@@ -9,11 +9,8 @@ from typing import Any
 import numpy as np
 
 from ...types import AuditEntry, HistoryEntry, Scene
+from .._sql import qualified
 from .rows import _MEM, _MSG, _cell, _job, _key, _memory, _message
-
-
-def _qualified(cols: str, alias: str = "m") -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in cols.split(","))
 
 
 class ExportMixin:
@@ -24,7 +21,7 @@ class ExportMixin:
             yield "meta", (k, v)
         for r in self._q(f"SELECT {_MSG} FROM messages ORDER BY pk"):
             yield "message", _message(r)
-        for r in self._q(f"SELECT {_qualified(_MEM)}, v.vec::text, v.model FROM memories m LEFT JOIN vectors v "
+        for r in self._q(f"SELECT {qualified(_MEM)}, v.vec::text, v.model FROM memories m LEFT JOIN vectors v "
                          "ON v.memory_pk = m.pk ORDER BY m.pk"):
             vec = np.array(json.loads(r[-2]), dtype=np.float32) if r[-2] is not None else None
             yield "memory", (_memory(r[:-2]), vec, r[-1])
