@@ -99,8 +99,11 @@ class Memory:
     # ------------------------------------------------------------------- add
     def add(self, messages: Any, *, user_id: str | None = None, agent_id: str | None = None,
             conversation_id: str | None = None, session_id: str | None = None,
-            flush: bool = False) -> AddResult:
+            flush: bool = False, process: bool | None = None) -> AddResult:
         """Store raw messages (one transaction, idempotent), then process them.
+
+        ``process`` overrides ``config.process_inline`` for this call: True runs the
+        jobs before returning, False leaves them to a worker (the returned ``job_ids``).
 
         With ``config.process_inline`` (library mode) the segmentation and extraction
         jobs run before this returns; otherwise a worker runs them.  The open tail of a
@@ -129,7 +132,8 @@ class Memory:
                 self.store.insert_memories([turn_record(r) for r in fresh])
             job_id = self.pipeline.request_segmentation(self.space, user, conv, flush=flush) \
                 if fresh or flush else None
-        ran = self.run_jobs() if self.config.process_inline else 0
+        inline = self.config.process_inline if process is None else process
+        ran = self.run_jobs() if inline else 0
         return AddResult(message_ids=[i for i, _ in outcome], inserted=len(fresh),
                          duplicates=len(rows) - len(fresh), jobs_run=ran,
                          pending_jobs=self.store.job_counts(self.space)["pending"],

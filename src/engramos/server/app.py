@@ -226,15 +226,9 @@ def create_app(config: Config, *, embedder: Embedder | None = None, process_inli
         c.require("write")
         c.check_user(body.user_id)
         c.check_agent(body.agent_id)
-        mem = memory_for(c)
-        if body.wait and not spaces.config.process_inline:
-            mem = Memory(config=mem.config.model_copy(update={"process_inline": True}), store=mem.store,
-                         embedder=mem.embedder, llm=mem.llm)
-        elif not body.wait and spaces.config.process_inline:
-            mem = Memory(config=mem.config.model_copy(update={"process_inline": False}), store=mem.store,
-                         embedder=mem.embedder, llm=mem.llm)
-        result = mem.add(body.messages, user_id=body.user_id, agent_id=body.agent_id,
-                         conversation_id=body.conversation_id, session_id=body.session_id, flush=body.flush)
+        result = memory_for(c).add(body.messages, user_id=body.user_id, agent_id=body.agent_id,
+                                   conversation_id=body.conversation_id, session_id=body.session_id,
+                                   flush=body.flush, process=body.wait)
         audit(c, "messages.add", body.conversation_id or "default", inserted=result.inserted)
         return result
 
