@@ -257,6 +257,8 @@ def test_jobs_claim_lease_expiry_and_dedupe(store):
     store.finish_job(j.id, "w2", {"llm_calls": 2})
     assert store.job_counts("s1")["done"] == 1
     assert store.list_jobs("s1", ["done"])[0].usage == {"llm_calls": 2}
+    assert store.job_usage("s1") == {"llm_calls": 2, "prompt_tokens": 0, "completion_tokens": 0}
+    assert store.job_usage("s2") == {"llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
     assert store.enqueue(_job(), dedupe_key="x")  # done jobs do not block
 
 

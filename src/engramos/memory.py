@@ -162,13 +162,8 @@ class Memory:
     def status(self) -> dict[str, Any]:
         """Jobs by status, the reasons of failed and parked ones, and LLM usage so far."""
         problems = self.store.list_jobs(self.space, ["failed", "parked", "pending", "running"], limit=200)
-        done = self.store.list_jobs(self.space, ["done"], limit=100_000)
-        spent = {"llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
-        for job in done:
-            for key in spent:
-                spent[key] += int((job.usage or {}).get(key, 0))
         return {"counts": self.job_counts(), "llm": self.llm.model_id if self.llm else None,
-                "llm_usage_done_jobs": spent,
+                "llm_usage_done_jobs": self.store.job_usage(self.space),
                 "jobs": [{"id": j.id, "kind": j.kind, "status": j.status, "attempts": j.attempts,
                           "run_after": j.run_after.isoformat(), "error": j.last_error,
                           "conversation_id": j.payload.get("conversation_id")} for j in problems]}

@@ -194,6 +194,10 @@ class Store(Protocol):
 
     def job_counts(self, space: str) -> dict[str, int]: ...
 
+    def job_usage(self, space: str) -> dict[str, int]:
+        """``llm_calls``, ``prompt_tokens`` and ``completion_tokens`` summed over the space's
+        finished jobs (0 each when none recorded usage)."""
+
     def list_jobs(self, space: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]: ...
 
     # ---------------------------------------------------------------------- forget

@@ -467,6 +467,12 @@ class PostgresStore(ExportMixin):
             "SELECT status, count(*) FROM jobs WHERE space=%s GROUP BY status", (space,))})
         return counts
 
+    def job_usage(self, space: str) -> dict[str, int]:
+        keys = ("llm_calls", "prompt_tokens", "completion_tokens")
+        row = self._q("SELECT " + ", ".join(f"coalesce(sum((usage->>'{k}')::bigint), 0)" for k in keys)
+                      + " FROM jobs WHERE space=%s AND status='done' AND usage IS NOT NULL", (space,))[0]
+        return {k: int(v) for k, v in zip(keys, row, strict=True)}
+
     def list_jobs(self, space: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]:
         sql = "SELECT * FROM jobs WHERE space=%s"
         args: list[Any] = [space]

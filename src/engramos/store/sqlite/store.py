@@ -535,6 +535,12 @@ class SQLiteStore(ExportMixin, KeysMixin):
         counts.update(dict(self._q("SELECT status, count(*) FROM jobs WHERE space=? GROUP BY status", (space,))))
         return counts
 
+    def job_usage(self, space: str) -> dict[str, int]:
+        keys = ("llm_calls", "prompt_tokens", "completion_tokens")
+        row = self._q("SELECT " + ", ".join(f"coalesce(sum(json_extract(usage, '$.{k}')), 0)" for k in keys)
+                      + " FROM jobs WHERE space=? AND status='done' AND usage IS NOT NULL", (space,))[0]
+        return {k: int(v) for k, v in zip(keys, row, strict=True)}
+
     def list_jobs(self, space: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]:
         sql, args = "SELECT * FROM jobs WHERE space=?", [space]
         if statuses:
