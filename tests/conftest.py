@@ -50,16 +50,30 @@ def postgres_url(postgres_server: str) -> str:
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
-    """Every backend the contract suite runs against, with the same tests."""
-    if request.param == "sqlite":
-        s: object = SQLiteStore(tmp_path / "contract.db")
-    else:
-        from engramos.store.postgres.store import PostgresStore
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Any]]:
+    """Opens (another handle on) this test's store of one backend; handles are closed
+    afterwards."""
+    opened: list[Any] = []
 
-        s = PostgresStore(request.getfixturevalue("postgres_url"), max_size=4)
-    yield s
-    s.close()  # type: ignore[attr-defined]
+    def _open() -> Any:
+        if request.param == "sqlite":
+            s: Any = SQLiteStore(tmp_path / "contract.db")
+        else:
+            from engramos.store.postgres.store import PostgresStore
+
+            s = PostgresStore(request.getfixturevalue("postgres_url"), max_size=4)
+        opened.append(s)
+        return s
+
+    yield _open
+    for s in opened:
+        s.close()
+
+
+@pytest.fixture
+def store(open_store: Callable[[], Any]) -> Any:
+    """Every backend the contract suite runs against, with the same tests."""
+    return open_store()
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import pytest
 
 from engramos._util import new_id, utcnow
 from engramos.errors import NotFoundError, StoreError
+from engramos.store import _bm25
+from engramos.text import index_terms, query_terms
 from engramos.types import Cell, Filters, HistoryEntry, Job, MemoryRecord, Message, Scene, TimeRange
 
 T0 = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
@@ -125,6 +127,53 @@ def test_full_text_search_stems_english_and_segments_chinese(store):
     assert len(store.search_text("s1", ["adopt", "dog"], Filters(), limit=5)) == 1
     assert len(store.search_text("s1", ["上海"], Filters(), limit=5)) == 1
     assert store.search_text("s1", ["北京"], Filters(), limit=5) == []
+
+
+def reference_bm25(rows: list[MemoryRecord], terms: list[str], candidates: list[MemoryRecord]) -> list[tuple[str, float]]:
+    """BM25 as store/_bm25.py defines it, computed naively over every row of the store."""
+    indexed = {r.id: index_terms(r.text) for r in rows}
+    n = len(rows)
+    avg = sum(_bm25.row_length(t) for t in indexed.values()) / n
+    df = {t: sum(t in set(x) for x in indexed.values()) for t in terms}
+    out = []
+    for r in candidates:
+        tokens, length = indexed[r.id], _bm25.row_length(indexed[r.id])
+        score = sum(_bm25.idf(n, df[t]) * tokens.count(t) * (_bm25.K1 + 1)
+                    / (tokens.count(t) + _bm25.K1 * (1 - _bm25.B + _bm25.B * length / avg))
+                    for t in terms if t in tokens)
+        if any(t in tokens for t in terms):
+            out.append((r.id, score))
+    return sorted(out, key=lambda x: (-x[1], x[0]))
+
+
+def test_full_text_ranks_by_the_shared_bm25_with_index_wide_statistics(store):
+    texts = ["Caroline went to the LGBTQ support group yesterday", "Melanie painted a lake at sunrise",
+             "Caroline is researching adoption agencies", "The support group was powerful, Caroline said",
+             "Melanie runs, and running keeps her calm; she ran a charity race", "我上周五去了上海看望奶奶",
+             "Caroline Caroline Caroline", "a long memory about painting " + "and more words " * 12]
+    rows = [mem(t, user=f"u{i % 2}", kind="fact" if i % 3 else "turn") for i, t in enumerate(texts)]
+    rows += [mem("Caroline support in another space", space="s2"), mem("gone soon: caroline group", conv="c9")]
+    store.insert_memories(rows)
+    rows[0] = store.update_memory("s1", rows[0].id, {"text": "Caroline went to the support group on 7 May"})
+    rows[1] = store.update_memory("s1", rows[1].id, {"status": "superseded"})
+    assert store.delete_memories("s1", [rows[2].id]) == 1
+    assert store.forget("s1", conversation_id="c9")["memories"] == 1
+    alive = [r for i, r in enumerate(rows) if i not in (2, 9)]
+    for query in (["caroline", "support", "group"], ["running", "race"], ["painting"], ["上海", "奶奶"],
+                  ["caroline"], ["nothing", "matches"]):
+        terms = query_terms(query)
+        want = reference_bm25(alive, terms, [r for r in alive if r.space == "s1" and r.status == "active"])
+        got = store.search_text("s1", query, Filters(), limit=20)
+        assert [g[0] for g in got] == [w[0] for w in want], query
+        assert [g[1] for g in got] == pytest.approx([w[1] for w in want], rel=1e-9, abs=1e-12), query
+
+
+def test_reopening_applies_no_migration_twice(store, open_store):
+    a = mem("Caroline went to the support group")
+    store.insert_memories([a])
+    again = open_store()
+    assert again.health()["migrations"] == store.health()["migrations"]
+    assert [h[0] for h in again.search_text("s1", ["support"], Filters(), limit=5)] == [a.id]
 
 
 def test_full_text_query_syntax_is_escaped(store):

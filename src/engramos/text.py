@@ -65,10 +65,39 @@ def _latin_words(text: str) -> Iterable[str]:
         yield w
 
 
+@functools.lru_cache(maxsize=1)
+def _stemmer() -> object:
+    import snowballstemmer  # type: ignore[import-untyped]
+
+    return snowballstemmer.stemmer("english")
+
+
+@functools.lru_cache(maxsize=262_144)
+def stem(word: str) -> str:
+    """The index form of one search word: English words by the Snowball English stemmer
+    (Porter2) without apostrophes; Chinese words and numbers as they are."""
+    if has_cjk(word) or not word.isascii():
+        return word
+    return str(_stemmer().stemWord(word.replace("'", "")))  # type: ignore[attr-defined]
+
+
+def index_terms(text: str) -> list[str]:
+    """The terms a text is indexed under, in order, stop words included (they count in a
+    row's length, as BM25 expects).  Both store backends index exactly these terms, so
+    their full-text rankings agree."""
+    return [t for t in (stem(w) for w in words(text, keep_stopwords=True)) if t]
+
+
+def query_terms(search_words: Iterable[str]) -> list[str]:
+    """Distinct index terms of a query's search words, in first-seen order."""
+    return list(dict.fromkeys(t for t in (stem(w.strip()) for w in search_words if w.strip()) if t))
+
+
 def index_text(text: str) -> str:
-    """The form stored in the FTS5 index: words separated by spaces (unicode61 then
-    splits Chinese correctly, because the segmentation already happened here)."""
-    return " ".join(words(text, keep_stopwords=True))
+    """The index terms of ``text`` separated by spaces: the form both backends store
+    (stemming and Chinese segmentation already happened here, so the database only
+    splits on spaces)."""
+    return " ".join(index_terms(text))
 
 
 def split_sentences(text: str) -> list[str]:

@@ -4,7 +4,12 @@ at once."""
 
 from __future__ import annotations
 
-MIGRATIONS: list[tuple[str, str]] = [
+from collections.abc import Callable
+from typing import Any
+
+from .fulltext import migrate_to_shared_terms
+
+MIGRATIONS: list[tuple[str, str | Callable[[Any], None]]] = [
     (
         "0001_core",
         """
@@ -127,4 +132,5 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX audit_space ON audit (space, at);
         """,
     ),
+    ("0004_shared_index_terms", migrate_to_shared_terms),
 ]

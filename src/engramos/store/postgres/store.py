@@ -6,7 +6,6 @@ See :class:`engramos.store.base.Store` for the contract."""
 from __future__ import annotations
 
 import json
-import math
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ import numpy as np
 
 from ..._util import epoch, from_iso, iso, utcnow
 from ...errors import InvalidInputError, NotFoundError, StoreError
-from ...text import index_text
+from ...text import query_terms
 from ...types import (
     ApiKey,
     AuditEntry,
@@ -31,6 +30,7 @@ from ...types import (
     Scene,
     TimeRange,
 )
+from . import fulltext
 from .export import ExportMixin
 from .migrations import MIGRATIONS
 from .rows import _MEM, _MSG, _UPDATABLE, _cell, _filter_sql, _job, _key, _memory, _memory_row, _message
@@ -79,15 +79,25 @@ class PostgresStore(ExportMixin):
         if getattr(self._local, "conn", None) is not None:
             yield  # joins the outer transaction
             return
+        delta = self._text_delta()
+        delta.clear()
         try:
             with self.pool.connection() as conn, conn.transaction():
                 self._local.conn = conn
                 try:
                     yield
+                    with conn.cursor() as cur:
+                        delta.flush(cur)  # last, so its row locks are held only for the commit
                 finally:
                     self._local.conn = None
         except self._psycopg.Error as exc:
             raise StoreError(f"PostgreSQL: {exc}") from exc
+
+    def _text_delta(self) -> fulltext.TextStatsDelta:
+        delta: fulltext.TextStatsDelta | None = getattr(self._local, "text_delta", None)
+        if delta is None:
+            delta = self._local.text_delta = fulltext.TextStatsDelta()
+        return delta
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
@@ -117,10 +127,15 @@ class PostgresStore(ExportMixin):
             self._x("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
             self._x("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
             applied = {r[0] for r in self._q("SELECT name FROM schema_migrations")}
-            for name, sql in MIGRATIONS:
-                if name not in applied:
-                    self._x(sql)
-                    self._x("INSERT INTO schema_migrations VALUES (%s, %s)", (name, iso(utcnow())))
+            for name, step in MIGRATIONS:
+                if name in applied:
+                    continue
+                if callable(step):
+                    with self._cursor() as cur:
+                        step(cur)
+                else:
+                    self._x(step)
+                self._x("INSERT INTO schema_migrations VALUES (%s, %s)", (name, iso(utcnow())))
 
     def close(self) -> None:
         self.pool.close()
@@ -209,13 +224,16 @@ class PostgresStore(ExportMixin):
         if not records:
             return
         rows = []
-        for rec in records:
-            t0, t1 = _bounds(rec)
-            rows.append((*_memory_row(rec), rec.observed_at, t0, t1, index_text(rec.text)))
         with self.transaction(), self._cursor() as cur:
+            delta = self._text_delta()
+            for rec in records:
+                t0, t1 = _bounds(rec)
+                terms, tsv, length = fulltext.indexed(rec.text)
+                delta.add(terms, length)
+                rows.append((*_memory_row(rec), rec.observed_at, t0, t1, tsv, length))
             # executemany runs in pipeline mode: one round trip per batch, not per row
-            cur.executemany(f"INSERT INTO memories ({_MEM}, observed_at, t_start, t_end, tsv) VALUES "
-                            f"({', '.join(['%s'] * 23)}, %s, %s, %s, to_tsvector('english', %s))", rows)
+            cur.executemany(f"INSERT INTO memories ({_MEM}, observed_at, t_start, t_end, tsv, doc_len) VALUES "
+                            f"({', '.join(['%s'] * 23)}, %s, %s, %s, %s::tsvector, %s)", rows)
             if vectors is None or model_id is None:
                 return
             cur.execute("SELECT id, pk FROM memories WHERE id = ANY(%s)", ([r.id for r in records],))
@@ -305,53 +323,53 @@ class PostgresStore(ExportMixin):
             t0, t1 = _bounds(rec)
             self._x("UPDATE memories SET text=%s, status=%s, valid_from=%s, valid_to=%s, event_start=%s, "
                     "event_end=%s, metadata=%s, supersedes=%s, scene_id=%s, speaker=%s, updated_at=%s, t_start=%s, "
-                    "t_end=%s, tsv=to_tsvector('english', %s) WHERE space=%s AND id=%s",
+                    "t_end=%s WHERE space=%s AND id=%s",
                     (rec.text, rec.status, rec.valid_from, rec.valid_to, rec.event_start, rec.event_end,
                      json.dumps(rec.metadata, default=str), rec.supersedes, rec.scene_id, rec.speaker, rec.updated_at,
-                     t0, t1, index_text(rec.text), space, memory_id))
+                     t0, t1, space, memory_id))
             if "text" in changes and changes["text"] != current[0].text:
+                self._reindex(space, memory_id, rec.text)
                 self._x("DELETE FROM vectors WHERE memory_pk = (SELECT pk FROM memories WHERE space=%s AND id=%s)",
                         (space, memory_id))
         return rec
 
+    def _reindex(self, space: str, memory_id: str, text: str) -> None:
+        terms, tsv, length = fulltext.indexed(text)
+        old = self._q("SELECT array(SELECT lexeme FROM unnest(tsv)), doc_len FROM memories WHERE space=%s AND id=%s",
+                      (space, memory_id))
+        delta = self._text_delta()
+        delta.add(old[0][0], old[0][1], sign=-1)
+        delta.add(terms, length)
+        self._x("UPDATE memories SET tsv = %s::tsvector, doc_len = %s WHERE space=%s AND id=%s",
+                (tsv, length, space, memory_id))
+
+    def _delete_memories_where(self, cond: str, args: Sequence[Any]) -> int:
+        """Deletes rows and takes them out of the full-text statistics."""
+        with self.transaction():
+            gone = self._q(f"DELETE FROM memories WHERE {cond} "
+                           "RETURNING array(SELECT lexeme FROM unnest(tsv)), doc_len", args)
+            delta = self._text_delta()
+            for terms, length in gone:
+                delta.add(terms, length, sign=-1)
+        return len(gone)
+
     def delete_memories(self, space: str, ids: Sequence[str]) -> int:
-        return self._x("DELETE FROM memories WHERE space=%s AND id = ANY(%s)", (space, list(ids)))
+        return self._delete_memories_where("space=%s AND id = ANY(%s)", (space, list(ids)))
 
     # -------------------------------------------------------------- search
     def search_text(self, space: str, words: Sequence[str], filters: Filters, *, limit: int,
                     time_range: TimeRange | None = None) -> list[tuple[str, float]]:
-        terms = [w.replace('"', " ").replace("'", " ").strip() for w in dict.fromkeys(words)]
-        terms = [t for t in terms if t]
+        terms = query_terms(words)
         if not terms:
             return []
-        where, args = _filter_sql(space, filters, "", with_status=False)
+        where, args = _filter_sql(space, filters, "m.", with_status=False)
         if not filters.include_inactive:
-            where += " AND status = 'active'"
+            where += " AND m.status = 'active'"
         if time_range is not None:
-            where += " AND t_end >= %s AND t_start <= %s"
+            where += " AND m.t_end >= %s AND m.t_start <= %s"
             args += [epoch(time_range.start), epoch(time_range.end)]
-        # BM25-like: each word weighs by its inverse document frequency within the
-        # caller's scope (ts_rank alone has no IDF, so names that occur everywhere would
-        # dominate), times a length-normalised term score.
         with self._cursor() as cur:
-            cur.execute(f"SELECT count(*) FROM memories WHERE {where}", args)
-            n_docs = int(cur.fetchone()[0]) or 1
-            weighted: list[tuple[str, float]] = []
-            for t in terms[:32]:
-                cur.execute(f"SELECT count(*) FROM memories WHERE tsv @@ plainto_tsquery('english', %s) AND {where}",
-                            [t, *args])
-                df = int(cur.fetchone()[0])
-                if df:
-                    weighted.append((t, math.log(1 + (n_docs - df + 0.5) / (df + 0.5))))
-            if not weighted:
-                return []
-            score = " + ".join("%s * ts_rank(tsv, plainto_tsquery('english', %s), 1)" for _ in weighted)
-            any_q = " || ".join("plainto_tsquery('english', %s)" for _ in weighted)
-            cur.execute(f"SELECT id, ({score}) AS s FROM memories WHERE tsv @@ ({any_q}) AND {where} "
-                        "ORDER BY s DESC, id LIMIT %s",
-                        [*(x for t, w in weighted for x in (w, t)), *(t for t, _ in weighted), *args, limit])
-            rows = cur.fetchall()
-        return [(r[0], float(r[1]) + 1e-9) for r in rows]
+            return fulltext.search(cur, terms, where, args, limit)
 
     def search_vectors(self, space: str, vector: np.ndarray, filters: Filters, *, limit: int,
                        time_range: TimeRange | None = None) -> list[tuple[str, float]]:
@@ -495,7 +513,7 @@ class PostgresStore(ExportMixin):
         with self.transaction():
             self._x(f"DELETE FROM history WHERE space=%s AND memory_id IN (SELECT id FROM memories WHERE {cond})",
                     [space, *args])
-            counts["memories"] = self._x(f"DELETE FROM memories WHERE {cond}", args)
+            counts["memories"] = self._delete_memories_where(cond, args)
             counts["messages"] = self._x(f"DELETE FROM messages WHERE {cond}", args)
             counts["cells"] = self._x(f"DELETE FROM cells WHERE {cond}", args)
             if conversation_id is None:

@@ -1,9 +1,30 @@
 """Named schema migrations for the SQLite backend, applied in order when a store opens,
-each in its own transaction.  Never edit an applied migration: add a new one."""
+each in its own transaction.  Never edit an applied migration: add a new one.  A
+migration is SQL, or a function of the connection when rows must be rewritten in Python."""
 
 from __future__ import annotations
 
-MIGRATIONS: list[tuple[str, str]] = [
+import sqlite3
+from collections.abc import Callable
+
+from ...text import index_text
+from .rows import scope_tokens
+
+
+def _shared_index_terms(conn: sqlite3.Connection) -> None:
+    """The full-text index holds the terms :func:`engramos.text.index_terms` makes
+    (stemmed in Python) instead of stemming on its own (FTS5's porter), so that the SQLite
+    and PostgreSQL backends index, and therefore rank, exactly the same terms."""
+    conn.execute("DROP TABLE memories_fts")
+    conn.execute("CREATE VIRTUAL TABLE memories_fts USING fts5 (scope, body, "
+                 "tokenize = 'unicode61 remove_diacritics 2')")
+    cur = conn.execute("SELECT pk, space, user_id, conversation_id, kind, status, text FROM memories ORDER BY pk")
+    while rows := cur.fetchmany(5000):
+        conn.executemany("INSERT INTO memories_fts (rowid, scope, body) VALUES (?, ?, ?)",
+                         [(r[0], scope_tokens(*r[1:6]), index_text(r[6])) for r in rows])
+
+
+MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     (
         "0001_core",
         """
@@ -200,4 +221,5 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX audit_space ON audit (space, at);
         """,
     ),
+    ("0004_shared_index_terms", _shared_index_terms),
 ]

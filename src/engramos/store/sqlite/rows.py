@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -38,6 +39,23 @@ def _ph(items: Sequence[Any]) -> str:
 def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def scope_token(prefix: str, value: str) -> str:
+    """An FTS-safe token standing for one tenant value (ids may hold any characters)."""
+    return prefix + hashlib.blake2b(value.encode(), digest_size=8).hexdigest()
+
+
+def _scope(rec: MemoryRecord) -> str:
+    """The tenancy tokens of a row's FTS entry: exactly ``_bm25.SCOPE_TOKENS`` of them."""
+    return scope_tokens(rec.space, rec.user_id, rec.conversation_id, rec.kind, rec.status)
+
+
+def scope_tokens(space: str, user_id: str, conversation_id: str, kind: str, status: str) -> str:
+    return " ".join([
+        scope_token("sp", space), scope_token("us", user_id),
+        scope_token("cv", conversation_id), "kd" + kind, "st" + status,
+    ])
 
 
 def _index_text(rec: MemoryRecord) -> str:

@@ -4,7 +4,6 @@ tenant from :mod:`.vectors`."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sqlite3
 import threading
@@ -18,6 +17,7 @@ import numpy as np
 
 from ..._util import epoch, from_iso, iso, utcnow
 from ...errors import NotFoundError, StoreError
+from ...text import query_terms
 from ...types import (
     Cell,
     Filters,
@@ -45,21 +45,11 @@ from .rows import (
     _memory_row,
     _message,
     _ph,
+    _scope,
     _split_sql,
+    scope_token,
 )
 from .vectors import VectorCache
-
-
-def scope_token(prefix: str, value: str) -> str:
-    """An FTS-safe token standing for one tenant value (ids may hold any characters)."""
-    return prefix + hashlib.blake2b(value.encode(), digest_size=8).hexdigest()
-
-
-def _scope(rec: MemoryRecord) -> str:
-    return " ".join([
-        scope_token("sp", rec.space), scope_token("us", rec.user_id),
-        scope_token("cv", rec.conversation_id), "kd" + rec.kind, "st" + rec.status,
-    ])
 
 
 def _fts_phrase(word: str) -> str:
@@ -101,12 +91,15 @@ class SQLiteStore(ExportMixin, KeysMixin):
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
         applied = {r[0] for r in self._q("SELECT name FROM schema_migrations")}
-        for name, sql in MIGRATIONS:
+        for name, step in MIGRATIONS:
             if name in applied:
                 continue
             with self.transaction():
-                for statement in _split_sql(sql):
-                    self._conn.execute(statement)
+                if callable(step):
+                    step(self._conn)
+                else:
+                    for statement in _split_sql(step):
+                        self._conn.execute(statement)
                 self._conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, iso(utcnow())))
 
     @contextmanager
@@ -379,7 +372,7 @@ class SQLiteStore(ExportMixin, KeysMixin):
     # -------------------------------------------------------------- search
     def search_text(self, space: str, words: Sequence[str], filters: Filters, *, limit: int,
                     time_range: TimeRange | None = None) -> list[tuple[str, float]]:
-        terms = [w for w in dict.fromkeys(words) if w.strip()]
+        terms = query_terms(words)
         if not terms:
             return []
         # Only the most selective tenant token goes into the MATCH: a token that every
@@ -397,10 +390,12 @@ class SQLiteStore(ExportMixin, KeysMixin):
         if time_range is not None:
             where += " AND m.t_end >= ? AND m.t_start <= ?"
             args += [epoch(time_range.start), epoch(time_range.end)]
+        # FTS5's bm25() is the BM25 of store/_bm25.py (the scope column weighs 0); ties
+        # are broken by id, as on PostgreSQL.
         rows = self._q(
             "SELECT m.id, bm25(memories_fts, 0.0, 1.0) AS s FROM memories_fts "
             "JOIN memories m ON m.pk = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where} ORDER BY s LIMIT ?",
+            f"WHERE memories_fts MATCH ? AND {where} ORDER BY s, m.id LIMIT ?",
             [match, *args, limit])
         return [(r[0], -float(r[1])) for r in rows]
 
