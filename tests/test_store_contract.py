@@ -129,7 +129,8 @@ def test_full_text_search_stems_english_and_segments_chinese(store):
     assert store.search_text("s1", ["北京"], Filters(), limit=5) == []
 
 
-def reference_bm25(rows: list[MemoryRecord], terms: list[str], candidates: list[MemoryRecord]) -> list[tuple[str, float]]:
+def reference_bm25(rows: list[MemoryRecord], terms: list[str],
+                   candidates: list[MemoryRecord]) -> list[tuple[str, float]]:
     """BM25 as store/_bm25.py defines it, computed naively over every row of the store."""
     indexed = {r.id: index_terms(r.text) for r in rows}
     n = len(rows)
