@@ -125,11 +125,12 @@ def _sizes(text: str) -> list[int]:
 @click.option("--users", default=1000, show_default=True, help="Users for the spread-out layout.")
 @click.option("--queries", default=200, show_default=True)
 @click.option("--db", "db", default=None, help="Measure on this database (postgresql://..., an empty one).")
+@click.option("--writers", default=1, show_default=True, help="Concurrent writer threads while ingesting.")
 @click.option("--json", "json_out", default=None)
 @click.option("--results", "folder", default="results", show_default=True)
 @pass_state
-def bench_scale(state: State, sizes: str, users: int, queries: int, db: str | None, json_out: str | None,
-                folder: str) -> None:
+def bench_scale(state: State, sizes: str, users: int, queries: int, db: str | None, writers: int,
+                json_out: str | None, folder: str) -> None:
     """Ingest rate, store size and search latency from 10k to 1M synthetic memories."""
     import tempfile
 
@@ -137,9 +138,12 @@ def bench_scale(state: State, sizes: str, users: int, queries: int, db: str | No
     from .providers.embeddings import make_embedder
 
     with _errors(state):
+        if not 1 <= writers <= 64:
+            raise InvalidInputError("--writers", "must be between 1 and 64")
         with tempfile.TemporaryDirectory(prefix="engram-scale-") as home:
             results = benchmark_scale(Path(home), make_embedder(state.config.embedder), _sizes(sizes),
-                                      users=users, queries=queries, db=db or state.config.db)
+                                      users=users, queries=queries, db=db or state.config.db,
+                                      writers=writers)
         _bench_output(state, results, "scale", json_out, folder)
 
 

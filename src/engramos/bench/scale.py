@@ -14,6 +14,7 @@ the e5 query embedding time is reported separately.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -71,24 +72,43 @@ class SyntheticCorpus:
 
 
 def run_layout(home: Path, embedder: Embedder, sizes: list[int], users: int, queries: int,
-               label: str, db: str | None = None) -> list[dict[str, Any]]:
+               label: str, db: str | None = None, writers: int = 1) -> list[dict[str, Any]]:
     cfg = Config(home=home / label, space=f"scale-{label}", db=db)
     mem = Memory(config=cfg, embedder=embedder)
     base_size = int(mem.store.health().get("size_bytes", 0)) if db else 0
     corpus = SyntheticCorpus(embedder.dim)
     rows, stored, ingest_s = [], 0, 0.0
     for size in sorted(sizes):
-        while stored < size:
-            n = min(BATCH, size - stored)
-            recs, vecs = corpus.batch(stored, n, users, cfg.space)
-            t0 = time.perf_counter()
-            with mem.store.transaction():
-                mem.store.insert_memories(recs, vecs, embedder.model_id)
-            ingest_s += time.perf_counter() - t0
-            stored += n
+        t0 = time.perf_counter()
+        stored = _ingest(mem, corpus, stored, size, users, writers, embedder.model_id)
+        ingest_s += time.perf_counter() - t0
         rows.append(_measure(mem, corpus, size, users, queries, ingest_s, cfg.db_path, base_size if db else None))
+        rows[-1]["writers"] = writers
     mem.close()
     return rows
+
+
+def _ingest(mem: Memory, corpus: SyntheticCorpus, stored: int, size: int, users: int, writers: int,
+            model_id: str) -> int:
+    """Writes memories ``stored`` .. ``size`` in batches, one transaction each, from
+    ``writers`` threads (a database server takes concurrent writers; SQLite serialises
+    them).  The time includes generating the synthetic batches."""
+
+    def write(recs: list[MemoryRecord], vecs: np.ndarray) -> None:
+        with mem.store.transaction():
+            mem.store.insert_memories(recs, vecs, model_id)
+
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        pending: list[Future[None]] = []
+        while stored < size:
+            n = min(BATCH, size - stored)
+            pending.append(pool.submit(write, *corpus.batch(stored, n, users, mem.space)))
+            stored += n
+            if len(pending) >= 2 * writers:  # bounded: a million memories are never all in memory
+                pending.pop(0).result()
+        for f in pending:
+            f.result()
+    return stored
 
 
 def _measure(mem: Memory, corpus: SyntheticCorpus, size: int, users: int, queries: int,
@@ -122,7 +142,7 @@ def _measure(mem: Memory, corpus: SyntheticCorpus, size: int, users: int, querie
 
 
 def benchmark_scale(home: Path, embedder: Embedder, sizes: list[int], *, users: int = 1000,
-                    queries: int = 200, db: str | None = None) -> dict[str, Any]:
+                    queries: int = 200, db: str | None = None, writers: int = 1) -> dict[str, Any]:
     from .runner import machine
 
     t0 = time.perf_counter()
@@ -136,7 +156,7 @@ def benchmark_scale(home: Path, embedder: Embedder, sizes: list[int], *, users: 
         "backend": "postgresql" if db else "sqlite",
         "query_embedding_ms": percentiles(q_ms),
         "layouts": {
-            "one user": run_layout(home, embedder, sizes, 1, queries, "one-user", db),
-            f"{users} users": run_layout(home, embedder, sizes, users, queries, "many-users", db),
+            "one user": run_layout(home, embedder, sizes, 1, queries, "one-user", db, writers),
+            f"{users} users": run_layout(home, embedder, sizes, users, queries, "many-users", db, writers),
         },
     }
