@@ -13,6 +13,21 @@ from engramos.server.auth import create_key
 from engramos.store import open_store
 from engramos.store.migrate import checksums
 
+
+def assert_text_stats_exact(url: str) -> None:
+    """The BM25 statistics the writers kept equal those recounted from the rows."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        totals = conn.execute("SELECT sum(docs), sum(tokens) FROM text_totals").fetchone()
+        assert totals == conn.execute("SELECT count(*), sum(doc_len) FROM memories").fetchone()
+        recount = "SELECT u.lexeme, count(*) FROM memories m, unnest(m.tsv) u GROUP BY u.lexeme"
+        kept = "SELECT term, df FROM text_terms WHERE df <> 0"
+        for a, b in ((kept, recount), (recount, kept)):
+            assert conn.execute(f"SELECT count(*) FROM ({a} EXCEPT {b}) d").fetchone() == (0,)
+        assert totals[0] > 0
+
+
 CHAT = [{"speaker": "Ana", "text": "I adopted a grey cat named Miso yesterday.",
          "timestamp": "2024-03-04T10:00:00+01:00", "id": "T1"},
         {"speaker": "Bo", "text": "I am moving to Porto next month for a design job.",
@@ -142,13 +157,15 @@ def test_two_api_processes_three_workers_one_killed(tmp_path, postgres_url, embe
     assert facts and max(Counter((f.text, tuple(f.message_ids)) for f in facts).values()) == 1
     assert sum(len(store.list_messages("prod", f"c{i}")) for i in range(4)) == 32
     store.close()
+    assert_text_stats_exact(postgres_url)
 
 
 def test_scale_bench_on_postgres(tmp_path, postgres_url, monkeypatch):
     monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
     out = tmp_path / "scale.json"
     res = CliRunner().invoke(cli, ["bench", "scale", "--sizes", "1k,2k", "--users", "10", "--queries", "20",
-                                   "--db", postgres_url, "--json", str(out), "--results", str(tmp_path / "r")],
+                                   "--db", postgres_url, "--writers", "3", "--json", str(out),
+                                   "--results", str(tmp_path / "r")],
                              catch_exceptions=False)
     assert res.exit_code == 0, res.output
     results = json.loads(out.read_text())
@@ -156,3 +173,5 @@ def test_scale_bench_on_postgres(tmp_path, postgres_url, monkeypatch):
     for rows in results["layouts"].values():
         assert [r["size"] for r in rows] == [1000, 2000]
         assert rows[1]["store_mb"] > 0 and all(r["target_in_top10"] > 0.8 for r in rows)
+        assert rows[1]["writers"] == 3
+    assert_text_stats_exact(postgres_url)  # three concurrent writers kept them exact
