@@ -36,6 +36,9 @@ from .migrations import MIGRATIONS
 from .rows import _MEM, _MSG, _UPDATABLE, _cell, _filter_sql, _job, _key, _memory, _memory_row, _message
 
 _LOCK_ID = 7_420_001  # advisory lock serialising migrations across processes
+# Tenants (space, or space and user) with at most this many vectors are searched exactly;
+# larger ones through the HNSW index (like Qdrant's full-scan threshold).
+EXACT_SCAN_MAX = 20_000
 
 
 def _vec(v: np.ndarray) -> str:
@@ -382,11 +385,28 @@ class PostgresStore(ExportMixin):
             args += [epoch(time_range.start), epoch(time_range.end)]
         tenant = "v.space = %s" + (" AND v.user_id = %s" if filters.user_id is not None else "")
         targs = [space] + ([filters.user_id] if filters.user_id is not None else [])
-        rows = self._q(
-            f"SELECT m.id, 1 - (v.vec::vector({dim}) <=> %s::vector({dim})) AS s FROM vectors v "
-            f"JOIN memories m ON m.pk = v.memory_pk WHERE v.dim = {dim} AND {tenant} AND {where} "
-            f"ORDER BY v.vec::vector({dim}) <=> %s::vector({dim}) LIMIT %s",
-            [_vec(vector), *targs, *args, _vec(vector), limit])
+        with self._cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM vectors v WHERE {tenant} LIMIT %s) t",
+                        [*targs, EXACT_SCAN_MAX + 1])
+            distance = f"v.vec::vector({dim}) <=> %s::vector({dim})"
+            rows_sql = (f"FROM vectors v JOIN memories m ON m.pk = v.memory_pk "
+                        f"WHERE v.dim = {dim} AND {tenant} AND {where}")
+            if int(cur.fetchone()[0]) <= EXACT_SCAN_MAX:
+                # A small tenant is scanned exactly, as SQLite does: same hits, and faster
+                # than walking a graph built over every tenant.
+                cur.execute(f"WITH nn AS MATERIALIZED (SELECT m.id, m.pk, {distance} AS d {rows_sql}) "
+                            "SELECT id, 1 - d FROM nn ORDER BY d, pk LIMIT %s",
+                            [_vec(vector), *targs, *args, limit])
+            else:
+                # HNSW: a candidate list of at least twice the limit (pgvector's default is
+                # 40); relaxed_order iterative scans may return rows slightly out of order,
+                # hence the re-sort outside the CTE.
+                cur.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(min(1000, max(40, 2 * limit))),))
+                cur.execute(f"WITH nn AS MATERIALIZED (SELECT m.id, m.pk, {distance} AS d {rows_sql} "
+                            f"ORDER BY v.vec::vector({dim}) <=> %s::vector({dim}) LIMIT %s) "
+                            "SELECT id, 1 - d FROM nn ORDER BY d, pk",
+                            [_vec(vector), *targs, *args, _vec(vector), limit])
+            rows = cur.fetchall()
         return [(r[0], float(r[1])) for r in rows]
 
     # ------------------------------------------------------- cells / scenes

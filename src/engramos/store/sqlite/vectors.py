@@ -91,7 +91,7 @@ class VectorCache:
                 part = self._refresh(conn, space, uid, gen)
                 results.extend(self._top(part, vector, limit, conversation_id, kinds,
                                          include_inactive, time_window))
-        results.sort(key=lambda r: -r[1])
+        results.sort(key=lambda r: (-r[1], r[0]))  # ties by row order, as on PostgreSQL
         return results[:limit]
 
     @staticmethod
