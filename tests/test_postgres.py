@@ -175,3 +175,39 @@ def test_scale_bench_on_postgres(tmp_path, postgres_url, monkeypatch):
         assert rows[1]["store_mb"] > 0 and all(r["target_in_top10"] > 0.8 for r in rows)
         assert rows[1]["writers"] == 3
     assert_text_stats_exact(postgres_url)  # three concurrent writers kept them exact
+
+
+def test_large_tenants_search_through_hnsw(postgres_url, monkeypatch):
+    """Above the exact-scan threshold the HNSW index answers: sorted, with the exact
+    top 10 found (the graph is small, so recall is complete)."""
+    import numpy as np
+    import psycopg
+
+    from engramos.store.postgres import store as pg
+    from engramos.types import Filters, MemoryRecord
+
+    monkeypatch.setattr(pg, "EXACT_SCAN_MAX", 50)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:  # a tiny table would be scanned, not walked
+        db = conn.execute("SELECT current_database()").fetchone()[0]
+        conn.execute(f"ALTER DATABASE {db} SET enable_seqscan = off")
+        conn.execute(f"ALTER DATABASE {db} SET enable_bitmapscan = off")
+    s = pg.PostgresStore(postgres_url, max_size=2)
+    rng = np.random.default_rng(5)
+    vecs = rng.standard_normal((400, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    from engramos._util import utcnow
+
+    rows = [MemoryRecord(id=f"mem_{i:04d}", space="s", kind="fact", user_id="u", conversation_id="c",
+                         text=f"row {i}", observed_at=utcnow(), created_at=utcnow(), updated_at=utcnow())
+            for i in range(400)]
+    s.insert_memories(rows, vecs, "m")
+    plan = "\n".join(r[0] for r in s._q(
+        "EXPLAIN SELECT memory_pk FROM vectors WHERE dim = 16 AND space = 's' "
+        "ORDER BY vec::vector(16) <=> %s::vector(16) LIMIT 10", (pg._vec(vecs[0]),)))
+    assert "vectors_hnsw_16" in plan
+    for q in vecs[:20]:
+        got = s.search_vectors("s", q, Filters(), limit=10)
+        want = [f"mem_{i:04d}" for i in np.argsort(-(vecs @ q))[:10]]
+        assert [g[0] for g in got] == want
+        assert [g[1] for g in got] == sorted((g[1] for g in got), reverse=True)
+    s.close()

@@ -213,6 +213,21 @@ def test_vector_search_is_restricted_to_the_tenant(store):
     assert {h[0] for h in store.search_vectors("s1", unit(1, 0), Filters(), limit=10)} == {a.id, b.id, c.id}
 
 
+def test_vector_search_is_exact_and_ordered_by_score_then_row_order(store):
+    rng = np.random.default_rng(3)
+    vecs = rng.standard_normal((40, 8)).astype(np.float32)
+    vecs[7] = vecs[3]  # a duplicate: ties go to the row stored first
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    rows = [mem(f"memory {i}") for i in range(40)]
+    store.insert_memories(rows, vecs, "m")
+    for q in (vecs[3], unit(*rng.standard_normal(8))):
+        got = store.search_vectors("s1", q, Filters(), limit=10)
+        sims = vecs @ q
+        want = sorted(range(40), key=lambda i: (-round(float(sims[i]), 5), i))[:10]
+        assert [g[0] for g in got] == [rows[i].id for i in want]
+        assert [g[1] for g in got] == pytest.approx([float(sims[i]) for i in want], abs=1e-5)
+
+
 def test_vectors_added_later_and_replaced_are_seen(store):
     a, b = mem("a"), mem("b")
     store.insert_memories([a, b])
