@@ -73,7 +73,6 @@ class PostgresStore(ExportMixin):
 
     @staticmethod
     def _configure(conn: Any) -> None:
-        conn.execute("SET hnsw.iterative_scan = relaxed_order")  # filtered k-NN keeps its recall
         conn.execute("SET TIME ZONE 'UTC'")
 
     # ------------------------------------------------------------ plumbing
@@ -385,7 +384,7 @@ class PostgresStore(ExportMixin):
             args += [epoch(time_range.start), epoch(time_range.end)]
         tenant = "v.space = %s" + (" AND v.user_id = %s" if filters.user_id is not None else "")
         targs = [space] + ([filters.user_id] if filters.user_id is not None else [])
-        with self._cursor() as cur:
+        with self.transaction(), self._cursor() as cur:  # SET LOCAL below: safe behind PgBouncer
             cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM vectors v WHERE {tenant} LIMIT %s) t",
                         [*targs, EXACT_SCAN_MAX + 1])
             distance = f"v.vec::vector({dim}) <=> %s::vector({dim})"
@@ -401,7 +400,9 @@ class PostgresStore(ExportMixin):
                 # HNSW: a candidate list of at least twice the limit (pgvector's default is
                 # 40); relaxed_order iterative scans may return rows slightly out of order,
                 # hence the re-sort outside the CTE.
-                cur.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(min(1000, max(40, 2 * limit))),))
+                cur.execute("SELECT set_config('hnsw.ef_search', %s, true), "
+                            "set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+                            (str(min(1000, max(40, 2 * limit))),))
                 cur.execute(f"WITH nn AS MATERIALIZED (SELECT m.id, m.pk, {distance} AS d {rows_sql} "
                             f"ORDER BY v.vec::vector({dim}) <=> %s::vector({dim}) LIMIT %s) "
                             "SELECT id, 1 - d FROM nn ORDER BY d, pk",
