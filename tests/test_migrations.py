@@ -52,4 +52,4 @@ def test_stores_written_before_0004_are_reindexed(store, open_store):
         want = reference_bm25(rows, query_terms(query), rows)
         got = new.search_text("s1", query, Filters(), limit=10)
         assert [g[0] for g in got] == [w[0] for w in want]
-        assert [g[1] for g in got] == pytest.approx([w[1] for w in want], rel=1e-9)
+        assert [g[1] for g in got] == pytest.approx([w[1] for w in want], rel=1e-9, abs=1e-9)

@@ -1,4 +1,4 @@
-"""Full text on PostgreSQL, ranked by the BM25 of :mod:`engramos.store._bm25`.
+"""Full text on PostgreSQL, ranked by the BM25 of :mod:`engramos.store._ranking`.
 
 Rows store their index terms (from :func:`engramos.text.index_terms`) as a ``tsvector``
 built literally, so PostgreSQL neither parses nor stems them: the positions give each
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ...text import index_terms
-from .. import _bm25
+from .. import _ranking
 
 _SHARDS = 16
 
@@ -45,7 +45,7 @@ def _quote(term: str) -> str:
 def indexed(text: str) -> tuple[list[str], str, int]:
     """The index terms of ``text``, their tsvector literal and the row length."""
     terms = index_terms(text)
-    return terms, tsvector_literal(terms), _bm25.row_length(terms)
+    return terms, tsvector_literal(terms), _ranking.row_length(terms)
 
 
 class TextStatsDelta:
@@ -81,12 +81,12 @@ class TextStatsDelta:
 
 # A row's BM25 over the query terms ``q(term, w)`` (w = idf), as FTS5 computes it; every
 # constant is float8 so that PostgreSQL does the same double arithmetic as SQLite.
-_SCORE = (f"sum(q.w * (t.tf * ({_bm25.K1}::float8 + 1.0::float8)) / (t.tf + {_bm25.K1}::float8 * "
-          f"(1.0::float8 - {_bm25.B}::float8 + {_bm25.B}::float8 * m.doc_len::float8 / %s::float8)))")
+_SCORE = (f"sum(q.w * (t.tf * ({_ranking.K1}::float8 + 1.0::float8)) / (t.tf + {_ranking.K1}::float8 * "
+          f"(1.0::float8 - {_ranking.B}::float8 + {_ranking.B}::float8 * m.doc_len::float8 / %s::float8)))")
 
 
 def search(cur: Any, terms: Sequence[str], where: str, args: Sequence[Any], limit: int) -> list[tuple[str, float]]:
-    """The ``limit`` best rows (by BM25, then id) matching any of ``terms`` and ``where``
+    """The ``limit`` best rows (by BM25, then row order) matching any of ``terms`` and ``where``
     (a condition on ``m``, the memories table)."""
     cur.execute("SELECT coalesce(sum(docs), 0), coalesce(sum(tokens), 0) FROM text_totals")
     rows, tokens = (int(x) for x in cur.fetchone())
@@ -97,13 +97,13 @@ def search(cur: Any, terms: Sequence[str], where: str, args: Sequence[Any], limi
     present = [t for t in terms if t in df]
     if not present:
         return []
-    weights = [_bm25.idf(rows, int(df[t])) for t in present]
+    weights = [_ranking.idf(rows, int(df[t])) for t in present]
     cur.execute(
         "WITH q(term, w) AS (SELECT * FROM unnest(%s::text[], %s::float8[])) "
-        f"SELECT m.id, {_SCORE} AS s FROM memories m "
+        f"SELECT m.id, round(({_SCORE})::numeric, {_ranking.BM25_DECIMALS}) AS s FROM memories m "
         "CROSS JOIN LATERAL (SELECT u.lexeme, cardinality(u.positions)::float8 AS tf FROM unnest(m.tsv) u) t "
         f"JOIN q ON q.term = t.lexeme WHERE m.tsv @@ %s::tsquery AND {where} "
-        "GROUP BY m.id ORDER BY s DESC, m.id LIMIT %s",
+        "GROUP BY m.pk, m.id ORDER BY s DESC, m.pk LIMIT %s",
         [present, weights, tokens / rows, tsquery_literal(present), *args, limit])
     return [(r[0], float(r[1])) for r in cur.fetchall()]
 

@@ -30,6 +30,7 @@ from ...types import (
     Scene,
     TimeRange,
 )
+from .._ranking import COSINE_DECIMALS
 from . import fulltext
 from .export import ExportMixin
 from .migrations import MIGRATIONS
@@ -387,14 +388,15 @@ class PostgresStore(ExportMixin):
         with self.transaction(), self._cursor() as cur:  # SET LOCAL below: safe behind PgBouncer
             cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM vectors v WHERE {tenant} LIMIT %s) t",
                         [*targs, EXACT_SCAN_MAX + 1])
-            distance = f"v.vec::vector({dim}) <=> %s::vector({dim})"
+            # cosine similarity rounded as store/_ranking.py says, so ties match SQLite's
+            similarity = f"round((1 - (v.vec::vector({dim}) <=> %s::vector({dim})))::numeric, {COSINE_DECIMALS})"
             rows_sql = (f"FROM vectors v JOIN memories m ON m.pk = v.memory_pk "
                         f"WHERE v.dim = {dim} AND {tenant} AND {where}")
             if int(cur.fetchone()[0]) <= EXACT_SCAN_MAX:
                 # A small tenant is scanned exactly, as SQLite does: same hits, and faster
                 # than walking a graph built over every tenant.
-                cur.execute(f"WITH nn AS MATERIALIZED (SELECT m.id, m.pk, {distance} AS d {rows_sql}) "
-                            "SELECT id, 1 - d FROM nn ORDER BY d, pk LIMIT %s",
+                cur.execute(f"WITH nn AS MATERIALIZED (SELECT m.id, m.pk, {similarity} AS s {rows_sql}) "
+                            "SELECT id, s FROM nn ORDER BY s DESC, pk LIMIT %s",
                             [_vec(vector), *targs, *args, limit])
             else:
                 # HNSW: a candidate list of at least twice the limit (pgvector's default is
@@ -403,9 +405,9 @@ class PostgresStore(ExportMixin):
                 cur.execute("SELECT set_config('hnsw.ef_search', %s, true), "
                             "set_config('hnsw.iterative_scan', 'relaxed_order', true)",
                             (str(min(1000, max(40, 2 * limit))),))
-                cur.execute(f"WITH nn AS MATERIALIZED (SELECT m.id, m.pk, {distance} AS d {rows_sql} "
+                cur.execute(f"WITH nn AS MATERIALIZED (SELECT m.id, m.pk, {similarity} AS s {rows_sql} "
                             f"ORDER BY v.vec::vector({dim}) <=> %s::vector({dim}) LIMIT %s) "
-                            "SELECT id, 1 - d FROM nn ORDER BY d, pk",
+                            "SELECT id, s FROM nn ORDER BY s DESC, pk",
                             [_vec(vector), *targs, *args, _vec(vector), limit])
             rows = cur.fetchall()
         return [(r[0], float(r[1])) for r in rows]

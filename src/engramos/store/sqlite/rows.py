@@ -47,7 +47,7 @@ def scope_token(prefix: str, value: str) -> str:
 
 
 def _scope(rec: MemoryRecord) -> str:
-    """The tenancy tokens of a row's FTS entry: exactly ``_bm25.SCOPE_TOKENS`` of them."""
+    """The tenancy tokens of a row's FTS entry: exactly ``_ranking.SCOPE_TOKENS`` of them."""
     return scope_tokens(rec.space, rec.user_id, rec.conversation_id, rec.kind, rec.status)
 
 

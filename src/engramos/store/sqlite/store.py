@@ -29,6 +29,7 @@ from ...types import (
     Scene,
     TimeRange,
 )
+from .._ranking import BM25_DECIMALS
 from .export import ExportMixin
 from .keys import KeysMixin
 from .migrations import MIGRATIONS
@@ -390,12 +391,12 @@ class SQLiteStore(ExportMixin, KeysMixin):
         if time_range is not None:
             where += " AND m.t_end >= ? AND m.t_start <= ?"
             args += [epoch(time_range.start), epoch(time_range.end)]
-        # FTS5's bm25() is the BM25 of store/_bm25.py (the scope column weighs 0); ties
-        # are broken by id, as on PostgreSQL.
+        # FTS5's bm25() is the BM25 of store/_ranking.py (the scope column weighs 0); ties
+        # go by row order, as on PostgreSQL.
         rows = self._q(
-            "SELECT m.id, bm25(memories_fts, 0.0, 1.0) AS s FROM memories_fts "
+            f"SELECT m.id, round(bm25(memories_fts, 0.0, 1.0), {BM25_DECIMALS}) AS s FROM memories_fts "
             "JOIN memories m ON m.pk = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where} ORDER BY s, m.id LIMIT ?",
+            f"WHERE memories_fts MATCH ? AND {where} ORDER BY s, m.pk LIMIT ?",
             [match, *args, limit])
         return [(r[0], -float(r[1])) for r in rows]
 

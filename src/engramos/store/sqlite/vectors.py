@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._ranking import COSINE_DECIMALS
+
 KIND_CODES = {"episode": 0, "fact": 1, "foresight": 2, "profile": 3, "turn": 4}
 STATUS_CODES = {"active": 0, "superseded": 1, "deleted": 2}
 
@@ -91,7 +93,8 @@ class VectorCache:
                 part = self._refresh(conn, space, uid, gen)
                 results.extend(self._top(part, vector, limit, conversation_id, kinds,
                                          include_inactive, time_window))
-        results.sort(key=lambda r: (-r[1], r[0]))  # ties by row order, as on PostgreSQL
+        results = [(pk, round(score, COSINE_DECIMALS)) for pk, score in results]
+        results.sort(key=lambda r: (-r[1], r[0]))  # see store/_ranking.py
         return results[:limit]
 
     @staticmethod
