@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Iterable
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -65,11 +66,17 @@ def _latin_words(text: str) -> Iterable[str]:
         yield w
 
 
-@functools.lru_cache(maxsize=1)
-def _stemmer() -> object:
-    import snowballstemmer  # type: ignore[import-untyped]
+_local = threading.local()
 
-    return snowballstemmer.stemmer("english")
+
+def _stemmer() -> object:
+    # One per thread: a Snowball stemmer keeps its working word in the instance.
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import snowballstemmer  # type: ignore[import-untyped]
+
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 @functools.lru_cache(maxsize=262_144)
