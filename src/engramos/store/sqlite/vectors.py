@@ -93,7 +93,6 @@ class VectorCache:
                 part = self._refresh(conn, space, uid, gen)
                 results.extend(self._top(part, vector, limit, conversation_id, kinds,
                                          include_inactive, time_window))
-        results = [(pk, round(score, COSINE_DECIMALS)) for pk, score in results]
         results.sort(key=lambda r: (-r[1], r[0]))  # see store/_ranking.py
         return results[:limit]
 
@@ -120,8 +119,11 @@ class VectorCache:
         idx = np.flatnonzero(mask)
         if idx.size == 0:
             return []
-        sub = scores[idx]
+        sub = np.round(scores[idx].astype(np.float64), COSINE_DECIMALS)
         k = min(limit, idx.size)
-        top = np.argpartition(-sub, k - 1)[:k]
-        top = top[np.argsort(-sub[top])]
+        kth = sub[np.argpartition(-sub, k - 1)[k - 1]]
+        # every row tied with the k-th goes into the sort, so ties resolve by row order
+        # (rows are held in primary-key order) exactly as on PostgreSQL
+        cand = np.flatnonzero(sub >= kth)
+        top = cand[np.lexsort((cand, -sub[cand]))][:k]
         return [(int(part.pks[idx[i]]), float(sub[i])) for i in top]
