@@ -211,3 +211,34 @@ def test_large_tenants_search_through_hnsw(postgres_url, monkeypatch):
         assert [g[0] for g in got] == want
         assert [g[1] for g in got] == sorted((g[1] for g in got), reverse=True)
     s.close()
+
+
+def test_concurrent_first_writers_of_a_dimension_do_not_deadlock(postgres_url):
+    """Four threads write the first vectors of a fresh database at once: the HNSW index
+    is built once, before any of them holds a lock on the vectors table."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from engramos._util import utcnow
+    from engramos.store.postgres.store import PostgresStore
+    from engramos.types import MemoryRecord
+
+    s = PostgresStore(postgres_url, max_size=8)
+    start = threading.Barrier(4)
+
+    def write(w: int) -> None:
+        rows = [MemoryRecord(id=f"mem_{w}_{i}", space="s", kind="fact", user_id=f"u{w}", conversation_id="c",
+                             text=f"writer {w} row {i}", observed_at=utcnow(), created_at=utcnow(),
+                             updated_at=utcnow()) for i in range(400)]
+        vecs = np.random.default_rng(w).standard_normal((400, 32)).astype(np.float32)
+        start.wait()
+        with s.transaction():
+            s.insert_memories(rows, vecs, "m")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(4)))
+    assert s._q("SELECT count(*) FROM vectors")[0][0] == 1600
+    assert s._q("SELECT count(*) FROM pg_indexes WHERE indexname = 'vectors_hnsw_32'")[0][0] == 1
+    s.close()

@@ -241,28 +241,36 @@ class PostgresStore(ExportMixin):
                 return
             cur.execute("SELECT id, pk FROM memories WHERE id = ANY(%s)", ([r.id for r in records],))
             pk_of = dict(cur.fetchall())
-            dims = {int(np.asarray(v).shape[0]) for v in vectors}
+            for dim in sorted({int(np.asarray(v).shape[0]) for v in vectors}):
+                self._ensure_hnsw(dim)
             cur.executemany("INSERT INTO vectors VALUES (%s, %s, %s, %s, %s, %s, %s::vector) ON CONFLICT (memory_pk) "
                             "DO UPDATE SET model=excluded.model, dim=excluded.dim, vec=excluded.vec",
                             [(pk_of[r.id], r.space, r.user_id, r.conversation_id, model_id,
                               int(np.asarray(v).shape[0]), _vec(v)) for r, v in zip(records, vectors, strict=True)])
-        for dim in dims:
-            self._ensure_hnsw(dim)
 
     def _put_vector(self, pk: int, rec: MemoryRecord, vec: np.ndarray, model_id: str) -> None:
         dim = int(np.asarray(vec).shape[0])
+        self._ensure_hnsw(dim)
         self._x("INSERT INTO vectors VALUES (%s, %s, %s, %s, %s, %s, %s::vector) ON CONFLICT (memory_pk) DO UPDATE "
                 "SET model=excluded.model, dim=excluded.dim, vec=excluded.vec",
                 (pk, rec.space, rec.user_id, rec.conversation_id, model_id, dim, _vec(vec)))
-        self._ensure_hnsw(dim)
 
     def _ensure_hnsw(self, dim: int) -> None:
+        """Builds the HNSW index of a dimension before the caller's transaction writes its
+        first vector of that dimension.  Done after a write, the index build's table
+        lock would deadlock against a concurrent writer's; done first, concurrent
+        builders queue on an advisory lock and the loser finds the index there."""
         known: set[int] = getattr(self, "_hnsw", set())
         if dim in known:
             return
-        self._x(f"CREATE INDEX IF NOT EXISTS vectors_hnsw_{dim} ON vectors USING hnsw "
-                f"((vec::vector({dim})) vector_cosine_ops) WITH (m = 16, ef_construction = 64) WHERE dim = {dim}")
-        self._hnsw = known | {dim}
+        name = f"vectors_hnsw_{dim}"
+        if self._q("SELECT 1 FROM pg_indexes WHERE indexname = %s", (name,)):
+            self._hnsw = known | {dim}  # only once committed and visible
+            return
+        with self.transaction():
+            self._x("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_ID, dim))
+            self._x(f"CREATE INDEX IF NOT EXISTS {name} ON vectors USING hnsw ((vec::vector({dim})) "
+                    f"vector_cosine_ops) WITH (m = 16, ef_construction = 64) WHERE dim = {dim}")
 
     def set_vectors(self, space: str, ids: Sequence[str], vectors: np.ndarray, model_id: str) -> None:
         with self.transaction():
