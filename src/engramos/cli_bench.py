@@ -143,7 +143,7 @@ def bench_scale(state: State, sizes: str, users: int, queries: int, db: str | No
         with tempfile.TemporaryDirectory(prefix="engram-scale-") as home:
             results = benchmark_scale(Path(home), make_embedder(state.config.embedder), _sizes(sizes),
                                       users=users, queries=queries, db=db or state.config.db,
-                                      writers=writers)
+                                      writers=writers, progress=_progress(state))
         _bench_output(state, results, "scale", json_out, folder)
 
 

@@ -14,6 +14,7 @@ the e5 query embedding time is reported separately.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,7 +73,8 @@ class SyntheticCorpus:
 
 
 def run_layout(home: Path, embedder: Embedder, sizes: list[int], users: int, queries: int,
-               label: str, db: str | None = None, writers: int = 1) -> list[dict[str, Any]]:
+               label: str, db: str | None = None, writers: int = 1,
+               progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     cfg = Config(home=home / label, space=f"scale-{label}", db=db)
     mem = Memory(config=cfg, embedder=embedder)
     base_size = int(mem.store.health().get("size_bytes", 0)) if db else 0
@@ -84,6 +86,8 @@ def run_layout(home: Path, embedder: Embedder, sizes: list[int], users: int, que
         ingest_s += time.perf_counter() - t0
         rows.append(_measure(mem, corpus, size, users, queries, ingest_s, cfg.db_path, base_size if db else None))
         rows[-1]["writers"] = writers
+        if progress:
+            progress(f"{label}: {rows[-1]}")
     mem.close()
     return rows
 
@@ -142,7 +146,8 @@ def _measure(mem: Memory, corpus: SyntheticCorpus, size: int, users: int, querie
 
 
 def benchmark_scale(home: Path, embedder: Embedder, sizes: list[int], *, users: int = 1000,
-                    queries: int = 200, db: str | None = None, writers: int = 1) -> dict[str, Any]:
+                    queries: int = 200, db: str | None = None, writers: int = 1,
+                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     from .runner import machine
 
     t0 = time.perf_counter()
@@ -156,7 +161,7 @@ def benchmark_scale(home: Path, embedder: Embedder, sizes: list[int], *, users: 
         "backend": "postgresql" if db else "sqlite",
         "query_embedding_ms": percentiles(q_ms),
         "layouts": {
-            "one user": run_layout(home, embedder, sizes, 1, queries, "one-user", db, writers),
-            f"{users} users": run_layout(home, embedder, sizes, users, queries, "many-users", db, writers),
+            "one user": run_layout(home, embedder, sizes, 1, queries, "one-user", db, writers, progress),
+            f"{users} users": run_layout(home, embedder, sizes, users, queries, "many-users", db, writers, progress),
         },
     }
