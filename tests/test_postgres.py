@@ -183,10 +183,11 @@ def test_large_tenants_search_through_hnsw(postgres_url, monkeypatch):
     import numpy as np
     import psycopg
 
+    from engramos.store.postgres import knn
     from engramos.store.postgres import store as pg
     from engramos.types import Filters, MemoryRecord
 
-    monkeypatch.setattr(pg, "EXACT_SCAN_MAX", 50)
+    monkeypatch.setattr(knn, "EXACT_SCAN_MAX", 50)
     with psycopg.connect(postgres_url, autocommit=True) as conn:  # a tiny table would be scanned, not walked
         db = conn.execute("SELECT current_database()").fetchone()[0]
         conn.execute(f"ALTER DATABASE {db} SET enable_seqscan = off")

@@ -329,6 +329,18 @@ def test_jobs_claim_lease_expiry_and_dedupe(store):
     assert store.enqueue(_job(), dedupe_key="x")  # done jobs do not block
 
 
+def test_jobs_lease_extended_only_by_its_holder(store):
+    store.enqueue(_job())
+    [j] = store.claim_jobs("s1", "w1", lease_seconds=1)
+    assert store.extend_lease(j.id, "w1", lease_seconds=600)
+    assert store.claim_jobs("s1", "w2", lease_seconds=60, now=utcnow() + timedelta(seconds=120)) == []
+    [again] = store.claim_jobs("s1", "w2", lease_seconds=60, now=utcnow() + timedelta(seconds=700))
+    assert again.id == j.id
+    assert not store.extend_lease(j.id, "w1", lease_seconds=600)  # w1 lost it to w2
+    store.finish_job(j.id, "w2")
+    assert not store.extend_lease(j.id, "w2", lease_seconds=600)  # finished
+
+
 def test_jobs_fail_retry_park_and_requeue(store):
     store.enqueue(_job())
     [j] = store.claim_jobs("s1", "w", lease_seconds=60)

@@ -62,3 +62,28 @@ def test_killed_worker_job_is_taken_over_and_written_once(tmp_path, embedder):
         assert job.attempts == 2  # claimed by the killed worker, then by the second one
         assert len(server.chat_requests("extraction")) == len(cells) + 1  # the interrupted call was repeated
         mem.close()
+
+
+def test_a_slow_job_keeps_its_lease(tmp_path):
+    """A handler that runs for four leases is never claimed by a second worker: the
+    running worker's heartbeat extends the lease (only a dead worker loses its job)."""
+    import threading
+
+    from engramos.jobs.queue import JobQueue
+    from engramos.store.sqlite.store import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "jobs.db")
+    slow, other = JobQueue(store, lease_seconds=0.5), JobQueue(store, lease_seconds=0.5)
+    runs: list[str] = []
+    slow.register("slow", lambda job: runs.append(job.id) or time.sleep(2.0))  # type: ignore[func-returns-value]
+    slow.enqueue("s", "slow", {})
+    worker = threading.Thread(target=slow.run_pending, args=("s",))
+    worker.start()
+    stolen = []
+    while worker.is_alive():
+        stolen += store.claim_jobs("s", other.worker_id, lease_seconds=0.5)
+        time.sleep(0.05)
+    worker.join()
+    assert stolen == [] and len(runs) == 1
+    assert store.job_counts("s")["done"] == 1
+    store.close()

@@ -1,7 +1,8 @@
 """Durable jobs: work for later is a row with a lease, never a fire-and-forget task.
 
-A job is claimed with a lease (``claim_jobs``); a worker that dies loses the lease and
-the job is claimed again once it expires.  A failing job is retried with exponential
+A job is claimed with a lease (``claim_jobs``) that the worker extends while the job
+runs (a heartbeat); a worker that dies loses the lease and the job is claimed again once
+it expires.  A failing job is retried with exponential
 backoff and parked, with its last error, after ``max_attempts``.  Handlers must be
 idempotent (they check what is already done), which makes "exactly once" hold for
 their effects even when a job runs twice after a crash.
@@ -12,11 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from .._util import new_id, utcnow
+from ..errors import StoreError
 from ..store.base import Store
 from ..types import Job
 
@@ -58,13 +62,37 @@ class JobQueue:
             done += 1
         return done
 
+    @contextmanager
+    def _heartbeat(self, job: Job) -> Iterator[None]:
+        """Keeps extending the job's lease while its handler runs, so that only a worker
+        that died loses its job; a slow one (a long LLM call, a busy machine) keeps it."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.lease_seconds / 3):
+                try:
+                    if not self.store.extend_lease(job.id, self.worker_id, lease_seconds=self.lease_seconds):
+                        log.warning("job %s: lease lost to another worker", job.id)
+                        return
+                except StoreError as exc:  # the next beat tries again; the lease may still be valid
+                    log.warning("job %s: could not extend the lease: %s", job.id, exc)
+
+        thread = threading.Thread(target=beat, name=f"lease-{job.id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
     def run_one(self, job: Job) -> bool:
         handler = self.handlers.get(job.kind)
         if handler is None:
             self.store.fail_job(job.id, self.worker_id, f"no handler for job kind {job.kind!r}", retry_at=None)
             return False
         try:
-            usage = handler(job)
+            with self._heartbeat(job):
+                usage = handler(job)
         except Exception as exc:  # noqa: BLE001 - any handler failure is recorded on the job row and retried
             log.warning("job %s (%s) failed on attempt %d: %s", job.id, job.kind, job.attempts, exc)
             retry_at = None

@@ -186,6 +186,11 @@ class Store(Protocol):
         """Mark done (only if ``worker`` still holds the lease), recording what the job
         spent (LLM calls and tokens) when given."""
 
+    def extend_lease(self, job_id: str, worker: str, *, lease_seconds: float) -> bool:
+        """Push the lease of a running job that ``worker`` holds to now + ``lease_seconds``
+        (a worker's heartbeat while a long job runs).  False, and nothing changes, when
+        the job is not running under ``worker`` any more."""
+
     def fail_job(self, job_id: str, worker: str, error: str, *, retry_at: datetime | None) -> None:
         """Record the error; back to pending at ``retry_at``, or parked when None."""
 

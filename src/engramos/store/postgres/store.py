@@ -30,20 +30,16 @@ from ...types import (
     Scene,
     TimeRange,
 )
-from .._ranking import COSINE_DECIMALS
-from . import fulltext
+from . import fulltext, knn
 from .export import ExportMixin
 from .migrations import MIGRATIONS
 from .rows import _MEM, _MSG, _UPDATABLE, _cell, _filter_sql, _job, _key, _memory, _memory_row, _message
 
 _LOCK_ID = 7_420_001  # advisory lock serialising migrations across processes
-# Tenants (space, or space and user) with at most this many vectors are searched exactly;
-# larger ones through the HNSW index (like Qdrant's full-scan threshold).
-EXACT_SCAN_MAX = 20_000
 
 
-def _vec(v: np.ndarray) -> str:
-    return "[" + ",".join(f"{x:.9g}" for x in np.asarray(v, dtype=np.float32)) + "]"  # exact float32 round trip
+_vec = knn.vector_literal
+
 
 
 def _bounds(rec: MemoryRecord) -> tuple[float, float]:
@@ -384,41 +380,14 @@ class PostgresStore(ExportMixin):
 
     def search_vectors(self, space: str, vector: np.ndarray, filters: Filters, *, limit: int,
                        time_range: TimeRange | None = None) -> list[tuple[str, float]]:
-        dim = int(np.asarray(vector).shape[0])
         where, args = _filter_sql(space, filters, "m.", with_status=False)
         if not filters.include_inactive:
             where += " AND m.status = 'active'"
         if time_range is not None:
             where += " AND m.t_end >= %s AND m.t_start <= %s"
             args += [epoch(time_range.start), epoch(time_range.end)]
-        tenant = "v.space = %s" + (" AND v.user_id = %s" if filters.user_id is not None else "")
-        targs = [space] + ([filters.user_id] if filters.user_id is not None else [])
-        with self.transaction(), self._cursor() as cur:  # SET LOCAL below: safe behind PgBouncer
-            cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM vectors v WHERE {tenant} LIMIT %s) t",
-                        [*targs, EXACT_SCAN_MAX + 1])
-            # cosine similarity rounded as store/_ranking.py says, so ties match SQLite's
-            similarity = f"round((1 - (v.vec::vector({dim}) <=> %s::vector({dim})))::numeric, {COSINE_DECIMALS})"
-            rows_sql = (f"FROM vectors v JOIN memories m ON m.pk = v.memory_pk "
-                        f"WHERE v.dim = {dim} AND {tenant} AND {where}")
-            if int(cur.fetchone()[0]) <= EXACT_SCAN_MAX:
-                # A small tenant is scanned exactly, as SQLite does: same hits, and faster
-                # than walking a graph built over every tenant.
-                cur.execute(f"WITH nn AS MATERIALIZED (SELECT m.id, m.pk, {similarity} AS s {rows_sql}) "
-                            "SELECT id, s FROM nn ORDER BY s DESC, pk LIMIT %s",
-                            [_vec(vector), *targs, *args, limit])
-            else:
-                # HNSW: a candidate list of at least twice the limit (pgvector's default is
-                # 40); relaxed_order iterative scans may return rows slightly out of order,
-                # hence the re-sort outside the CTE.
-                cur.execute("SELECT set_config('hnsw.ef_search', %s, true), "
-                            "set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-                            (str(min(1000, max(40, 2 * limit))),))
-                cur.execute(f"WITH nn AS MATERIALIZED (SELECT m.id, m.pk, {similarity} AS s {rows_sql} "
-                            f"ORDER BY v.vec::vector({dim}) <=> %s::vector({dim}) LIMIT %s) "
-                            "SELECT id, s FROM nn ORDER BY s DESC, pk",
-                            [_vec(vector), *targs, *args, _vec(vector), limit])
-            rows = cur.fetchall()
-        return [(r[0], float(r[1])) for r in rows]
+        with self.transaction(), self._cursor() as cur:  # SET LOCAL inside: safe behind PgBouncer
+            return knn.search(cur, space, filters.user_id, np.asarray(vector), where, args, limit)
 
     # ------------------------------------------------------- cells / scenes
     def upsert_cell(self, cell: Cell) -> None:
@@ -499,6 +468,10 @@ class PostgresStore(ExportMixin):
         self._x("UPDATE jobs SET status='done', lease_until=NULL, updated_at=%s, usage=%s "
                 "WHERE id=%s AND worker=%s AND status='running'",
                 (utcnow(), json.dumps(usage) if usage else None, job_id, worker))
+
+    def extend_lease(self, job_id: str, worker: str, *, lease_seconds: float) -> bool:
+        return self._x("UPDATE jobs SET lease_until=%s WHERE id=%s AND worker=%s AND status='running'",
+                       (epoch(utcnow()) + lease_seconds, job_id, worker)) > 0
 
     def fail_job(self, job_id: str, worker: str, error: str, *, retry_at: datetime | None) -> None:
         self._x("UPDATE jobs SET status=%s, last_error=%s, run_after=coalesce(%s, run_after), lease_until=NULL, "

@@ -514,6 +514,10 @@ class SQLiteStore(ExportMixin, KeysMixin):
                 "WHERE id=? AND worker=? AND status='running'",
                 (iso(utcnow()), json.dumps(usage) if usage else None, job_id, worker))
 
+    def extend_lease(self, job_id: str, worker: str, *, lease_seconds: float) -> bool:
+        return self._x("UPDATE jobs SET lease_until=? WHERE id=? AND worker=? AND status='running'",
+                       (epoch(utcnow()) + lease_seconds, job_id, worker)) > 0
+
     def fail_job(self, job_id: str, worker: str, error: str, *, retry_at: datetime | None) -> None:
         status = "pending" if retry_at is not None else "parked"
         self._x("UPDATE jobs SET status=?, last_error=?, run_after=coalesce(?, run_after), "
