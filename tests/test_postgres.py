@@ -204,7 +204,7 @@ def test_large_tenants_search_through_hnsw(postgres_url, monkeypatch):
     s.insert_memories(rows, vecs, "m")
     plan = "\n".join(r[0] for r in s._q(
         "EXPLAIN SELECT memory_pk FROM vectors WHERE dim = 16 AND space = 's' "
-        "ORDER BY vec::vector(16) <=> %s::vector(16) LIMIT 10", (pg._vec(vecs[0]),)))
+        "ORDER BY vec::vector(16) <=> %s::vector(16) LIMIT 10", (knn.vector_literal(vecs[0]),)))
     assert "vectors_hnsw_16" in plan
     for q in vecs[:20]:
         got = s.search_vectors("s", q, Filters(), limit=10)

@@ -38,7 +38,6 @@ from .rows import _MEM, _MSG, _UPDATABLE, _cell, _filter_sql, _job, _key, _memor
 _LOCK_ID = 7_420_001  # advisory lock serialising migrations across processes
 
 
-_vec = knn.vector_literal
 
 
 
@@ -242,14 +241,15 @@ class PostgresStore(ExportMixin):
             cur.executemany("INSERT INTO vectors VALUES (%s, %s, %s, %s, %s, %s, %s::vector) ON CONFLICT (memory_pk) "
                             "DO UPDATE SET model=excluded.model, dim=excluded.dim, vec=excluded.vec",
                             [(pk_of[r.id], r.space, r.user_id, r.conversation_id, model_id,
-                              int(np.asarray(v).shape[0]), _vec(v)) for r, v in zip(records, vectors, strict=True)])
+                              int(np.asarray(v).shape[0]), knn.vector_literal(v))
+                             for r, v in zip(records, vectors, strict=True)])
 
     def _put_vector(self, pk: int, rec: MemoryRecord, vec: np.ndarray, model_id: str) -> None:
         dim = int(np.asarray(vec).shape[0])
         self._ensure_hnsw(dim)
         self._x("INSERT INTO vectors VALUES (%s, %s, %s, %s, %s, %s, %s::vector) ON CONFLICT (memory_pk) DO UPDATE "
                 "SET model=excluded.model, dim=excluded.dim, vec=excluded.vec",
-                (pk, rec.space, rec.user_id, rec.conversation_id, model_id, dim, _vec(vec)))
+                (pk, rec.space, rec.user_id, rec.conversation_id, model_id, dim, knn.vector_literal(vec)))
 
     def _ensure_hnsw(self, dim: int) -> None:
         """Builds the HNSW index of a dimension before the caller's transaction writes its

@@ -119,11 +119,13 @@ class VectorCache:
         idx = np.flatnonzero(mask)
         if idx.size == 0:
             return []
-        sub = np.round(scores[idx].astype(np.float64), COSINE_DECIMALS)
+        sub = scores[idx]
         k = min(limit, idx.size)
         kth = sub[np.argpartition(-sub, k - 1)[k - 1]]
-        # every row tied with the k-th goes into the sort, so ties resolve by row order
-        # (rows are held in primary-key order) exactly as on PostgreSQL
-        cand = np.flatnonzero(sub >= kth)
-        top = cand[np.lexsort((cand, -sub[cand]))][:k]
-        return [(int(part.pks[idx[i]]), float(sub[i])) for i in top]
+        # Only rows that can round level with the k-th are rounded and sorted (not the
+        # whole partition); ties then resolve by row order (rows are held in primary-key
+        # order), exactly as on PostgreSQL.
+        cand = np.flatnonzero(sub >= kth - 10.0**-COSINE_DECIMALS)
+        rounded = np.round(sub[cand].astype(np.float64), COSINE_DECIMALS)
+        order = np.lexsort((cand, -rounded))[:k]
+        return [(int(part.pks[idx[cand[i]]]), float(rounded[i])) for i in order]
