@@ -103,7 +103,9 @@ def test_scale_smoke(tmp_path, monkeypatch):
     rows = results["layouts"]["one user"]
     assert [r["size"] for r in rows] == [2000, 4000]
     assert rows[1]["store_mb"] > rows[0]["store_mb"] > 0
-    assert all(r["target_in_top10"] > 0.8 for layout in results["layouts"].values() for r in layout)
+    assert rows[1]["store_mb"] > rows[1]["index_mb"] > rows[0]["index_mb"] > 0
+    assert all(r["target_in_top10"] > 0.8 and r["live_ingest_per_s"] > 0 and not r["bulk"]
+               for layout in results["layouts"].values() for r in layout)
     bad = CliRunner().invoke(cli, ["bench", "scale", "--sizes", "ten"])
     assert bad.exit_code == 2 and "--sizes" in bad.output
 

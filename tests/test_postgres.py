@@ -161,19 +161,28 @@ def test_two_api_processes_three_workers_one_killed(tmp_path, postgres_url, embe
 
 
 def test_scale_bench_on_postgres(tmp_path, postgres_url, monkeypatch):
+    from engramos.bench import scale
+
+    monkeypatch.setattr(scale, "LIVE_TAIL", 500)  # so that most of each size goes through the bulk load
     monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
     out = tmp_path / "scale.json"
-    res = CliRunner().invoke(cli, ["bench", "scale", "--sizes", "1k,2k", "--users", "10", "--queries", "20",
-                                   "--db", postgres_url, "--writers", "3", "--json", str(out),
+    res = CliRunner().invoke(cli, ["bench", "scale", "--sizes", "1k,3k", "--users", "10", "--queries", "20",
+                                   "--db", postgres_url, "--writers", "3", "--bulk", "--json", str(out),
                                    "--results", str(tmp_path / "r")],
                              catch_exceptions=False)
     assert res.exit_code == 0, res.output
     results = json.loads(out.read_text())
     assert results["backend"] == "postgresql"
     for rows in results["layouts"].values():
-        assert [r["size"] for r in rows] == [1000, 2000]
-        assert rows[1]["store_mb"] > 0 and all(r["target_in_top10"] > 0.8 for r in rows)
-        assert rows[1]["writers"] == 3
+        assert [r["size"] for r in rows] == [1000, 3000]
+        assert all(r["target_in_top10"] > 0.8 and r["live_ingest_per_s"] > 0 for r in rows)
+        assert rows[1]["store_mb"] > rows[1]["index_mb"] > rows[0]["index_mb"] > 0
+        assert rows[1]["writers"] == 3 and rows[1]["bulk"]
+    assert "| bulk, 3 writer(s) |" in (tmp_path / "r" / "scale.md").read_text()
+    store = open_store(postgres_url)
+    assert store.health()["rows_vectors"] == 6000
+    assert store._q("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'vectors_hnsw_%%'")[0][0] == 1
+    store.close()
     assert_text_stats_exact(postgres_url)  # three concurrent writers kept them exact
 
 
@@ -242,4 +251,49 @@ def test_concurrent_first_writers_of_a_dimension_do_not_deadlock(postgres_url):
         list(pool.map(write, range(4)))
     assert s._q("SELECT count(*) FROM vectors")[0][0] == 1600
     assert s._q("SELECT count(*) FROM pg_indexes WHERE indexname = 'vectors_hnsw_32'")[0][0] == 1
+    s.close()
+
+
+def test_bulk_load_rebuilds_the_hnsw_index_once_at_the_end(postgres_url):
+    """A large load drops the HNSW index and builds it on exit, also when the load fails;
+    a small load into a large index keeps it in place."""
+    import numpy as np
+    import pytest
+
+    from engramos._util import utcnow
+    from engramos.store.postgres.store import PostgresStore
+    from engramos.types import MemoryRecord
+
+    s = PostgresStore(postgres_url, max_size=2)
+    vecs = np.random.default_rng(9).standard_normal((600, 24)).astype(np.float32)
+    rows = [MemoryRecord(id=f"mem_{i:04d}", space="s", kind="fact", user_id="u", conversation_id="c",
+                         text=f"row {i}", observed_at=utcnow(), created_at=utcnow(), updated_at=utcnow())
+            for i in range(600)]
+
+    def indexed() -> bool:
+        return bool(s._q("SELECT 1 FROM pg_indexes WHERE indexname = 'vectors_hnsw_24'"))
+
+    s.insert_memories(rows[:100], vecs[:100], "m")
+    assert indexed()
+    with pytest.raises(RuntimeError), s.bulk_load(400):
+        s.insert_memories(rows[100:300], vecs[100:300], "m")
+        assert not indexed()
+        raise RuntimeError("the load failed half way")
+    assert indexed()
+    with s.bulk_load(300):
+        s.insert_memories(rows[300:590], vecs[300:590], "m")
+        assert not indexed()
+    assert indexed()
+    with s.bulk_load(10):  # 10 vectors into 590: inserting is cheaper than rebuilding
+        assert indexed()
+        s.insert_memories(rows[590:], vecs[590:], "m")
+    assert s._q("SELECT count(*) FROM vectors")[0][0] == 600
+    # the rebuilt index holds every row: the planner is forced onto it and finds each one
+    with s.transaction():
+        s._x("SET LOCAL enable_seqscan = off")
+        for i in (0, 250, 599):
+            got = s._q("SELECT m.id FROM vectors v JOIN memories m ON m.pk = v.memory_pk WHERE v.dim = 24 "
+                       "ORDER BY v.vec::vector(24) <=> %s::vector(24) LIMIT 1",
+                       ("[" + ",".join(map(str, vecs[i].tolist())) + "]",))
+            assert got == [(f"mem_{i:04d}",)]
     s.close()

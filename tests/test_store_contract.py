@@ -43,6 +43,11 @@ def test_health_reports_migrations_and_integrity(store):
     h = store.health()
     assert h["migrations"][:3] == ["0001_core", "0002_job_usage", "0003_keys_audit"]
     assert h["integrity"] == "ok"
+    store.insert_memories([mem(f"words for the index {i}") for i in range(200)])
+    grown = store.health()
+    assert grown["rows_memories"] == 200
+    assert grown["index_bytes"] > h["index_bytes"] > 0  # B-trees and the full-text index
+    assert grown["size_bytes"] >= grown["index_bytes"]
 
 
 def test_meta_roundtrip(store):
@@ -228,6 +233,38 @@ def test_vector_search_is_exact_and_ordered_by_score_then_row_order(store):
         want = sorted(range(40), key=lambda i: (-round(float(sims[i]), 5), i))[:10]
         assert [g[0] for g in got] == [rows[i].id for i in want]
         assert [g[1] for g in got] == pytest.approx([float(sims[i]) for i in want], abs=1e-5)
+
+
+def test_bulk_load_keeps_vector_search_exact_and_survives_an_error(store):
+    rng = np.random.default_rng(11)
+    vecs = rng.standard_normal((60, 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    rows = [mem(f"bulk row {i}") for i in range(60)]
+
+    def assert_exact(n: int) -> None:
+        for q in vecs[:3]:
+            want = sorted(range(n), key=lambda i: (-round(float(vecs[i] @ q), 5), i))[:10]
+            assert [g[0] for g in store.search_vectors("s1", q, Filters(), limit=10)] == [rows[i].id for i in want]
+
+    store.insert_memories(rows[:20], vecs[:20], "m")
+    with pytest.raises(RuntimeError, match="load aborted"), store.bulk_load(40):
+        store.insert_memories(rows[20:40], vecs[20:40], "m")
+        assert_exact(40)
+        raise RuntimeError("load aborted")
+    assert_exact(40)  # what was committed before the error stays, and is found
+    with store.bulk_load(20), store.transaction():
+        store.insert_memories(rows[40:], vecs[40:], "m")
+    assert_exact(60)
+    with store.transaction(), pytest.raises(StoreError), store.bulk_load(5):
+        pass
+
+
+def test_vectors_of_two_dimensions_live_side_by_side(store):
+    a, b, c = mem("a"), mem("b"), mem("c")
+    store.insert_memories([a, b], np.stack([unit(1, 0), unit(0, 1)]), "old-model")
+    store.insert_memories([c], np.stack([unit(1, 0, 0)]), "new-model")
+    assert [h[0] for h in store.search_vectors("s1", unit(1, 0), Filters(), limit=5)] == [a.id, b.id]
+    assert [h[0] for h in store.search_vectors("s1", unit(1, 0, 0), Filters(), limit=5)] == [c.id]
 
 
 def test_vectors_added_later_and_replaced_are_seen(store):

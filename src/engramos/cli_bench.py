@@ -126,10 +126,12 @@ def _sizes(text: str) -> list[int]:
 @click.option("--queries", default=200, show_default=True)
 @click.option("--db", "db", default=None, help="Measure on this database (postgresql://..., an empty one).")
 @click.option("--writers", default=1, show_default=True, help="Concurrent writer threads while ingesting.")
+@click.option("--bulk", is_flag=True, help="Fill each size through the store's bulk load (PostgreSQL: HNSW index "
+              "built after the load); the last 4,000 memories are still written live.")
 @click.option("--json", "json_out", default=None)
 @click.option("--results", "folder", default="results", show_default=True)
 @pass_state
-def bench_scale(state: State, sizes: str, users: int, queries: int, db: str | None, writers: int,
+def bench_scale(state: State, sizes: str, users: int, queries: int, db: str | None, writers: int, bulk: bool,
                 json_out: str | None, folder: str) -> None:
     """Ingest rate, store size and search latency from 10k to 1M synthetic memories."""
     import tempfile
@@ -143,7 +145,7 @@ def bench_scale(state: State, sizes: str, users: int, queries: int, db: str | No
         with tempfile.TemporaryDirectory(prefix="engram-scale-") as home:
             results = benchmark_scale(Path(home), make_embedder(state.config.embedder), _sizes(sizes),
                                       users=users, queries=queries, db=db or state.config.db,
-                                      writers=writers, progress=_progress(state))
+                                      writers=writers, bulk=bulk, progress=_progress(state))
         _bench_output(state, results, "scale", json_out, folder)
 
 

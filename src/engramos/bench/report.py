@@ -140,10 +140,13 @@ def write(results: dict[str, Any], folder: Path, stem: str, json_out: Path | Non
 
 def scale_markdown(results: dict[str, Any]) -> str:
     lines = [f"### scale on {results.get('backend', 'sqlite')} ({results['machine']['date']})", "",
-             "| layout | memories | ingest memories/s | store MB | search p50 ms | search p95 ms |",
-             "|---|---|---|---|---|---|"]
+             "| layout | memories | load | ingest memories/s | live ingest memories/s | store MB | index MB "
+             "| search p50 ms | search p95 ms | target in top 10 |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for layout, rows in results["layouts"].items():
         for r in rows:
-            lines.append(f"| {layout} | {r['size']:,} | {r['ingest_per_s']:,} | {r['store_mb']} | "
-                         f"{r['search_ms']['p50']} | {r['search_ms']['p95']} |")
+            load = f"{'bulk' if r.get('bulk') else 'live'}, {r.get('writers', 1)} writer(s)"
+            lines.append(f"| {layout} | {r['size']:,} | {load} | {r['ingest_per_s']:,} "
+                         f"| {r.get('live_ingest_per_s', '')} | {r['store_mb']} | {r.get('index_mb')} "
+                         f"| {r['search_ms']['p50']} | {r['search_ms']['p95']} | {r['target_in_top10']} |")
     return "\n".join(lines) + "\n"

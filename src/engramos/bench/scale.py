@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from .metrics import percentiles
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 BATCH = 2000
+LIVE_TAIL = 4000  # the last memories of each size, always written live, give the live ingest rate
 
 
 def _vocabulary(rng: np.random.Generator, size: int = 20_000) -> list[str]:
@@ -73,30 +75,47 @@ class SyntheticCorpus:
 
 
 def run_layout(home: Path, embedder: Embedder, sizes: list[int], users: int, queries: int,
-               label: str, db: str | None = None, writers: int = 1,
+               label: str, db: str | None = None, writers: int = 1, bulk: bool = False,
                progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     cfg = Config(home=home / label, space=f"scale-{label}", db=db)
     mem = Memory(config=cfg, embedder=embedder)
-    base_size = int(mem.store.health().get("size_bytes", 0)) if db else 0
+    base = mem.store.health()  # a database server may hold other data: count what this layout adds
     corpus = SyntheticCorpus(embedder.dim)
     rows, stored, ingest_s = [], 0, 0.0
     for size in sorted(sizes):
         t0 = time.perf_counter()
-        stored = _ingest(mem, corpus, stored, size, users, writers, embedder.model_id)
+        live_per_s = _ingest(mem, corpus, stored, size, users, writers, embedder.model_id, bulk)
+        stored = size
         ingest_s += time.perf_counter() - t0
-        rows.append(_measure(mem, corpus, size, users, queries, ingest_s, cfg.db_path, base_size if db else None))
-        rows[-1]["writers"] = writers
+        row = _measure(mem, corpus, size, users, queries, base)
+        row.update(ingest_per_s=round(size / ingest_s), live_ingest_per_s=round(live_per_s), writers=writers,
+                   bulk=bulk)
+        rows.append(row)
         if progress:
-            progress(f"{label}: {rows[-1]}")
+            progress(f"{label}: {row}")
     mem.close()
     return rows
 
 
 def _ingest(mem: Memory, corpus: SyntheticCorpus, stored: int, size: int, users: int, writers: int,
-            model_id: str) -> int:
-    """Writes memories ``stored`` .. ``size`` in batches, one transaction each, from
-    ``writers`` threads (a database server takes concurrent writers; SQLite serialises
-    them).  The time includes generating the synthetic batches."""
+            model_id: str, bulk: bool) -> float:
+    """Fills the store from ``stored`` to ``size`` memories; with ``bulk``, all but the
+    last :data:`LIVE_TAIL` go through the store's bulk load.  The last ones are always
+    written live, one transaction per batch, into a store of (nearly) that size: their
+    rate, in memories/s, is returned."""
+    head = max(stored, size - LIVE_TAIL)
+    with mem.store.bulk_load(head - stored) if bulk else nullcontext():
+        _write(mem, corpus, stored, head, users, writers, model_id)
+    t0 = time.perf_counter()
+    _write(mem, corpus, head, size, users, writers, model_id)
+    return (size - head) / (time.perf_counter() - t0)
+
+
+def _write(mem: Memory, corpus: SyntheticCorpus, start: int, end: int, users: int, writers: int,
+           model_id: str) -> None:
+    """Memories ``start`` .. ``end`` in batches, one transaction each, from ``writers``
+    threads (a database server takes concurrent writers; SQLite serialises them).  The
+    time includes generating the synthetic batches."""
 
     def write(recs: list[MemoryRecord], vecs: np.ndarray) -> None:
         with mem.store.transaction():
@@ -104,19 +123,18 @@ def _ingest(mem: Memory, corpus: SyntheticCorpus, stored: int, size: int, users:
 
     with ThreadPoolExecutor(max_workers=writers) as pool:
         pending: list[Future[None]] = []
-        while stored < size:
-            n = min(BATCH, size - stored)
-            pending.append(pool.submit(write, *corpus.batch(stored, n, users, mem.space)))
-            stored += n
+        while start < end:
+            n = min(BATCH, end - start)
+            pending.append(pool.submit(write, *corpus.batch(start, n, users, mem.space)))
+            start += n
             if len(pending) >= 2 * writers:  # bounded: a million memories are never all in memory
                 pending.pop(0).result()
         for f in pending:
             f.result()
-    return stored
 
 
 def _measure(mem: Memory, corpus: SyntheticCorpus, size: int, users: int, queries: int,
-             ingest_s: float, db: Path, base_size: int | None) -> dict[str, Any]:
+             base: dict[str, Any]) -> dict[str, Any]:
     rng = np.random.default_rng(size)
     picks = rng.integers(0, size, queries)
     targets = mem.store.get_memories(mem.space, [f"mem_{mem.space}_{int(k):09d}" for k in picks])
@@ -135,18 +153,19 @@ def _measure(mem: Memory, corpus: SyntheticCorpus, size: int, users: int, querie
         if i >= 3:  # the first searches fill the per-process vector cache
             lat.append((time.perf_counter() - t0) * 1000)
         found += any(h.memory.id == t.id for h in res.hits)
-    if base_size is not None:  # a database server: what this layout added to the database
-        size_b = int(mem.store.health().get("size_bytes", 0)) - base_size
-    else:
-        wal = Path(str(db) + "-wal")
-        size_b = db.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
-    return {"size": size, "users": users, "ingest_per_s": round(size / ingest_s) if ingest_s else None,
-            "store_mb": round(size_b / 2**20, 1), "search_ms": percentiles(lat),
-            "target_in_top10": round(found / len(targets), 3)}
+    health = mem.store.health()
+
+    def added_mb(key: str) -> float | None:
+        if health.get(key) is None:
+            return None
+        return round((int(health[key]) - int(base.get(key) or 0)) / 2**20, 1)
+
+    return {"size": size, "users": users, "store_mb": added_mb("size_bytes"), "index_mb": added_mb("index_bytes"),
+            "search_ms": percentiles(lat), "target_in_top10": round(found / len(targets), 3)}
 
 
 def benchmark_scale(home: Path, embedder: Embedder, sizes: list[int], *, users: int = 1000,
-                    queries: int = 200, db: str | None = None, writers: int = 1,
+                    queries: int = 200, db: str | None = None, writers: int = 1, bulk: bool = False,
                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     from .runner import machine
 
@@ -161,7 +180,8 @@ def benchmark_scale(home: Path, embedder: Embedder, sizes: list[int], *, users: 
         "backend": "postgresql" if db else "sqlite",
         "query_embedding_ms": percentiles(q_ms),
         "layouts": {
-            "one user": run_layout(home, embedder, sizes, 1, queries, "one-user", db, writers, progress),
-            f"{users} users": run_layout(home, embedder, sizes, users, queries, "many-users", db, writers, progress),
+            "one user": run_layout(home, embedder, sizes, 1, queries, "one-user", db, writers, bulk, progress),
+            f"{users} users": run_layout(home, embedder, sizes, users, queries, "many-users", db, writers, bulk,
+                                              progress),
         },
     }

@@ -50,6 +50,16 @@ class Store(Protocol):
         """One atomic unit of work; nested calls join the outermost transaction.  An
         exception inside rolls everything back and propagates."""
 
+    def bulk_load(self, rows: int) -> AbstractContextManager[None]:
+        """A load of about ``rows`` vectors (an import, a migration, a benchmark's fill)
+        follows.  A backend with an ANN index that is cheaper to build than to insert
+        into may suspend its upkeep during the load and rebuild it on exit, also when
+        the block raises; searches meanwhile stay exact (they scan).  Writes inside
+        commit as usual.  Enter it outside any transaction, once at a time, with every
+        write of the load finished before the block ends; live writers of other
+        processes stay correct but may be slower.  A no-op where there is nothing to
+        gain (SQLite, or a small load into a large index)."""
+
     def health(self) -> dict[str, Any]:
         """Backend name, location, schema version (applied migrations), integrity check,
         row counts.  Never raises for an unhealthy store: it reports."""
@@ -148,7 +158,8 @@ class Store(Protocol):
     ) -> list[tuple[str, float]]:
         """Exact or approximate k-NN by cosine, restricted to the tenant named by the
         filters (never scanning other users' or spaces' vectors); same filter semantics
-        as :meth:`search_text`."""
+        as :meth:`search_text`.  Only vectors of the query's dimension take part (a store
+        being re-embedded by another model holds two kinds side by side)."""
 
     # -------------------------------------------------------------- cells / scenes
     def upsert_cell(self, cell: Cell) -> None:

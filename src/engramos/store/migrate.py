@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import StoreError
+from ..types import MemoryRecord
 from .base import Store
 
 TABLES = ("meta", "message", "memory", "cell", "scene", "history", "job", "key", "audit")
@@ -57,21 +58,28 @@ def checksums(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def copy_store(src: Store, dst: Store, *, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
-    """Copy every row of ``src`` into the empty store ``dst``."""
+    """Copy every row of ``src`` into the empty store ``dst``, in one transaction inside a
+    bulk load (an ANN index is built once at the end rather than row by row)."""
     health = dst.health()
     if health.get("rows_messages") or health.get("rows_memories"):
         raise StoreError("the destination store is not empty; migrate into a new database")
     counts: dict[str, int] = defaultdict(int)
     jobs: list[Any] = []
-    with dst.transaction():
+    memories = _MemoryBatch(dst)
+    with dst.bulk_load(int(src.health().get("rows_vectors") or 0)), dst.transaction():
         for table, item in src.export():
-            if table == "job":
-                jobs.append(item)  # written last: finished jobs before live ones (see below)
+            if table == "memory":
+                memories.add(*item)
             else:
-                _write(dst, table, item)
+                memories.flush()  # rows keep the source's order across tables
+                if table == "job":
+                    jobs.append(item)  # written last: finished jobs before live ones (see below)
+                else:
+                    _write(dst, table, item)
             counts[table] += 1
             if progress and counts[table] % 1000 == 0:
                 progress(table, counts[table])
+        memories.flush()
         # A live (pending/running) job blocks enqueueing another with its dedupe key, so
         # finished jobs go first; then every job lands with its key.
         for job, dedupe in sorted(jobs, key=lambda j: j[0].status in ("pending", "running")):
@@ -80,14 +88,41 @@ def copy_store(src: Store, dst: Store, *, progress: Callable[[str, int], None] |
     return dict(counts)
 
 
+class _MemoryBatch:
+    """Consecutive memories with the same kind of vector (none, or one model and
+    dimension) go in one insert."""
+
+    SIZE = 1000
+
+    def __init__(self, dst: Store) -> None:
+        self.dst = dst
+        self.records: list[MemoryRecord] = []
+        self.vectors: list[np.ndarray] = []
+        self.key: tuple[str, int] | None = None
+
+    def add(self, rec: MemoryRecord, vec: np.ndarray | None, model: str | None) -> None:
+        key = None if vec is None else (str(model), len(vec))
+        if self.records and (key != self.key or len(self.records) >= self.SIZE):
+            self.flush()
+        self.records.append(rec)
+        self.key = key
+        if vec is not None:
+            self.vectors.append(vec)
+
+    def flush(self) -> None:
+        if self.records:
+            if self.key is None:
+                self.dst.insert_memories(self.records)
+            else:
+                self.dst.insert_memories(self.records, np.stack(self.vectors), self.key[0])
+        self.records, self.vectors, self.key = [], [], None
+
+
 def _write(dst: Store, table: str, item: Any) -> None:
     if table == "meta":
         dst.set_meta(*item)
     elif table == "message":
         dst.insert_messages([item])
-    elif table == "memory":
-        rec, vec, model = item
-        dst.insert_memories([rec], None if vec is None else vec[None, :], model)
     elif table == "cell":
         dst.upsert_cell(item)
     elif table == "scene":

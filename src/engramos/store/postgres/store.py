@@ -6,6 +6,7 @@ See :class:`engramos.store.base.Store` for the contract."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,9 +37,14 @@ from .migrations import MIGRATIONS
 from .rows import _MEM, _MSG, _UPDATABLE, _cell, _filter_sql, _job, _key, _memory, _memory_row, _message
 
 _LOCK_ID = 7_420_001  # advisory lock serialising migrations across processes
+log = logging.getLogger(__name__)
 
 
-
+def _warn_about_memory(diag: Any) -> None:
+    # pgvector's notice that an HNSW build spilled out of maintenance_work_mem (it then
+    # runs many times slower): worth a warning in the operator's log
+    if "maintenance_work_mem" in (diag.message_primary or ""):
+        log.warning("PostgreSQL: %s (%s)", diag.message_primary, diag.message_detail or "")
 
 
 def _bounds(rec: MemoryRecord) -> tuple[float, float]:
@@ -65,11 +71,14 @@ class PostgresStore(ExportMixin):
         except Exception as exc:  # any driver or pool failure to connect is a StoreError
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
         self._local = threading.local()
+        self._hnsw: set[int] = set()  # dimensions whose index is known to exist
+        self._bulk_dims: set[int] | None = None  # inside bulk_load: dimensions to index on exit
         self._migrate()
 
     @staticmethod
     def _configure(conn: Any) -> None:
         conn.execute("SET TIME ZONE 'UTC'")
+        conn.add_notice_handler(_warn_about_memory)
 
     # ------------------------------------------------------------ plumbing
     @contextmanager
@@ -147,6 +156,9 @@ class PostgresStore(ExportMixin):
             for table in ("messages", "memories", "vectors", "cells", "scenes", "history", "jobs"):
                 report[f"rows_{table}"] = self._q(f"SELECT count(*) FROM {table}")[0][0]
             report["size_bytes"] = self._q("SELECT pg_database_size(current_database())")[0][0]
+            report["index_bytes"] = int(self._q(
+                "SELECT coalesce(sum(pg_relation_size(i.indexrelid)), 0) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = current_schema()::regnamespace")[0][0])
         except StoreError as exc:
             report["error"] = str(exc)
         return report
@@ -256,17 +268,45 @@ class PostgresStore(ExportMixin):
         first vector of that dimension.  Done after a write, the index build's table
         lock would deadlock against a concurrent writer's; done first, concurrent
         builders queue on an advisory lock and the loser finds the index there."""
-        known: set[int] = getattr(self, "_hnsw", set())
-        if dim in known:
+        if self._bulk_dims is not None:
+            self._bulk_dims.add(dim)  # built when the bulk load ends
             return
-        name = f"vectors_hnsw_{dim}"
-        if self._q("SELECT 1 FROM pg_indexes WHERE indexname = %s", (name,)):
-            self._hnsw = known | {dim}  # only once committed and visible
+        if dim in self._hnsw:
+            return
+        if self._q("SELECT 1 FROM pg_indexes WHERE indexname = %s", (knn.index_name(dim),)):
+            self._hnsw = self._hnsw | {dim}  # only once committed and visible
             return
         with self.transaction():
             self._x("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_ID, dim))
-            self._x(f"CREATE INDEX IF NOT EXISTS {name} ON vectors USING hnsw ((vec::vector({dim})) "
-                    f"vector_cosine_ops) WITH (m = 16, ef_construction = 64) WHERE dim = {dim}")
+            self._x(knn.create_index_sql(dim))
+
+    @contextmanager
+    def bulk_load(self, rows: int) -> Iterator[None]:
+        if getattr(self._local, "conn", None) is not None or self._bulk_dims is not None:
+            raise StoreError("bulk_load: enter it outside any transaction, and once at a time")
+        existing = int(self._q("SELECT count(*) FROM vectors")[0][0])
+        if not knn.rebuild_pays(existing, rows):
+            yield
+            return
+        dims: set[int] = set()
+        for dim in self._indexed_dims():
+            with self.transaction():
+                self._x("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_ID, dim))
+                self._x(f"DROP INDEX IF EXISTS {knn.index_name(dim)}")
+            dims.add(dim)
+        self._bulk_dims, self._hnsw = dims, set()
+        try:
+            yield
+        finally:
+            dims, self._bulk_dims = self._bulk_dims, None
+            for dim in sorted(dims):
+                self._ensure_hnsw(dim)
+            self._x("ANALYZE memories")  # the planner's row estimates follow the load
+            self._x("ANALYZE vectors")
+
+    def _indexed_dims(self) -> list[int]:
+        with self._cursor() as cur:
+            return knn.indexed_dims(cur)
 
     def set_vectors(self, space: str, ids: Sequence[str], vectors: np.ndarray, model_id: str) -> None:
         with self.transaction():

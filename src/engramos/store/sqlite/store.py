@@ -104,6 +104,13 @@ class SQLiteStore(ExportMixin, KeysMixin):
                 self._conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, iso(utcnow())))
 
     @contextmanager
+    def bulk_load(self, rows: int) -> Iterator[None]:
+        with self._lock:  # re-entrant: held here only if this thread is in a transaction
+            if self._depth:
+                raise StoreError("bulk_load: enter it outside any transaction")
+        yield  # k-NN is an exact scan here: no index to suspend
+
+    @contextmanager
     def transaction(self) -> Iterator[None]:
         with self._lock:
             outer = self._depth == 0
@@ -151,10 +158,22 @@ class SQLiteStore(ExportMixin, KeysMixin):
             for table in ("messages", "memories", "vectors", "cells", "scenes", "history", "jobs"):
                 report[f"rows_{table}"] = self._q(f"SELECT count(*) FROM {table}")[0][0]
             if str(self.path) != ":memory:" and self.path.exists():
-                report["size_bytes"] = self.path.stat().st_size
+                wal = Path(f"{self.path}-wal")  # committed pages not yet checkpointed live there
+                report["size_bytes"] = self.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+            report["index_bytes"] = self._index_bytes()
         except StoreError as exc:
             report["error"] = str(exc)
         return report
+
+    def _index_bytes(self) -> int | None:
+        """B-tree indexes and the full-text index (FTS5's shadow tables), from the dbstat
+        table where this SQLite build has it."""
+        try:
+            return int(self._q(
+                "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE aggregate = TRUE AND (name LIKE 'memories_fts_%' "
+                "OR name IN (SELECT name FROM sqlite_master WHERE type = 'index'))")[0][0])
+        except StoreError:
+            return None  # built without SQLITE_ENABLE_DBSTAT_VTAB
 
     # ---------------------------------------------------------------- meta
     def get_meta(self, key: str) -> str | None:

@@ -5,7 +5,8 @@ float32 matrix is both exact and fast here (~6 ms per query at 100k x 384 on 2 c
 The rows live in the ``vectors`` table; each process keeps the partitions it has
 searched in memory and refreshes them cheaply: rows appended since the last look are
 read by primary key, and any other change (delete, status or time change) bumps the
-partition's ``generation`` so the next search reloads it whole.
+partition's ``generation`` so the next search reloads it whole.  A partition holds the
+vectors of one dimension (a store being re-embedded with another model holds two).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ STATUS_CODES = {"active": 0, "superseded": 1, "deleted": 2}
 _LOAD_SQL = """
 SELECT v.memory_pk, v.vec, m.kind, m.status, m.t_start, m.t_end, m.conversation_id
 FROM vectors v JOIN memories m ON m.pk = v.memory_pk
-WHERE v.space = ? AND v.user_id = ? AND v.memory_pk > ?
+WHERE v.space = ? AND v.user_id = ? AND v.dim = ? AND v.memory_pk > ?
 ORDER BY v.memory_pk
 """
 
@@ -46,7 +47,9 @@ class _Partition:
         if not rows:
             return
         vecs = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
-        self.dim = vecs.shape[1]
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        if not np.allclose(norms, 1.0, atol=1e-5):  # cosine, as on PostgreSQL, for vectors not of unit length
+            vecs = (vecs / np.where(norms == 0, 1, norms)).astype(np.float32)
         self.matrix = vecs if self.matrix.size == 0 else np.vstack([self.matrix, vecs])
         self.pks = np.concatenate([self.pks, np.array([r[0] for r in rows], dtype=np.int64)])
         self.kinds = np.concatenate([self.kinds, np.array([KIND_CODES[r[2]] for r in rows], dtype=np.int8)])
@@ -60,20 +63,20 @@ class _Partition:
 
 class VectorCache:
     def __init__(self) -> None:
-        self._parts: dict[tuple[str, str], _Partition] = {}
+        self._parts: dict[tuple[str, str, int], _Partition] = {}
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._parts.clear()
 
-    def _refresh(self, conn: sqlite3.Connection, space: str, user_id: str, generation: int) -> _Partition:
-        key = (space, user_id)
+    def _refresh(self, conn: sqlite3.Connection, space: str, user_id: str, dim: int, generation: int) -> _Partition:
+        key = (space, user_id, dim)
         part = self._parts.get(key)
         if part is None or part.generation != generation:
-            part = _Partition(generation=generation)
+            part = _Partition(generation=generation, dim=dim)
             self._parts[key] = part
-        part.append(conn.execute(_LOAD_SQL, (space, user_id, part.max_pk)).fetchall())
+        part.append(conn.execute(_LOAD_SQL, (space, user_id, dim, part.max_pk)).fetchall())
         return part
 
     def search(
@@ -90,7 +93,7 @@ class VectorCache:
         results: list[tuple[int, float]] = []
         with self._lock:
             for uid, gen in conn.execute(sql, args).fetchall():
-                part = self._refresh(conn, space, uid, gen)
+                part = self._refresh(conn, space, uid, int(vector.shape[0]), gen)
                 results.extend(self._top(part, vector, limit, conversation_id, kinds,
                                          include_inactive, time_window))
         results.sort(key=lambda r: (-r[1], r[0]))  # see store/_ranking.py
@@ -106,7 +109,8 @@ class VectorCache:
         # einsum runs in numpy's own loop, not multi-threaded BLAS: BLAS worker threads
         # keep spinning after a call and, on 2 cores, slowed the next e5 query embedding
         # from ~11 ms to ~95 ms (measured); the scan itself is ~12 ms at 100k x 384.
-        scores = np.einsum("ij,j->i", part.matrix, vector.astype(np.float32))
+        norm = float(np.linalg.norm(vector)) or 1.0
+        scores = np.einsum("ij,j->i", part.matrix, (vector / norm).astype(np.float32))
         mask = np.ones(len(scores), dtype=bool)
         if not include_inactive:
             mask &= part.statuses == 0
