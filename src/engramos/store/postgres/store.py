@@ -288,14 +288,13 @@ class PostgresStore(ExportMixin):
         if not knn.rebuild_pays(existing, rows):
             yield
             return
-        dims: set[int] = set()
-        for dim in self._indexed_dims():
-            with self.transaction():
-                self._x("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_ID, dim))
-                self._x(f"DROP INDEX IF EXISTS {knn.index_name(dim)}")
-            dims.add(dim)
-        self._bulk_dims, self._hnsw = dims, set()
+        self._bulk_dims, self._hnsw = set(), set()  # from here on, this process's writers build no index
         try:
+            for dim in self._indexed_dims():
+                self._bulk_dims.add(dim)
+                with self.transaction():
+                    self._x("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_ID, dim))
+                    self._x(f"DROP INDEX IF EXISTS {knn.index_name(dim)}")
             yield
         finally:
             dims, self._bulk_dims = self._bulk_dims, None
