@@ -297,3 +297,30 @@ def test_bulk_load_rebuilds_the_hnsw_index_once_at_the_end(postgres_url):
                        ("[" + ",".join(map(str, vecs[i].tolist())) + "]",))
             assert got == [(f"mem_{i:04d}",)]
     s.close()
+
+
+def test_an_index_build_short_of_memory_is_logged_as_a_warning(postgres_url, caplog):
+    """pgvector's notice that the HNSW graph outgrew maintenance_work_mem (the build then
+    slows down many times) reaches the operator's log as a warning."""
+    import logging
+
+    import numpy as np
+    import psycopg
+
+    from engramos._util import utcnow
+    from engramos.store.postgres.store import PostgresStore
+    from engramos.types import MemoryRecord
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        db = conn.execute("SELECT current_database()").fetchone()[0]
+        conn.execute(f"ALTER DATABASE {db} SET maintenance_work_mem = '1MB'")
+    s = PostgresStore(postgres_url, max_size=2)
+    rows = [MemoryRecord(id=f"mem_{i:05d}", space="s", kind="fact", user_id="u", conversation_id="c",
+                         text=f"row {i}", observed_at=utcnow(), created_at=utcnow(), updated_at=utcnow())
+            for i in range(4000)]
+    vecs = np.random.default_rng(2).standard_normal((4000, 64)).astype(np.float32)
+    with caplog.at_level(logging.WARNING, logger="engramos.store.postgres.store"), s.bulk_load(4000):
+        s.insert_memories(rows, vecs, "m")
+    assert any("maintenance_work_mem" in r.getMessage() for r in caplog.records)
+    assert s._q("SELECT count(*) FROM pg_indexes WHERE indexname = 'vectors_hnsw_64'")[0][0] == 1
+    s.close()
