@@ -10,7 +10,6 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,6 @@ from ...types import (
     Cell,
     Filters,
     HistoryEntry,
-    Job,
     MemoryRecord,
     Message,
     Page,
@@ -33,8 +31,9 @@ from ...types import (
 )
 from . import fulltext, knn
 from .export import ExportMixin
+from .jobs import JobsMixin
 from .migrations import MIGRATIONS
-from .rows import _MEM, _MSG, _UPDATABLE, _cell, _filter_sql, _job, _key, _memory, _memory_row, _message
+from .rows import _MEM, _MSG, _UPDATABLE, _cell, _filter_sql, _key, _memory, _memory_row, _message
 
 _LOCK_ID = 7_420_001  # advisory lock serialising migrations across processes
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ def _bounds(rec: MemoryRecord) -> tuple[float, float]:
     return epoch(rec.observed_at), epoch(rec.observed_at)
 
 
-class PostgresStore(ExportMixin):
+class PostgresStore(ExportMixin, JobsMixin):
     backend = "postgresql"
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
@@ -472,75 +471,6 @@ class PostgresStore(ExportMixin):
                        "WHERE space=%s AND memory_id=%s ORDER BY at, seq", (space, memory_id))
         return [HistoryEntry(id=r[0], memory_id=r[1], action=r[2], actor=r[3], at=r[4], before=r[5], after=r[6])
                 for r in rows]
-
-    # ---------------------------------------------------------------- jobs
-    def enqueue(self, job: Job, *, dedupe_key: str | None = None) -> bool:
-        with self.transaction():
-            if dedupe_key is not None:
-                self._x("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{job.space}/{dedupe_key}",))
-                if self._q("SELECT 1 FROM jobs WHERE space=%s AND dedupe_key=%s AND status IN ('pending','running')",
-                           (job.space, dedupe_key)):
-                    return False
-            self._x("INSERT INTO jobs VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, %s, %s, %s, NULL)",
-                    (job.id, job.space, job.kind, json.dumps(job.payload), dedupe_key, job.status, job.attempts,
-                     job.max_attempts, epoch(job.run_after), job.last_error, job.created_at, job.updated_at))
-        return True
-
-    def claim_jobs(self, space: str | None, worker: str, *, lease_seconds: float, limit: int = 1,
-                   now: datetime | None = None) -> list[Job]:
-        t = epoch(now or utcnow())
-        scope = " AND space = %s" if space is not None else ""
-        args: list[Any] = [t, t] + ([space] if space is not None else []) + [limit]
-        with self.transaction():
-            ids = [r[0] for r in self._q(
-                "SELECT id FROM jobs WHERE ((status='pending' AND run_after <= %s) OR "
-                f"(status='running' AND lease_until < %s)){scope} ORDER BY run_after, id LIMIT %s "
-                "FOR UPDATE SKIP LOCKED", args)]
-            if not ids:
-                return []
-            rows = self._q("UPDATE jobs SET status='running', attempts=attempts+1, lease_until=%s, worker=%s, "
-                           "updated_at=%s WHERE id = ANY(%s) RETURNING *", (t + lease_seconds, worker, utcnow(), ids))
-        by_id = {r[0]: _job(r) for r in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
-    def finish_job(self, job_id: str, worker: str, usage: dict[str, Any] | None = None) -> None:
-        self._x("UPDATE jobs SET status='done', lease_until=NULL, updated_at=%s, usage=%s "
-                "WHERE id=%s AND worker=%s AND status='running'",
-                (utcnow(), json.dumps(usage) if usage else None, job_id, worker))
-
-    def extend_lease(self, job_id: str, worker: str, *, lease_seconds: float) -> bool:
-        return self._x("UPDATE jobs SET lease_until=%s WHERE id=%s AND worker=%s AND status='running'",
-                       (epoch(utcnow()) + lease_seconds, job_id, worker)) > 0
-
-    def fail_job(self, job_id: str, worker: str, error: str, *, retry_at: datetime | None) -> None:
-        self._x("UPDATE jobs SET status=%s, last_error=%s, run_after=coalesce(%s, run_after), lease_until=NULL, "
-                "updated_at=%s WHERE id=%s AND worker=%s AND status='running'",
-                ("pending" if retry_at is not None else "parked", error[:2000],
-                 epoch(retry_at) if retry_at else None, utcnow(), job_id, worker))
-
-    def requeue_jobs(self, space: str, statuses: Sequence[str] = ("failed", "parked")) -> int:
-        return self._x("UPDATE jobs SET status='pending', attempts=0, run_after=%s, updated_at=%s "
-                       "WHERE space=%s AND status = ANY(%s)", (epoch(utcnow()), utcnow(), space, list(statuses)))
-
-    def job_counts(self, space: str) -> dict[str, int]:
-        counts = {s: 0 for s in ("pending", "running", "done", "failed", "parked")}
-        counts.update({r[0]: int(r[1]) for r in self._q(
-            "SELECT status, count(*) FROM jobs WHERE space=%s GROUP BY status", (space,))})
-        return counts
-
-    def job_usage(self, space: str) -> dict[str, int]:
-        keys = ("llm_calls", "prompt_tokens", "completion_tokens")
-        row = self._q("SELECT " + ", ".join(f"coalesce(sum((usage->>'{k}')::bigint), 0)" for k in keys)
-                      + " FROM jobs WHERE space=%s AND status='done' AND usage IS NOT NULL", (space,))[0]
-        return {k: int(v) for k, v in zip(keys, row, strict=True)}
-
-    def list_jobs(self, space: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]:
-        sql = "SELECT * FROM jobs WHERE space=%s"
-        args: list[Any] = [space]
-        if statuses:
-            sql += " AND status = ANY(%s)"
-            args.append(list(statuses))
-        return [_job(r) for r in self._q(sql + " ORDER BY created_at DESC LIMIT %s", [*args, limit])]
 
     # -------------------------------------------------------------- forget
     def forget(self, space: str, *, user_id: str | None = None,

@@ -9,7 +9,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from ...types import (
     Cell,
     Filters,
     HistoryEntry,
-    Job,
     MemoryRecord,
     Message,
     Page,
@@ -31,6 +29,7 @@ from ...types import (
 )
 from .._ranking import BM25_DECIMALS
 from .export import ExportMixin
+from .jobs import JobsMixin
 from .keys import KeysMixin
 from .migrations import MIGRATIONS
 from .rows import (
@@ -41,7 +40,6 @@ from .rows import (
     _chunks,
     _filter_sql,
     _index_text,
-    _job,
     _memory,
     _memory_row,
     _message,
@@ -63,7 +61,7 @@ def _time_bounds(rec: MemoryRecord) -> tuple[float, float]:
     return epoch(rec.observed_at), epoch(rec.observed_at)
 
 
-class SQLiteStore(ExportMixin, KeysMixin):
+class SQLiteStore(ExportMixin, KeysMixin, JobsMixin):
     """See :class:`engramos.store.base.Store` for the contract."""
 
     backend = "sqlite"
@@ -488,84 +486,6 @@ class SQLiteStore(ExportMixin, KeysMixin):
         return [HistoryEntry(id=r[0], memory_id=r[1], action=r[2], actor=r[3], at=from_iso(r[4]),
                              before=json.loads(r[5]) if r[5] else None,
                              after=json.loads(r[6]) if r[6] else None) for r in rows]
-
-    # ---------------------------------------------------------------- jobs
-    def enqueue(self, job: Job, *, dedupe_key: str | None = None) -> bool:
-        with self.transaction():
-            if dedupe_key is not None and self._conn.execute(
-                    "SELECT 1 FROM jobs WHERE space=? AND dedupe_key=? AND status IN ('pending','running')",
-                    (job.space, dedupe_key)).fetchone():
-                return False
-            self._conn.execute(
-                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                (job.id, job.space, job.kind, json.dumps(job.payload), dedupe_key, job.status,
-                 job.attempts, job.max_attempts, epoch(job.run_after), None, None, job.last_error,
-                 iso(job.created_at), iso(job.updated_at)))
-        return True
-
-    def claim_jobs(self, space: str | None, worker: str, *, lease_seconds: float,
-                   limit: int = 1, now: datetime | None = None) -> list[Job]:
-        t = epoch(now or utcnow())
-        sql = ("SELECT id FROM jobs WHERE ((status='pending' AND run_after <= ?) OR "
-               "(status='running' AND lease_until < ?))")
-        args: list[Any] = [t, t]
-        if space is not None:
-            sql += " AND space = ?"
-            args.append(space)
-        with self.transaction():
-            ids = [r[0] for r in self._conn.execute(sql + " ORDER BY run_after, id LIMIT ?",
-                                                    [*args, limit]).fetchall()]
-            for jid in ids:
-                self._conn.execute(
-                    "UPDATE jobs SET status='running', attempts=attempts+1, lease_until=?, worker=?, "
-                    "updated_at=? WHERE id=?", (t + lease_seconds, worker, iso(utcnow()), jid))
-            return self._jobs_by_id(ids)
-
-    def _jobs_by_id(self, ids: Sequence[str]) -> list[Job]:
-        if not ids:
-            return []
-        rows = self._conn.execute(f"SELECT * FROM jobs WHERE id IN ({_ph(ids)})", list(ids)).fetchall()
-        by_id = {r[0]: _job(r) for r in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
-    def finish_job(self, job_id: str, worker: str, usage: dict[str, Any] | None = None) -> None:
-        self._x("UPDATE jobs SET status='done', lease_until=NULL, updated_at=?, usage=? "
-                "WHERE id=? AND worker=? AND status='running'",
-                (iso(utcnow()), json.dumps(usage) if usage else None, job_id, worker))
-
-    def extend_lease(self, job_id: str, worker: str, *, lease_seconds: float) -> bool:
-        return self._x("UPDATE jobs SET lease_until=? WHERE id=? AND worker=? AND status='running'",
-                       (epoch(utcnow()) + lease_seconds, job_id, worker)) > 0
-
-    def fail_job(self, job_id: str, worker: str, error: str, *, retry_at: datetime | None) -> None:
-        status = "pending" if retry_at is not None else "parked"
-        self._x("UPDATE jobs SET status=?, last_error=?, run_after=coalesce(?, run_after), "
-                "lease_until=NULL, updated_at=? WHERE id=? AND worker=? AND status='running'",
-                (status, error[:2000], epoch(retry_at) if retry_at else None, iso(utcnow()),
-                 job_id, worker))
-
-    def requeue_jobs(self, space: str, statuses: Sequence[str] = ("failed", "parked")) -> int:
-        return self._x(f"UPDATE jobs SET status='pending', attempts=0, run_after=?, updated_at=? "
-                       f"WHERE space=? AND status IN ({_ph(statuses)})",
-                       [epoch(utcnow()), iso(utcnow()), space, *statuses])
-
-    def job_counts(self, space: str) -> dict[str, int]:
-        counts = {s: 0 for s in ("pending", "running", "done", "failed", "parked")}
-        counts.update(dict(self._q("SELECT status, count(*) FROM jobs WHERE space=? GROUP BY status", (space,))))
-        return counts
-
-    def job_usage(self, space: str) -> dict[str, int]:
-        keys = ("llm_calls", "prompt_tokens", "completion_tokens")
-        row = self._q("SELECT " + ", ".join(f"coalesce(sum(json_extract(usage, '$.{k}')), 0)" for k in keys)
-                      + " FROM jobs WHERE space=? AND status='done' AND usage IS NOT NULL", (space,))[0]
-        return {k: int(v) for k, v in zip(keys, row, strict=True)}
-
-    def list_jobs(self, space: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]:
-        sql, args = "SELECT * FROM jobs WHERE space=?", [space]
-        if statuses:
-            sql += f" AND status IN ({_ph(statuses)})"
-            args += list(statuses)
-        return [_job(r) for r in self._q(sql + " ORDER BY created_at DESC LIMIT ?", [*args, limit])]
 
     # -------------------------------------------------------------- forget
     def forget(self, space: str, *, user_id: str | None = None,
