@@ -62,7 +62,10 @@ class Store(Protocol):
 
     def health(self) -> dict[str, Any]:
         """Backend name, location, schema version (applied migrations), integrity check,
-        row counts.  Never raises for an unhealthy store: it reports."""
+        row counts (``rows_<table>``), ``size_bytes`` (on SQLite the file and its WAL; on
+        PostgreSQL the database) and ``index_bytes`` (every index, full text and vector
+        included; None where the backend cannot tell).  Never raises for an unhealthy
+        store: it reports."""
 
     # ------------------------------------------------------------------------ meta
     def get_meta(self, key: str) -> str | None:

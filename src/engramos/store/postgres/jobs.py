@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from ..._util import epoch, utcnow
-from ...types import Job
+from ...types import Job, JobStatus
 from .rows import _job
 
 
@@ -67,7 +67,7 @@ class JobsMixin:
                        "WHERE space=%s AND status = ANY(%s)", (epoch(utcnow()), utcnow(), space, list(statuses)))
 
     def job_counts(self, space: str) -> dict[str, int]:
-        counts = {s: 0 for s in ("pending", "running", "done", "failed", "parked")}
+        counts = {s: 0 for s in get_args(JobStatus)}
         counts.update({r[0]: int(r[1]) for r in self._q(
             "SELECT status, count(*) FROM jobs WHERE space=%s GROUP BY status", (space,))})
         return counts

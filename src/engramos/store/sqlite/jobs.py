@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from ..._util import epoch, iso, utcnow
-from ...types import Job
+from ...types import Job, JobStatus
 from .rows import _job, _ph
 
 
@@ -78,7 +78,7 @@ class JobsMixin:
                        [epoch(utcnow()), iso(utcnow()), space, *statuses])
 
     def job_counts(self, space: str) -> dict[str, int]:
-        counts = {s: 0 for s in ("pending", "running", "done", "failed", "parked")}
+        counts = {s: 0 for s in get_args(JobStatus)}
         counts.update(dict(self._q("SELECT status, count(*) FROM jobs WHERE space=? GROUP BY status", (space,))))
         return counts
 
