@@ -11,7 +11,7 @@ import pytest
 
 from engramos import Config, Memory
 from engramos.providers.embeddings import E5SmallEmbedder
-from engramos.store import SQLiteStore
+from engramos.store.sqlite.store import SQLiteStore
 
 LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo10.json"
 

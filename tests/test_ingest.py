@@ -9,9 +9,9 @@ from engramos import InvalidInputError, Memory
 from engramos._util import utcnow
 from engramos.config import SegmentationConfig
 from engramos.ingest.extract import extract_cell, profile_matches, third_person
-from engramos.ingest.messages import normalize_messages
 from engramos.ingest.segment import segment
 from engramos.types import Message
+from engramos.validation import normalize_messages
 
 T0 = datetime(2024, 3, 4, 18, 0, tzinfo=UTC)
 
@@ -145,7 +145,7 @@ def test_pipeline_builds_cells_scenes_and_profile_updates(memory: Memory):
                user_id="u", conversation_id="c")
     memory.add([{"speaker": "Ana", "text": "I work as a pilot for a small airline now.",
                  "timestamp": "2023-06-02T10:00:00Z"}], user_id="u", conversation_id="c", flush=True)
-    cells = memory.store.list_cells(memory.space, "c")
+    cells = memory._store.list_cells(memory.space, "c")
     assert [c.boundary for c in cells] == ["day", "flush"] and all(c.status == "extracted" for c in cells)
     assert all(c.scene_id for c in cells)
     profile = memory.list(user_id="u", kinds=["profile"], filters=None).items

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from engramos import Config, Memory
 from engramos.cli import cli
 from engramos.config import LLMConfig
-from engramos.ingest.formats import locomo_batches
+from engramos.formats import locomo_batches
 from tests.conftest import LOCOMO
 from tests.scripted_llm import LINE_RE, ScriptedLLM
 
@@ -20,7 +20,7 @@ def llm_memory(tmp_path, embedder, server: ScriptedLLM, **llm: object) -> Memory
     cfg = Config(home=tmp_path / "home", llm=LLMConfig(base_url=server.base_url, model="scripted",
                                                         backoff_s=0.01, timeout_s=1.0, max_retries=1, **llm))
     mem = Memory(config=cfg, embedder=embedder)
-    mem.queue.backoff_seconds = 0.01
+    mem._queue.backoff_seconds = 0.01
     return mem
 
 
@@ -39,7 +39,7 @@ def test_llm_builds_cells_episodes_facts_foresight_profile(tmp_path, embedder):
         assert server.chat_requests("boundary") == []  # a short open stretch waits for a batch
         assert mem.search("Miso opens doors").hits  # ...and is searchable as raw turns meanwhile
         mem.flush(conversation_id="c")
-        cells = mem.store.list_cells(mem.space, "c")
+        cells = mem._store.list_cells(mem.space, "c")
         assert [(c.first_seq, c.last_seq) for c in cells] == [(1, 2), (3, 4)]  # the LLM's boundary
         assert all(c.status == "extracted" for c in cells)
         items = mem.list(user_id="u", limit=100).items
@@ -50,7 +50,7 @@ def test_llm_builds_cells_episodes_facts_foresight_profile(tmp_path, embedder):
         fact = next(m for m in llm_made if m.kind == "fact" and "nurse" in m.text)
         assert fact.event_start is not None and fact.message_ids == [mem.messages("c")[0].id]
         assert len(server.chat_requests("extraction")) == 2  # one call per MemCell
-        done = [j for j in mem.store.list_jobs(mem.space, ["done"]) if j.kind == "extract"]
+        done = [j for j in mem._store.list_jobs(mem.space, ["done"]) if j.kind == "extract"]
         assert all(j.usage and j.usage["llm_calls"] >= 1 and j.usage["prompt_tokens"] > 0 for j in done)
         hits = mem.search("What is Ana's job?", user_id="u").hits
         assert any("nurse" in h.memory.text for h in hits[:3])
@@ -65,7 +65,7 @@ def test_knowledge_update_supersedes_the_older_fact(tmp_path, embedder):
         mem.add([{"speaker": "Ana", "text": "I live in Porto near the river.", "timestamp": "2024-06-01T10:00:00Z"}],
                 user_id="u", conversation_id="c", flush=True)
         facts = [m for m in mem.list(user_id="u", kinds=["fact"], filters=None, limit=50).items]
-        old = [f for f in mem.store.get_memories(mem.space, [f.id for f in facts]) if f.status == "superseded"]
+        old = [f for f in mem._store.get_memories(mem.space, [f.id for f in facts]) if f.status == "superseded"]
         assert len(server.chat_requests("updates")) == 1
         assert old and old[0].valid_to is not None
         new = next(f for f in facts if f.supersedes == old[0].id)
@@ -79,9 +79,9 @@ def test_llm_down_parks_jobs_then_retry_extracts_each_cell_once(tmp_path, embedd
         mem = llm_memory(tmp_path, embedder, server)
         msgs = [{"speaker": s, "text": t, "timestamp": ts} for s, t, ts in CHAT]
         mem.add(msgs[:2], user_id="u", conversation_id="c", flush=True)  # extracted while the endpoint is up
-        assert [c.status for c in mem.store.list_cells(mem.space, "c")] == ["extracted"]
+        assert [c.status for c in mem._store.list_cells(mem.space, "c")] == ["extracted"]
         server.stop()  # the endpoint dies mid-ingest
-        mem.queue.backoff_seconds = 0.0  # retries fall due at once: the inline run goes on until parked
+        mem._queue.backoff_seconds = 0.0  # retries fall due at once: the inline run goes on until parked
         mem.add(msgs[2:], user_id="u", conversation_id="c", flush=True)
         assert mem.search("cat opens doors").hits  # raw turns stay searchable
         status = mem.status()
@@ -94,7 +94,7 @@ def test_llm_down_parks_jobs_then_retry_extracts_each_cell_once(tmp_path, embedd
         out = CliRunner().invoke(cli, ["--json", "retry"], catch_exceptions=False)
         assert out.exit_code == 0, out.output
         mem = llm_memory(tmp_path, embedder, server)
-        cells = mem.store.list_cells(mem.space, "c")
+        cells = mem._store.list_cells(mem.space, "c")
         episodes = mem.list(kinds=["episode"], limit=100).items
         assert cells and all(c.status == "extracted" for c in cells)
         assert sorted(e.cell_id for e in episodes) == sorted(c.id for c in cells)  # exactly once each
@@ -118,7 +118,7 @@ def test_cost_on_locomo_conv26(tmp_path, embedder):
                 mem.add([m], conversation_id=b.conversation_id, session_id=b.session_id)
                 n_messages += 1
         mem.flush()
-        cells = mem.store.list_cells(mem.space, "conv-26")
+        cells = mem._store.list_cells(mem.space, "conv-26")
         extraction_calls = len(server.chat_requests("extraction"))
         assert cells and all(c.status == "extracted" for c in cells)
         assert extraction_calls == len(cells)
@@ -130,7 +130,7 @@ def test_cost_on_locomo_conv26(tmp_path, embedder):
                     sent[(m.group(3), m.group(4), m.group(5))] += 1
         assert sent and max(sent.values()) <= 2
         assert sum(sent.values()) <= 2 * n_messages
-        calls, tokens = mem.llm.usage.calls, mem.llm.usage.prompt_tokens
+        calls, tokens = mem._llm.usage.calls, mem._llm.usage.prompt_tokens
         print(f"conv-26: {n_messages} messages, {len(cells)} cells, {calls} LLM calls "
               f"({calls / n_messages:.2f}/message), {tokens / n_messages:.0f} prompt tokens/message")
         mem.close()

@@ -9,7 +9,6 @@ from click.testing import CliRunner
 
 from engramos import Config, Memory
 from engramos.cli import cli
-from engramos.server.auth import create_key
 from engramos.store import open_store
 from engramos.store.migrate import checksums
 
@@ -42,7 +41,7 @@ def test_engine_on_postgres(postgres_url, embedder):
         assert "3 March 2024" in hit.memory.text and "T1" in [c.label() for c in hit.citations]
         assert "上海" in mem.search("玛雅去上海看谁", user_id="u").hits[0].memory.text
         assert mem.messages("c")[0].timestamp.utcoffset().total_seconds() == 3600  # the offset survives
-        assert all(c.status == "extracted" for c in mem.store.list_cells(mem.space, "c"))
+        assert all(c.status == "extracted" for c in mem._store.list_cells(mem.space, "c"))
         assert mem.health()["backend"] == "postgresql"
 
 
@@ -53,7 +52,7 @@ def test_migrate_sqlite_to_postgres_and_back(tmp_path, postgres_url, embedder, m
         target = mem.list(kinds=["fact"], limit=1).items[0]
         mem.update(target.id, text="Ana keeps bees")
         mem.delete(target.id)
-        create_key(mem.store, "default", "ci", "write", users=["u"])
+        mem.admin.create_key("ci", "write", users=["u"])
         expected_top = mem.search("Where is Bo moving?").hits[0].memory.id
     monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "cli"))
     out = CliRunner().invoke(cli, ["--json", "migrate", "--from", f"sqlite:///{sqlite_path}", "--to", postgres_url],
@@ -92,8 +91,9 @@ def test_two_api_processes_three_workers_one_killed(tmp_path, postgres_url, embe
     from engramos import Client
     from tests.scripted_llm import ScriptedLLM
 
-    store = open_store(postgres_url)
-    _, key = create_key(store, "prod", "ci", "write")
+    keys = Memory(postgres_url)
+    _, key = keys.admin.create_key("ci", "write", space="prod")
+    store = keys._store
     with ScriptedLLM(delay_s=0.6) as llm:
         env = {**os.environ, "ENGRAM_HOME": str(tmp_path / "home"), "ENGRAM_DB": postgres_url,
                "ENGRAM_LLM_BASE_URL": llm.base_url, "ENGRAM_LLM_MODEL": "scripted"}
@@ -120,7 +120,7 @@ def test_two_api_processes_three_workers_one_killed(tmp_path, postgres_url, embe
                 client = Client(f"http://127.0.0.1:{ports[i % 2]}", key)
                 msgs = [{"speaker": "Ana" if j % 2 else "Bo", "text": f"Conversation {i} line {j}: I like topic {j}.",
                          "timestamp": f"2024-03-0{i + 1}T10:{j:02d}:00Z"} for j in range(8)]
-                client.add(msgs, user_id=f"u{i}", conversation_id=f"c{i}", flush=True, wait=False)
+                client.add(msgs, user_id=f"u{i}", conversation_id=f"c{i}", flush=True, process=False)
 
             threads = [threading.Thread(target=ingest, args=(i,)) for i in range(4)]
             for t in threads:

@@ -14,7 +14,7 @@ import uvicorn
 
 from engramos import Client, Config, InvalidInputError, Memory, NotFoundError
 from engramos.server.app import create_app
-from engramos.server.auth import AuthError, ForbiddenError, create_key
+from engramos.errors import AuthError, ForbiddenError
 from engramos.server.worker import Worker
 
 MSGS = [{"speaker": "Ana", "text": "I adopted a grey cat named Miso yesterday.", "timestamp": "2024-03-04T10:00:00Z",
@@ -32,7 +32,7 @@ def _free_port() -> int:
 class Server:
     def __init__(self, config: Config, embedder, process_inline: bool = True) -> None:
         self.app = create_app(config, embedder=embedder, process_inline=process_inline)
-        self.store = self.app.state.spaces.root.store
+        self.admin = self.app.state.spaces.root.admin
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error"))
@@ -54,7 +54,7 @@ class Server:
         self.thread.join(10)
 
     def key(self, space: str, role: str = "write", **kw) -> str:
-        return create_key(self.store, space, f"{space}-{role}", role, **kw)[1]  # type: ignore[arg-type]
+        return self.admin.create_key(f"{space}-{role}", role, space=space, **kw)[1]  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ def test_async_add_returns_job_ids_and_a_worker_runs_them(tmp_path, embedder):
     cfg = Config(home=tmp_path / "srv2")
     with Server(cfg, embedder, process_inline=False) as srv:
         client = Client(srv.url, srv.key("A"))
-        added = client.add(MSGS, user_id="u1", conversation_id="c1", flush=True, wait=False)
+        added = client.add(MSGS, user_id="u1", conversation_id="c1", flush=True, process=False)
         assert added.job_ids and added.pending_jobs >= 1
         assert client.search("cat Miso", user_id="u1").hits[0].memory.kind == "turn"  # searchable at once
         worker = Worker(cfg.model_copy(update={"space": "A"}), embedder=embedder, poll_seconds=0.05)

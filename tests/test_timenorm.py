@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from engramos.ingest.timenorm import annotate, find_mentions
+from engramos.timenorm import annotate, find_mentions
 
 MONDAY = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)  # reference: Monday 8 May 2023
 

@@ -42,23 +42,23 @@ def test_killed_worker_job_is_taken_over_and_written_once(tmp_path, embedder):
         mem.add(CHAT, user_id="u", conversation_id="c", flush=True)
         first = _worker(home, server, lease=3.0)
         _wait(lambda: server.chat_requests("extraction"))  # the first worker is inside an extraction call
-        running = mem.store.list_jobs(mem.space, ["running"])
+        running = mem._store.list_jobs(mem.space, ["running"])
         assert running and running[0].kind == "extract"
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         second = _worker(home, server, lease=3.0)
         try:
-            _wait(lambda: all(c.status == "extracted" for c in mem.store.list_cells(mem.space, "c"))
+            _wait(lambda: all(c.status == "extracted" for c in mem._store.list_cells(mem.space, "c"))
                   and mem.job_counts()["pending"] == 0 and mem.job_counts()["running"] == 0)
         finally:
             second.send_signal(signal.SIGTERM)  # graceful: finishes the job in hand, then exits
             assert second.wait(30) == 0, second.stderr.read() if second.stderr else ""
-        cells = mem.store.list_cells(mem.space, "c")
+        cells = mem._store.list_cells(mem.space, "c")
         episodes = mem.list(kinds=["episode"], limit=100).items
         assert sorted(e.cell_id for e in episodes) == sorted(c.id for c in cells)  # one episode per cell
         facts = mem.list(kinds=["fact"], limit=1000).items
         assert max(Counter((f.text, tuple(f.message_ids)) for f in facts).values()) == 1  # nothing twice
-        [job] = [j for j in mem.store.list_jobs(mem.space, ["done"]) if j.id == running[0].id]
+        [job] = [j for j in mem._store.list_jobs(mem.space, ["done"]) if j.id == running[0].id]
         assert job.attempts == 2  # claimed by the killed worker, then by the second one
         assert len(server.chat_requests("extraction")) == len(cells) + 1  # the interrupted call was repeated
         mem.close()

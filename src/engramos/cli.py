@@ -14,10 +14,12 @@ import click
 
 from . import __version__
 from .cli_bench import bench
-from .cli_common import State, _errors, pass_state
+from .cli_common import State, _errors, add_json_flag, pass_state
 from .errors import InvalidInputError
-from .ingest.formats import load_conversation_file
-from .types import MEMORY_KINDS, ContextBlock, Hit, SearchResult
+from .formats import load_conversation_file
+from .requests import AnswerRequest, ContextRequest, SearchRequest
+from .types import ContextBlock, Hit, SearchResult
+from .vocab import KEY_ROLES, MEMORY_KINDS
 
 DEMO_QUERIES = [
     "When did Maya adopt her dog?",
@@ -95,8 +97,8 @@ def demo(state: State) -> None:
                         conversation_id=batch["conversation_id"], flush=True)
         report: dict[str, Any] = {"ingested": added.inserted, "queries": []}
         if not state.as_json:
-            click.echo(f"EngramOS demo: ingested {added.inserted} messages into {mem.store.health()['path']} "
-                       f"(space 'demo'); ran {added.jobs_run} jobs, offline, model {mem.embedder.model_id}\n")
+            click.echo(f"EngramOS demo: ingested {added.inserted} messages into {mem.health()['path']} "
+                       f"(space 'demo'); ran {added.jobs_run} jobs, offline, model {mem.embedding_model}\n")
         ref = "2024-04-21T12:00:00+02:00"
         for q in DEMO_QUERIES:
             result = mem.search(q, user_id="maya", top_k=3, reference_time=ref)
@@ -172,60 +174,105 @@ def ingest(state: State, file: str, user_id: str | None, conversation_id: str | 
 
 
 def _search_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a recall command; :func:`_request` turns them into the request."""
     for opt in reversed([
         click.option("--user", "user_id", default=None),
+        click.option("--agent", "agent_id", default=None),
         click.option("--conversation", "conversation_id", default=None),
+        click.option("--session", "session_id", default=None),
+        click.option("--speaker", default=None, help="Only memories of this speaker."),
         click.option("--kind", "kinds", multiple=True, type=click.Choice(MEMORY_KINDS)),
+        click.option("--meta", "metadata", multiple=True, metavar="KEY=VALUE",
+                     help="Metadata equality (VALUE read as JSON when it parses); repeatable."),
+        click.option("--where", "where", default=None, metavar="JSON",
+                     help='Metadata conditions as JSON, e.g. \'{"priority": {"gte": 2}}\'.'),
+        click.option("--include-inactive", is_flag=True, help="Also superseded and deleted memories."),
         click.option("--at", "reference_time", default=None,
                      help="Reference time for relative words in the query (default: now)."),
+        click.option("--since", default=None, help="Time range start (ISO-8601); needs --until."),
+        click.option("--until", default=None, help="Time range end (ISO-8601); needs --since."),
+        click.option("-k", "--top-k", "top_k", type=int, default=None, help="How many hits (default: the "
+                     "request type's)."),
+        click.option("--no-expand", is_flag=True, help="No neighbour, cell or scene expansion."),
     ]):
         fn = opt(fn)
     return fn
 
 
+def _request(model: type[SearchRequest], query: str, o: dict[str, Any]) -> Any:
+    """The request the recall options describe; unset options keep the type's defaults."""
+    meta: dict[str, Any] = {}
+    for item in o.pop("metadata", ()):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInputError("--meta", f"{item!r} is not KEY=VALUE")
+        try:
+            meta[key] = json.loads(value)
+        except ValueError:
+            meta[key] = value
+    where = o.pop("where", None)
+    if where:
+        try:
+            conditions = json.loads(where)
+        except ValueError as exc:
+            raise InvalidInputError("--where", f"is not JSON: {exc}") from None
+        if not isinstance(conditions, dict):
+            raise InvalidInputError("--where", "must be a JSON object")
+        meta.update(conditions)
+    since, until = o.pop("since", None), o.pop("until", None)
+    if (since is None) != (until is None):
+        raise InvalidInputError("--since/--until", "give both or neither")
+    fields: dict[str, Any] = {k: v for k, v in o.items() if v not in (None, False, ())}
+    fields.pop("no_expand", None)
+    if o.get("no_expand"):
+        fields["expand"] = False
+    if o.get("kinds"):
+        fields["kinds"] = list(o["kinds"])
+    if meta:
+        fields["metadata"] = meta
+    if since is not None:
+        fields["time_range"] = [since, until]
+    return model.of(query, fields)
+
+
 @cli.command()
 @click.argument("query")
 @_search_options
-@click.option("-k", "--top-k", default=10, show_default=True)
+@click.option("--agentic", is_flag=True, help="With an LLM: a second round of complementary queries.")
 @pass_state
-def search(state: State, query: str, user_id: str | None, conversation_id: str | None,
-           kinds: tuple[str, ...], reference_time: str | None, top_k: int) -> None:
+def search(state: State, query: str, **options: Any) -> None:
     """Search memories: ranked hits with dates, citations and score breakdown."""
     with _errors(state):
-        result = state.memory.search(query, user_id=user_id, conversation_id=conversation_id,
-                                     kinds=list(kinds) or None, top_k=top_k,  # type: ignore[arg-type]
-                                     reference_time=reference_time)
+        result = state.memory.search(_request(SearchRequest, query, options))
         state.emit(result, lambda: _print_hits(result))
 
 
 @cli.command()
 @click.argument("query")
 @_search_options
-@click.option("--budget", default=1024, show_default=True, help="Token budget (cl100k_base).")
+@click.option("--agentic", is_flag=True, help="With an LLM: a second round of complementary queries.")
+@click.option("--budget", "budget_tokens", type=int, default=None, help="Token budget (cl100k_base; default "
+              "the configured one, 1024).")
 @pass_state
-def context(state: State, query: str, user_id: str | None, conversation_id: str | None,
-            kinds: tuple[str, ...], reference_time: str | None, budget: int) -> None:
+def context(state: State, query: str, **options: Any) -> None:
     """Assemble a context block for a prompt, within a token budget."""
     with _errors(state):
-        block = state.memory.context(query, budget_tokens=budget, user_id=user_id,
-                                     conversation_id=conversation_id, kinds=list(kinds) or None,
-                                     reference_time=reference_time)
+        block = state.memory.context(_request(ContextRequest, query, options))
         state.emit(block, lambda: _print_context(block))
 
 
 @cli.command()
 @click.argument("question")
 @_search_options
-@click.option("--budget", default=1024, show_default=True, help="Context budget (cl100k tokens).")
+@click.option("--budget", "budget_tokens", type=int, default=None, help="Context budget (cl100k tokens).")
 @click.option("--no-agentic", is_flag=True, help="One retrieval round only.")
 @pass_state
-def ask(state: State, question: str, user_id: str | None, conversation_id: str | None, kinds: tuple[str, ...],
-        reference_time: str | None, budget: int, no_agentic: bool) -> None:
+def ask(state: State, question: str, no_agentic: bool, **options: Any) -> None:
     """Answer a question from memory with the configured LLM, citing message ids."""
     with _errors(state):
-        result = state.memory.answer(question, budget_tokens=budget, agentic=not no_agentic, user_id=user_id,
-                                     conversation_id=conversation_id, kinds=list(kinds) or None,
-                                     reference_time=reference_time)
+        if no_agentic:
+            options["agentic"] = False
+        result = state.memory.answer(_request(AnswerRequest, question, options))
         labels = {c.message_id: c.label() for h in result.context.hits for c in h.citations}
 
         def human() -> None:
@@ -249,7 +296,7 @@ def list_cmd(state: State, user_id: str | None, conversation_id: str | None, kin
     """List memories, newest first (paginated)."""
     with _errors(state):
         page = state.memory.list(user_id=user_id, conversation_id=conversation_id,
-                                 kinds=list(kinds) or None, limit=limit, cursor=cursor)  # type: ignore[arg-type]
+                                 kinds=list(kinds) or None, limit=limit, cursor=cursor)
 
         def human() -> None:
             for m in page.items:
@@ -429,20 +476,13 @@ def mcp(state: State, transport: str, host: str, port: int) -> None:
 @pass_state
 def migrate(state: State, src_url: str, dst_url: str) -> None:
     """Copy a whole store to another backend and verify counts and checksums."""
-    from .store import open_store
-    from .store.migrate import checksums, copy_store
+    from .memory import Memory
 
     with _errors(state):
-        src, dst = open_store(src_url), open_store(dst_url)
-        try:
-            copied = copy_store(src, dst, progress=None if state.as_json else
-                                lambda t, n: click.echo(f"  {t}: {n}", err=True))
-            before, after = checksums(src), checksums(dst)
-        finally:
-            src.close()
-            dst.close()
-        ok = before == after
-        report = {"copied": copied, "verified": ok, "source": before, "destination": after}
+        with Memory(src_url, state.config) as source:
+            report = source.admin.copy_to(dst_url, progress=None if state.as_json else
+                                          lambda t, n: click.echo(f"  {t}: {n}", err=True))
+        ok, before, after = report["verified"], report["source"], report["destination"]
 
         def human() -> None:
             for table, info in before.items():
@@ -463,28 +503,27 @@ def keys() -> None:
 @keys.command(name="create")
 @click.option("--space", "key_space", default=None, help="The key's space (default: --space / 'default').")
 @click.option("--name", default="key", show_default=True)
-@click.option("--role", type=click.Choice(["admin", "write", "read"]), default="write", show_default=True)
+@click.option("--role", type=click.Choice(KEY_ROLES), default="write", show_default=True)
 @click.option("--user", "users", multiple=True, help="Restrict the key to these users.")
 @click.option("--agent", "agents", multiple=True, help="Restrict the key to these agents.")
 @pass_state
 def keys_create(state: State, key_space: str | None, name: str, role: str, users: tuple[str, ...],
                 agents: tuple[str, ...]) -> None:
     """Create a key; its secret is printed once and never stored."""
-    from .server.auth import create_key
-
     with _errors(state):
-        key, secret = create_key(state.memory.store, key_space or state.config.space, name, role,  # type: ignore[arg-type]
-                                 users=list(users) or None, agents=list(agents) or None)
+        key, secret = state.memory.admin.create_key(name, role, space=key_space,  # type: ignore[arg-type]
+                                                    users=list(users) or None, agents=list(agents) or None)
         state.emit({"key": key, "secret": secret}, lambda: click.echo(
             f"{secret}\n(id {key.id}, space {key.space}, role {key.role}; shown once, store it now)"))
 
 
 @keys.command(name="list")
+@click.option("--all-spaces", is_flag=True, help="Keys of every space.")
 @pass_state
-def keys_list(state: State) -> None:
-    """Keys of the space (all spaces for the default space's admin view)."""
+def keys_list(state: State, all_spaces: bool) -> None:
+    """Keys of the space (of every space with --all-spaces)."""
     with _errors(state):
-        found = state.memory.store.list_keys(state.config.space)
+        found = state.memory.admin.list_keys(all_spaces=all_spaces)
 
         def human() -> None:
             for k in found:
@@ -501,12 +540,12 @@ def keys_list(state: State) -> None:
 def keys_revoke(state: State, key_id: str) -> None:
     """Revoke a key (it stops working at once)."""
     with _errors(state):
-        if not state.memory.store.revoke_key(key_id):
-            raise InvalidInputError("key_id", f"{key_id} is unknown or already revoked")
+        state.memory.admin.revoke_key(key_id)
         state.emit({"revoked": key_id}, lambda: click.echo(f"revoked {key_id}"))
 
 
 cli.add_command(bench)
+add_json_flag(cli, skip=(bench,))
 
 
 def main() -> None:

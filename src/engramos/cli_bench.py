@@ -59,8 +59,13 @@ def _qa_settings(state: State, qa: bool, budget: int, runs: int, systems: str) -
     return QASettings(llm=llm, budget=budget, judge_runs=runs, systems=tuple(x for x in systems.split(",") if x))
 
 
+# LoCoMo is evaluation data (CC BY-NC): read where it lies, never copied into the project
+DEFAULT_LOCOMO = "../shared/data/locomo/locomo10.json"
+
+
 @bench.command(name="locomo")
-@click.option("--data", "data", default=None, help="LoCoMo-shaped file (default ../shared/data/locomo/locomo10.json).")
+@click.option("--data", "data", envvar="ENGRAM_LOCOMO", default=DEFAULT_LOCOMO, show_default=True,
+              help="LoCoMo-shaped file (or ENGRAM_LOCOMO).")
 @click.option("--quick", is_flag=True, help="The first two conversations only.")
 @click.option("--limit", type=int, default=None, help="The first N conversations.")
 @click.option("--peers", default="", help="Comma-separated peers to run too: mem0.")
@@ -68,15 +73,15 @@ def _qa_settings(state: State, qa: bool, budget: int, runs: int, systems: str) -
 @click.option("--results", "folder", default="results", show_default=True, help="Folder for JSON, markdown, PNG.")
 @_qa_options
 @pass_state
-def bench_locomo(state: State, data: str | None, quick: bool, limit: int | None, peers: str,
+def bench_locomo(state: State, data: str, quick: bool, limit: int | None, peers: str,
                  json_out: str | None, folder: str, qa: bool, qa_budget: int, judge_runs: int,
                  qa_systems: str) -> None:
     """Evidence recall, answer-in-context, latency and ingest on LoCoMo (no LLM needed;
     with ENGRAM_LLM_* set, EngramOS builds memories with the LLM and reports its cost)."""
-    from .bench import DEFAULT_LOCOMO, benchmark, load_locomo
+    from .bench import benchmark, load_locomo
 
     with _errors(state):
-        path = Path(data) if data else DEFAULT_LOCOMO
+        path = Path(data)
         if not path.is_file():
             raise InvalidInputError("--data", f"{path} not found; pass the LoCoMo file with --data")
         settings = _qa_settings(state, qa, qa_budget, judge_runs, qa_systems)

@@ -68,3 +68,22 @@ def _errors(state: State | None) -> Iterator[None]:
 pass_state = click.make_pass_decorator(State)
 
 
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(State).as_json = True
+
+
+def add_json_flag(group: click.Group, *, skip: tuple[click.Command, ...] = ()) -> None:
+    """Let ``--json`` stand after a subcommand too (``engram search ... --json``), on
+    every command of ``group`` and its subgroups, except those in ``skip`` (the
+    benchmarks, whose ``--json FILE`` names an output file)."""
+    for cmd in group.commands.values():
+        if cmd in skip:
+            continue
+        if isinstance(cmd, click.Group):
+            add_json_flag(cmd, skip=skip)
+            continue
+        cmd.params.append(click.Option(["--json", "as_json_after"], is_flag=True, expose_value=False,
+                                       callback=_set_json, help="Machine-readable JSON output."))

@@ -1,34 +1,35 @@
 """``Client`` and ``AsyncClient``: the :class:`engramos.Memory` surface over the REST
-API, with the same result types, so that switching from embedded to server is a change
-of constructor.  Server errors come back as the same exception types."""
+API, with the same methods, parameters and result types (a test checks them name by
+name), so that switching from embedded to server is a change of constructor.  Server
+errors come back as the same exception types."""
 
 from __future__ import annotations
 
 import builtins
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from .errors import ConfigError, EngramError, InvalidInputError, NotFoundError, ProviderError, StoreError
+from .errors import EngramError, InvalidInputError, NotFoundError, ServerError, error_classes
+from .requests import AnswerRequest, ContextRequest, SearchRequest
 from .types import (
     AddResult,
     AnswerResult,
     ContextBlock,
+    ConversationRef,
+    Filters,
     HistoryEntry,
-    MemoryKind,
+    Job,
+    JobStatus,
     MemoryRecord,
     Message,
     Page,
+    Scene,
     SearchResult,
 )
 
 T = TypeVar("T")
-
-
-class ServerError(EngramError):
-    code = "server_error"
 
 
 def _error(resp: httpx.Response) -> EngramError:
@@ -44,153 +45,146 @@ def _error(resp: httpx.Response) -> EngramError:
         exc = NotFoundError("resource", "?")
         exc.args = (message,)
         return exc
-    from .server.auth import AuthError, ForbiddenError
-
-    known: tuple[type[EngramError], ...] = (ConfigError, StoreError, ProviderError, AuthError, ForbiddenError)
-    for cls in known:
-        if code == cls.code:
+    for cls in error_classes():
+        if code == cls.code and cls not in (InvalidInputError, NotFoundError):
             return cls(message)
     return ServerError(message or f"server answered {resp.status_code}")
 
 
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+class Call(Generic[T]):
+    """One request: method, path, how to read the answer, httpx keyword arguments."""
 
+    def __init__(self, method: str, path: str, model: Any, *, pick: str | None = None, **kw: Any) -> None:
+        self.method, self.path, self.model, self.pick, self.kw = method, path, model, pick, kw
 
-def _search_body(query: str, kw: dict[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = {"query": query}
-    for key in ("user_id", "conversation_id", "kinds", "top_k", "agentic", "budget_tokens"):
-        if kw.get(key) is not None:
-            body[key] = kw[key]
-    if kw.get("reference_time") is not None:
-        body["reference_time"] = _iso(kw["reference_time"])
-    if kw.get("time_range") is not None:
-        body["time_range"] = [_iso(x) for x in kw["time_range"]]
-    return body
-
-
-Request = tuple[str, str, Any, dict[str, Any]]  # method, path, result type, httpx keyword arguments
-
-
-class _Requests:
-    """What each method sends and what it returns; Client and AsyncClient execute them."""
-
-    def __init__(self, base_url: str, api_key: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.headers = {"Authorization": f"Bearer {api_key}"}
-
-    def _run(self, request: Request) -> Any:
-        raise NotImplementedError
-
-    def __getattr__(self, name: str) -> Any:
-        # add, search, ...: build the request, then run it (a value, or an awaitable for AsyncClient)
-        if name in _METHODS:
-            build = getattr(_Requests, f"r_{name}")
-            return lambda *a, **kw: self._run(build(*a, **kw))
-        raise AttributeError(name)
-
-    @staticmethod
-    def _parse(resp: httpx.Response, model: Any) -> Any:
+    def parse(self, resp: httpx.Response) -> T:
         if resp.status_code >= 400:
             raise _error(resp)
         data = resp.json()
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            return model.model_validate(data)
-        return TypeAdapter(model).validate_python(data)
+        if self.pick is not None:  # the answer wraps the value: {"requeued": 3}
+            data = data[self.pick]
+        if isinstance(self.model, type) and issubclass(self.model, BaseModel):
+            return self.model.model_validate(data)  # type: ignore[return-value]
+        return TypeAdapter(self.model).validate_python(data)
 
-    @staticmethod
-    def r_add(messages: Any, *, user_id: str | None = None, agent_id: str | None = None,
-              conversation_id: str | None = None, session_id: str | None = None, flush: bool = False,
-              wait: bool = True) -> Request:
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class _Surface:
+    """The methods of :class:`engramos.Memory`, each building its request; ``_send``
+    runs it (a value for Client, an awaitable for AsyncClient)."""
+
+    def _send(self, call: Call[Any]) -> Any:
+        raise NotImplementedError
+
+    def add(self, messages: Any, *, user_id: str | None = None, agent_id: str | None = None,
+            conversation_id: str | None = None, session_id: str | None = None,
+            flush: bool = False, process: bool | None = None) -> Any:
         body = {"messages": messages if isinstance(messages, list) else [messages], "user_id": user_id,
                 "agent_id": agent_id, "conversation_id": conversation_id, "session_id": session_id,
-                "flush": flush, "wait": wait}
-        return "POST", "/v1/messages", AddResult, {"json": body}
+                "flush": flush, **({"wait": process} if process is not None else {})}
+        return self._send(Call[AddResult]("POST", "/v1/messages", AddResult, json=body))
 
-    @staticmethod
-    def r_search(query: str, **kw: Any) -> Request:
-        return "POST", "/v1/search", SearchResult, {"json": _search_body(query, kw)}
+    def search(self, request: SearchRequest | str, /, **options: Any) -> Any:
+        req = SearchRequest.of(request, options)
+        return self._send(Call[SearchResult]("POST", "/v1/search", SearchResult, json=req.payload()))
 
-    @staticmethod
-    def r_context(query: str, *, budget_tokens: int | None = None, **kw: Any) -> Request:
-        body = _search_body(query, {**kw, "budget_tokens": budget_tokens})
-        return "POST", "/v1/context", ContextBlock, {"json": body}
+    def context(self, request: ContextRequest | str, /, **options: Any) -> Any:
+        req = ContextRequest.of(request, options)
+        return self._send(Call[ContextBlock]("POST", "/v1/context", ContextBlock, json=req.payload()))
 
-    @staticmethod
-    def r_answer(question: str, *, budget_tokens: int | None = None, **kw: Any) -> Request:
-        body = _search_body(question, {**kw, "budget_tokens": budget_tokens})
-        return "POST", "/v1/answer", AnswerResult, {"json": body}
+    def answer(self, request: AnswerRequest | str, /, **options: Any) -> Any:
+        req = AnswerRequest.of(request, options)
+        return self._send(Call[AnswerResult]("POST", "/v1/answer", AnswerResult, json=req.payload()))
 
-    @staticmethod
-    def r_get(memory_id: str) -> Request:
-        return "GET", f"/v1/memories/{memory_id}", MemoryRecord, {}
+    def get(self, memory_id: str) -> Any:
+        return self._send(Call[MemoryRecord]("GET", f"/v1/memories/{memory_id}", MemoryRecord))
 
-    @staticmethod
-    def r_list(*, user_id: str | None = None, conversation_id: str | None = None,
-               kinds: builtins.list[MemoryKind] | None = None, limit: int = 50, cursor: str | None = None) -> Request:
-        params = {k: v for k, v in {"user_id": user_id, "conversation_id": conversation_id, "kind": kinds,
-                                     "limit": limit, "cursor": cursor}.items() if v is not None}
-        return "GET", "/v1/memories", Page, {"params": params}
+    def list(self, *, filters: Filters | dict[str, Any] | None = None, limit: int = 50, cursor: str | None = None,
+             **scope: Any) -> Any:
+        f = filters.model_dump(exclude_defaults=True) if isinstance(filters, Filters) else dict(filters or {})
+        f.update({k: v for k, v in scope.items() if v is not None})
+        kinds = f.pop("kinds", None)
+        unsupported = set(f) - {"user_id", "agent_id", "conversation_id", "session_id"}
+        if unsupported:
+            raise InvalidInputError("filters", f"the REST listing does not take {sorted(unsupported)}")
+        return self._send(Call[Page]("GET", "/v1/memories", Page,
+                                     params=_params(**f, kind=kinds, limit=limit, cursor=cursor)))
 
-    @staticmethod
-    def r_update(memory_id: str, *, text: str | None = None, metadata: dict[str, Any] | None = None) -> Request:
-        return "PATCH", f"/v1/memories/{memory_id}", MemoryRecord, {"json": {"text": text, "metadata": metadata}}
+    def update(self, memory_id: str, *, text: str | None = None, metadata: dict[str, Any] | None = None,
+               actor: str = "user") -> Any:
+        # the server records the calling key as the actor
+        return self._send(Call[MemoryRecord]("PATCH", f"/v1/memories/{memory_id}", MemoryRecord,
+                                             json={"text": text, "metadata": metadata}))
 
-    @staticmethod
-    def r_delete(memory_id: str) -> Request:
-        return "DELETE", f"/v1/memories/{memory_id}", MemoryRecord, {}
+    def delete(self, memory_id: str, *, actor: str = "user") -> Any:
+        return self._send(Call[MemoryRecord]("DELETE", f"/v1/memories/{memory_id}", MemoryRecord))
 
-    @staticmethod
-    def r_forget(*, memory_id: str | None = None, conversation_id: str | None = None,
-                 user_id: str | None = None) -> Request:
+    def forget(self, *, memory_id: str | None = None, conversation_id: str | None = None,
+               user_id: str | None = None) -> Any:
         body = {"memory_id": memory_id, "conversation_id": conversation_id, "user_id": user_id}
-        return "POST", "/v1/forget", dict[str, int], {"json": body}
+        return self._send(Call[dict[str, int]]("POST", "/v1/forget", dict[str, int], json=body))
 
-    @staticmethod
-    def r_history(memory_id: str) -> Request:
-        return "GET", f"/v1/memories/{memory_id}/history", builtins.list[HistoryEntry], {}
+    def history(self, memory_id: str) -> Any:
+        return self._send(Call[builtins.list[HistoryEntry]](
+            "GET", f"/v1/memories/{memory_id}/history", builtins.list[HistoryEntry]))
 
-    @staticmethod
-    def r_messages(conversation_id: str, *, limit: int = 1000) -> Request:
-        path = f"/v1/conversations/{conversation_id}/messages"
-        return "GET", path, builtins.list[Message], {"params": {"limit": limit}}
+    def users(self) -> Any:
+        return self._send(Call[builtins.list[str]]("GET", "/v1/users", builtins.list[str]))
 
-    @staticmethod
-    def r_status() -> Request:
-        return "GET", "/v1/jobs/status", dict[str, Any], {}
+    def conversations(self, *, user_id: str | None = None) -> Any:
+        return self._send(Call[builtins.list[ConversationRef]]("GET", "/v1/conversations",
+                                                               builtins.list[ConversationRef],
+                                                               params=_params(user_id=user_id)))
 
-    @staticmethod
-    def r_retry() -> Request:
-        return "POST", "/v1/jobs/retry", dict[str, int], {}
+    def messages(self, conversation_id: str, *, limit: int = 1000) -> Any:
+        return self._send(Call[builtins.list[Message]]("GET", f"/v1/conversations/{conversation_id}/messages",
+                                                       builtins.list[Message], params={"limit": limit}))
 
-    @staticmethod
-    def r_health() -> Request:
-        return "GET", "/v1/health", dict[str, Any], {}
+    def scenes(self, *, user_id: str) -> Any:
+        return self._send(Call[builtins.list[Scene]]("GET", "/v1/scenes", builtins.list[Scene],
+                                                     params={"user_id": user_id}))
+
+    def profile(self, *, user_id: str) -> Any:
+        return self._send(Call[builtins.list[MemoryRecord]]("GET", f"/v1/users/{user_id}/profile",
+                                                            builtins.list[MemoryRecord]))
+
+    def jobs(self, status: builtins.list[JobStatus] | None = None, *, limit: int = 100) -> Any:
+        return self._send(Call[builtins.list[Job]]("GET", "/v1/jobs", builtins.list[Job],
+                                                   params=_params(status=status, limit=limit)))
+
+    def status(self) -> Any:
+        return self._send(Call[dict[str, Any]]("GET", "/v1/jobs/status", dict[str, Any]))
+
+    def retry(self) -> Any:
+        return self._send(Call[int]("POST", "/v1/jobs/retry", int, pick="requeued"))
+
+    def health(self) -> Any:
+        return self._send(Call[dict[str, Any]]("GET", "/v1/health", dict[str, Any]))
 
 
-_METHODS = ("add", "search", "context", "answer", "get", "list", "update", "delete", "forget", "history",
-            "messages", "status", "retry", "health")
+# Memory methods that only make sense in process: running a worker's jobs, counting
+# LLM spend of this process, and the in-process flush/job counts (the server owns them).
+IN_PROCESS_ONLY = ("flush", "run_jobs", "job_counts", "llm_usage", "conversation_owner")
 
 
-class Client(_Requests):
+class Client(_Surface):
     """Synchronous client: ``Client("http://127.0.0.1:8420", api_key)``; the methods of
-    :class:`engramos.Memory` (add, search, context, answer, get, list, update, delete,
-    forget, history, messages, status, retry, health) with the same result types."""
+    :class:`engramos.Memory` with the same parameters and result types."""
 
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 60.0) -> None:
-        super().__init__(base_url, api_key)
-        self._http = httpx.Client(base_url=self.base_url, headers=self.headers, timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {api_key}"},
+                                  timeout=timeout)
 
-    def _run(self, request: Request) -> Any:
-        method, path, model, kw = request
+    def _send(self, call: Call[Any]) -> Any:
         try:
-            resp = self._http.request(method, path, **kw)
+            resp = self._http.request(call.method, call.path, **call.kw)
         except httpx.HTTPError as exc:
             raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
-        return self._parse(resp, model)
-
-    def retry(self) -> int:
-        return int(self._run(self.r_retry())["requeued"])
+        return call.parse(resp)
 
     def close(self) -> None:
         self._http.close()
@@ -202,23 +196,20 @@ class Client(_Requests):
         self.close()
 
 
-class AsyncClient(_Requests):
+class AsyncClient(_Surface):
     """The same surface as :class:`Client`, awaitable."""
 
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 60.0) -> None:
-        super().__init__(base_url, api_key)
-        self._http = httpx.AsyncClient(base_url=self.base_url, headers=self.headers, timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.base_url, headers={"Authorization": f"Bearer {api_key}"},
+                                       timeout=timeout)
 
-    async def _run(self, request: Request) -> Any:
-        method, path, model, kw = request
+    async def _send(self, call: Call[Any]) -> Any:
         try:
-            resp = await self._http.request(method, path, **kw)
+            resp = await self._http.request(call.method, call.path, **call.kw)
         except httpx.HTTPError as exc:
             raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
-        return self._parse(resp, model)
-
-    async def retry(self) -> int:
-        return int((await self._run(self.r_retry()))["requeued"])
+        return call.parse(resp)
 
     async def close(self) -> None:
         await self._http.aclose()

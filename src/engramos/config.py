@@ -93,6 +93,15 @@ class RecallConfig(BaseModel):
     budget_tokens: int = Field(default=1024, ge=32)
 
 
+class JobsConfig(BaseModel):
+    """Durable jobs: a claimed job's lease (extended by the worker's heartbeat while it
+    runs), the first retry delay (doubling each attempt), and attempts before parking."""
+
+    lease_seconds: float = Field(default=300.0, gt=0)
+    backoff_seconds: float = Field(default=2.0, ge=0)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+
+
 class Config(BaseModel):
     home: Path = Field(default_factory=lambda: Path("~/.engram").expanduser())
     # A database URL (postgresql://... or sqlite:///...); None: the SQLite file in ``home``.
@@ -104,6 +113,7 @@ class Config(BaseModel):
     recall: RecallConfig = Field(default_factory=RecallConfig)
     reranker: RerankerConfig = Field(default_factory=RerankerConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
+    jobs: JobsConfig = Field(default_factory=JobsConfig)
     max_message_chars: int = Field(default=32_000, ge=1)
     process_inline: bool = True  # library mode: run the jobs that add() enqueues at once
 

@@ -1,7 +1,9 @@
 """The exception tree.  Every error EngramOS raises is an :class:`EngramError`.
 
-Errors from SQLite (and later PostgreSQL or HTTP) are translated into this tree at the
-store / provider boundary, so callers never need to import a driver to catch them.
+Errors from SQLite, PostgreSQL and HTTP are translated into this tree at the store,
+provider and client boundaries, so callers never need to import a driver to catch them.
+Each class has a stable ``code`` (the REST API's error code) and the HTTP status the
+server answers it with.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ class EngramError(Exception):
     """Base class of every EngramOS error.  ``code`` is stable and machine-readable."""
 
     code = "engram_error"
+    http_status = 400
 
     def to_dict(self) -> dict[str, object]:
         return {"code": self.code, "message": str(self)}
@@ -20,6 +23,7 @@ class InvalidInputError(EngramError, ValueError):
     """Input that cannot be accepted.  ``field`` names the offending field."""
 
     code = "invalid_input"
+    http_status = 422
 
     def __init__(self, field: str, reason: str) -> None:
         self.field = field
@@ -34,6 +38,7 @@ class NotFoundError(EngramError, LookupError):
     """An id that does not exist in the caller's space (or was hard-deleted)."""
 
     code = "not_found"
+    http_status = 404
 
     def __init__(self, kind: str, ident: str) -> None:
         self.kind = kind
@@ -57,15 +62,46 @@ class StoreError(EngramError):
     """A storage failure (the database is locked, corrupt, full, unreachable...)."""
 
     code = "store_error"
+    http_status = 503
 
 
 class ProviderError(EngramError):
     """An embedding / LLM / reranker provider failed (after its retries)."""
 
     code = "provider_error"
+    http_status = 502
 
 
 class JobError(EngramError):
     """A background job failed; the job row keeps the reason and may be retried."""
 
     code = "job_error"
+
+
+class AuthError(EngramError):
+    """A missing, unknown or revoked API key."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class ForbiddenError(EngramError):
+    """The key's role, users or agents do not allow this."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class ServerError(EngramError):
+    """The server failed, or could not be reached (raised by the client)."""
+
+    code = "server_error"
+    http_status = 500
+
+
+def error_classes() -> list[type[EngramError]]:
+    """Every class of the tree, the base included (the client maps codes back to them)."""
+    found: list[type[EngramError]] = [EngramError]
+    for cls in found:
+        found.extend(sub for sub in cls.__subclasses__() if sub not in found)
+    return found

@@ -1,5 +1,8 @@
-"""The facade: :class:`Memory` (and :class:`AsyncMemory`).  The CLI, the benchmark and
-later the server call these same methods."""
+"""The facade: :class:`Memory` (and :class:`AsyncMemory`), the one door to memory.
+
+The REST server, the worker, the CLI, the MCP server and the benchmark call these
+methods (and :attr:`Memory.admin` for keys, audit and workers); none of them reaches the
+store, the queue or the recall engine, which are private here."""
 
 from __future__ import annotations
 
@@ -7,40 +10,44 @@ import asyncio
 import builtins
 import functools
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ._util import new_id, utcnow
+import numpy as np
+
+from ._util import utcnow
+from .admin import Admin
 from .config import Config
 from .errors import ConfigError, EmbeddingModelMismatchError, InvalidInputError, NotFoundError
-from .ingest.messages import check_id, clean_text, normalize_messages, parse_timestamp
-from .ingest.pipeline import Pipeline, history_entry, turn_record
+from .ingest.pipeline import Pipeline
 from .jobs.queue import JobQueue
-from .prompts.recall_prompts import answer_messages
-from .prompts.schemas import Answer
+from .prompts.recall_prompts import ANSWER
 from .providers.embeddings import Embedder, make_embedder
 from .providers.llm import ChatModel, make_chat_model
 from .recall.context import assemble
 from .recall.recall import RecallEngine
 from .recall.rerank import Reranker, make_reranker
-from .store import Store, open_store
+from .records import history_entry
+from .requests import AnswerRequest, ContextRequest, SearchRequest
+from .store import Store, is_store_location, open_store
 from .types import (
     DEFAULT_CONVERSATION,
     DEFAULT_USER,
-    MEMORY_KINDS,
     AddResult,
     AnswerResult,
     ContextBlock,
+    ConversationRef,
     Filters,
     HistoryEntry,
-    MemoryKind,
+    Job,
     MemoryRecord,
     Message,
     Page,
+    Scene,
     SearchResult,
-    TimeRange,
 )
+from .validation import check_id, clean_text, normalize_messages, validated
+from .vocab import JOB_STATUSES, JobStatus
 
 
 class Memory:
@@ -56,39 +63,53 @@ class Memory:
                  embedder: Embedder | None = None, reranker: Reranker | None = None,
                  store: Store | None = None, llm: ChatModel | None = None) -> None:
         cfg = config or Config()
-        if path is not None:
-            text = str(path)
-            if text.startswith(("sqlite:", "postgresql://", "postgres://")) or text.endswith((".db", ".sqlite")) \
-                    or text == ":memory:":
-                location: str | Path = text
-            else:
-                cfg = cfg.model_copy(update={"home": Path(text).expanduser()})
-                location = cfg.db_path
-        else:
-            location = cfg.db or cfg.db_path
+        if path is not None and not is_store_location(str(path)):
+            cfg = cfg.model_copy(update={"home": Path(str(path)).expanduser()})
+        location: str | Path = str(path) if path is not None and is_store_location(str(path)) \
+            else cfg.db or cfg.db_path
         self.config = cfg
         self.space = check_id("space", cfg.space) or "default"
-        self.store: Store = store or open_store(location)
-        self.embedder = embedder or make_embedder(cfg.embedder)
+        self._store: Store = store or open_store(location)
+        self._owns_store = store is None
+        self._embedder = embedder or make_embedder(cfg.embedder)
         self._check_embedding_model()
-        self.queue = JobQueue(self.store)
-        self.llm = llm or make_chat_model(cfg.llm)
-        self.pipeline = Pipeline(self.store, self.embedder, cfg, self.queue, self.llm)
-        self.engine = RecallEngine(self.store, self.embedder, cfg, reranker or make_reranker(cfg.reranker),
-                                   self.llm)
+        self._llm = llm or make_chat_model(cfg.llm)
+        self._reranker = reranker or make_reranker(cfg.reranker)
+        self._queue = JobQueue(self._store, lease_seconds=cfg.jobs.lease_seconds,
+                               backoff_seconds=cfg.jobs.backoff_seconds, max_attempts=cfg.jobs.max_attempts)
+        self._pipeline = Pipeline(self._store, self._embedder, cfg, self._queue, self._llm)
+        self._engine = RecallEngine(self._store, self._embedder, cfg, self._reranker, self._llm)
+        self.admin = Admin(self)
 
     def _check_embedding_model(self) -> None:
-        stored = self.store.get_meta("embedding_model")
+        stored = self._store.get_meta("embedding_model")
         if stored is None:
-            self.store.set_meta("embedding_model", self.embedder.model_id)
-        elif stored != self.embedder.model_id:
+            self._store.set_meta("embedding_model", self._embedder.model_id)
+        elif stored != self._embedder.model_id:
             raise EmbeddingModelMismatchError(
                 f"this store's vectors were made by {stored!r}, but the configured embedder is "
-                f"{self.embedder.model_id!r}; configure that model, or use a new store")
+                f"{self._embedder.model_id!r}; configure that model, or use a new store")
+
+    def for_space(self, space: str) -> Memory:
+        """The memory of another space of the same deployment, sharing this one's store,
+        embedder, reranker and LLM (closing it leaves them open)."""
+        if space == self.space:
+            return self
+        return Memory(config=self.config.model_copy(update={"space": space}), store=self._store,
+                      embedder=self._embedder, reranker=self._reranker, llm=self._llm)
+
+    @property
+    def embedding_model(self) -> str:
+        return self._embedder.model_id
+
+    @property
+    def llm_model(self) -> str | None:
+        return self._llm.model_id if self._llm else None
 
     # ------------------------------------------------------------------ life
     def close(self) -> None:
-        self.store.close()
+        if self._owns_store:
+            self._store.close()
 
     def __enter__(self) -> Memory:
         return self
@@ -104,66 +125,60 @@ class Memory:
 
         ``process`` overrides ``config.process_inline`` for this call: True runs the
         jobs before returning, False leaves them to a worker (the returned ``job_ids``).
-
-        With ``config.process_inline`` (library mode) the segmentation and extraction
-        jobs run before this returns; otherwise a worker runs them.  The open tail of a
-        conversation (no boundary seen yet) stays searchable as raw turns until a later
-        message closes it or ``flush=True`` / :meth:`flush`."""
+        The open tail of a conversation (no boundary seen yet) stays searchable as raw
+        turns until a later message closes it or ``flush=True`` / :meth:`flush`."""
         user = check_id("user_id", DEFAULT_USER if user_id is None else user_id)
         conv = check_id("conversation_id", DEFAULT_CONVERSATION if conversation_id is None else conversation_id)
         agent = check_id("agent_id", agent_id, required=False)
         session = check_id("session_id", session_id, required=False)
         assert user is not None and conv is not None
         parsed = normalize_messages(messages, max_chars=self.config.max_message_chars, default_time=utcnow())
-        now = utcnow()
-        with self.store.transaction():
-            seq = self.store.next_seq(self.space, conv)
-            rows: list[Message] = []
-            for m in parsed:
-                rows.append(Message(
-                    id=new_id("msg"), space=self.space, user_id=user, agent_id=agent, conversation_id=conv,
-                    session_id=session, seq=seq, sender=m.sender, sender_name=m.sender_name, role=m.role,
-                    content=m.content, timestamp=m.timestamp, external_id=m.external_id,
-                    metadata=m.metadata, content_hash=m.content_hash(), created_at=now))
-                seq += 1
-            outcome = self.store.insert_messages(rows)
-            fresh = [r for r, (_, inserted) in zip(rows, outcome, strict=True) if inserted]
-            if fresh:
-                self.store.insert_memories([turn_record(r) for r in fresh])
-            job_id = self.pipeline.request_segmentation(self.space, user, conv, flush=flush) \
-                if fresh or flush else None
+        stored = self._pipeline.store_messages(self.space, parsed, user_id=user, agent_id=agent,
+                                               conversation_id=conv, session_id=session, flush=flush)
         inline = self.config.process_inline if process is None else process
         ran = self.run_jobs() if inline else 0
-        return AddResult(message_ids=[i for i, _ in outcome], inserted=len(fresh),
-                         duplicates=len(rows) - len(fresh), jobs_run=ran,
-                         pending_jobs=self.store.job_counts(self.space)["pending"],
-                         job_ids=[job_id] if job_id else [])
+        return AddResult(message_ids=stored.message_ids, inserted=stored.inserted,
+                         duplicates=len(parsed) - stored.inserted, jobs_run=ran,
+                         pending_jobs=self.job_counts()["pending"],
+                         job_ids=[stored.job_id] if stored.job_id else [])
 
     def flush(self, *, user_id: str | None = None, conversation_id: str | None = None) -> int:
         """Close the open tails of a conversation (or of all conversations) into MemCells
         and process them; the number of jobs run."""
-        convs = [conversation_id] if conversation_id else self.store.conversations_with_unassigned(self.space)
+        if conversation_id is not None:
+            check_id("conversation_id", conversation_id)
+        convs = [conversation_id] if conversation_id else self._store.conversations_with_unassigned(self.space)
         for conv in convs:
             user = user_id or self._owner(conv)
-            self.pipeline.request_segmentation(self.space, user, conv, flush=True)
+            self._pipeline.request_segmentation(self.space, user, conv, flush=True)
         return self.run_jobs() if self.config.process_inline else 0
 
     def _owner(self, conversation_id: str) -> str:
-        msgs = self.store.list_messages(self.space, conversation_id, limit=1)
+        msgs = self._store.list_messages(self.space, conversation_id, limit=1)
         return msgs[0].user_id if msgs else DEFAULT_USER
 
+    # ------------------------------------------------------------------ jobs
     def run_jobs(self, max_jobs: int | None = None) -> int:
         """Run due jobs of this space now (what a worker does); the number run."""
-        return self.queue.run_pending(self.space, max_jobs=max_jobs)
+        return self._queue.run_pending(self.space, max_jobs=max_jobs)
 
     def job_counts(self) -> dict[str, int]:
-        return self.store.job_counts(self.space)
+        return self._store.job_counts(self.space)
+
+    def jobs(self, status: builtins.list[JobStatus] | None = None, *, limit: int = 100) -> builtins.list[Job]:
+        """This space's jobs, optionally of the given statuses, newest first."""
+        if status is not None:
+            bad = [s for s in status if s not in JOB_STATUSES]
+            if bad:
+                raise InvalidInputError("status", f"unknown status(es) {bad}; expected any of {list(JOB_STATUSES)}")
+        _check_limit(limit, 1000)
+        return self._store.list_jobs(self.space, status, limit)
 
     def status(self) -> dict[str, Any]:
         """Jobs by status, the reasons of failed and parked ones, and LLM usage so far."""
-        problems = self.store.list_jobs(self.space, ["failed", "parked", "pending", "running"], limit=200)
-        return {"counts": self.job_counts(), "llm": self.llm.model_id if self.llm else None,
-                "llm_usage_done_jobs": self.store.job_usage(self.space),
+        problems = self._store.list_jobs(self.space, ["failed", "parked", "pending", "running"], limit=200)
+        return {"counts": self.job_counts(), "llm": self.llm_model,
+                "llm_usage_done_jobs": self._store.job_usage(self.space),
                 "jobs": [{"id": j.id, "kind": j.kind, "status": j.status, "attempts": j.attempts,
                           "run_after": j.run_after.isoformat(), "error": j.last_error,
                           "conversation_id": j.payload.get("conversation_id")} for j in problems]}
@@ -171,84 +186,69 @@ class Memory:
     def retry(self) -> int:
         """Requeue failed, parked and backing-off jobs to run now, then run them (library
         mode); the number of jobs requeued."""
-        n = self.store.requeue_jobs(self.space, ("failed", "parked", "pending"))
+        n = self._store.requeue_jobs(self.space, ("failed", "parked", "pending"))
         if self.config.process_inline:
             self.run_jobs()
         return n
 
+    def llm_usage(self) -> dict[str, Any] | None:
+        """LLM calls and tokens this process has spent through this memory (None offline)."""
+        if self._llm is None:
+            return None
+        u = self._llm.usage
+        return {"model": self._llm.model_id, "llm_calls": u.calls, "prompt_tokens": u.prompt_tokens,
+                "completion_tokens": u.completion_tokens}
+
     # ---------------------------------------------------------------- recall
-    def search(self, query: str, *, filters: Filters | None = None, top_k: int = 10,
-               time_range: TimeRange | tuple[Any, Any] | None = None,
-               reference_time: datetime | str | float | None = None, user_id: str | None = None,
-               conversation_id: str | None = None, kinds: list[MemoryKind] | None = None,
-               expand: bool = True, agentic: bool = False) -> SearchResult:
-        """Ranked hits with score breakdown and citations.  ``reference_time`` is "now"
-        for relative expressions in the query ("last week"); it defaults to the wall clock."""
-        q = clean_text(query, "query", 4000)
-        if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= 1000:
-            raise InvalidInputError("top_k", "must be an integer from 1 to 1000")
-        f = self._filters(filters, user_id, conversation_id, kinds)
-        ref = parse_timestamp(reference_time, "reference_time") if reference_time is not None else utcnow()
-        if agentic:
-            return self.engine.agentic_recall(self.space, q, f, top_k=top_k, reference_time=ref,
-                                              time_range=_time_range(time_range))
-        return self.engine.recall(self.space, q, f, top_k=top_k, reference_time=ref,
-                                  time_range=_time_range(time_range), expand=expand)
+    def search(self, request: SearchRequest | str, /, **options: Any) -> SearchResult:
+        """Ranked hits with score breakdown and citations.  Give a :class:`SearchRequest`,
+        or the query and any of its fields as keywords (``user_id=`` and the other filter
+        fields may be given at the top level)."""
+        return self._recall(SearchRequest.of(request, options))
 
-    def context(self, query: str, *, budget_tokens: int | None = None, top_k: int = 50,
-                **search_args: Any) -> ContextBlock:
-        """The best evidence for ``query`` that fits ``budget_tokens``, as a prompt block."""
-        budget = budget_tokens or self.config.recall.budget_tokens
-        if not isinstance(budget, int) or budget < 32:
-            raise InvalidInputError("budget_tokens", "must be an integer of at least 32")
-        result = self.search(query, top_k=top_k, **search_args)
-        return assemble(result.query, result.hits, budget)
+    def _recall(self, req: SearchRequest, *, query_vector: np.ndarray | None = None) -> SearchResult:
+        ref = req.reference_time or utcnow()
+        if req.agentic:
+            return self._engine.agentic_recall(self.space, req.query, req.filters, top_k=req.top_k,
+                                               reference_time=ref, time_range=req.time_range, expand=req.expand)
+        return self._engine.recall(self.space, req.query, req.filters, top_k=req.top_k, reference_time=ref,
+                                   time_range=req.time_range, expand=req.expand, query_vector=query_vector)
 
-    def answer(self, question: str, *, budget_tokens: int | None = None, agentic: bool = True,
-               **search_args: Any) -> AnswerResult:
+    def context(self, request: ContextRequest | str, /, **options: Any) -> ContextBlock:
+        """The best evidence for the query that fits ``budget_tokens``, as a prompt block."""
+        req = ContextRequest.of(request, options)
+        result = self._recall(req)
+        return assemble(result.query, result.hits, req.budget_tokens or self.config.recall.budget_tokens)
+
+    def answer(self, request: AnswerRequest | str, /, **options: Any) -> AnswerResult:
         """Answer from memory with the configured LLM: (agentic) recall, context within the
         budget, one answer call; the result cites the message ids it used."""
-        if self.llm is None:
+        req = AnswerRequest.of(request, options)
+        if self._llm is None:
             raise ConfigError("answer() needs an LLM: set config.llm (or ENGRAM_LLM_BASE_URL / ENGRAM_LLM_MODEL)")
-        with self.llm.track() as spent:
-            block = self.context(question, budget_tokens=budget_tokens, agentic=agentic, **search_args)
-            reply = self.llm.structured(answer_messages(question, block.text), Answer, purpose="answer")
+        with self._llm.track() as spent:
+            block = self.context(req)
+            reply = ANSWER.ask(self._llm, ANSWER.Context(question=req.query, memory=block.text))
         labels = {c.label(): c.message_id for h in block.hits for c in h.citations}
         used = [labels.get(r, r) for r in reply.message_ids if labels.get(r, r) in block.message_ids]
-        return AnswerResult(question=question, answer=reply.answer, message_ids=list(dict.fromkeys(used)),
+        return AnswerResult(question=req.query, answer=reply.answer, message_ids=list(dict.fromkeys(used)),
                             context=block, llm_calls=spent.calls, prompt_tokens=spent.prompt_tokens,
                             completion_tokens=spent.completion_tokens)
-
-    def _filters(self, filters: Filters | None, user_id: str | None, conversation_id: str | None,
-                 kinds: list[MemoryKind] | None) -> Filters:
-        f = filters or Filters()
-        updates: dict[str, Any] = {}
-        if user_id is not None:
-            updates["user_id"] = check_id("user_id", user_id)
-        if conversation_id is not None:
-            updates["conversation_id"] = check_id("conversation_id", conversation_id)
-        if kinds is not None:
-            bad = [k for k in kinds if k not in MEMORY_KINDS]
-            if bad:
-                raise InvalidInputError("kinds", f"unknown kind(s) {bad}; expected any of {list(MEMORY_KINDS)}")
-            updates["kinds"] = kinds
-        return f.model_copy(update=updates) if updates else f
 
     # ----------------------------------------------------------------- CRUD
     def get(self, memory_id: str) -> MemoryRecord:
         check_id("memory_id", memory_id)
-        found = self.store.get_memories(self.space, [memory_id])
+        found = self._store.get_memories(self.space, [memory_id])
         if not found:
             raise NotFoundError("memory", memory_id)
         return found[0]
 
-    def list(self, *, filters: Filters | None = None, user_id: str | None = None,
-             conversation_id: str | None = None, kinds: list[MemoryKind] | None = None,
-             limit: int = 50, cursor: str | None = None) -> Page:
-        if not isinstance(limit, int) or not 1 <= limit <= 1000:
-            raise InvalidInputError("limit", "must be an integer from 1 to 1000")
-        return self.store.list_memories(self.space, self._filters(filters, user_id, conversation_id, kinds),
-                                        limit=limit, cursor=cursor)
+    def list(self, *, filters: Filters | dict[str, Any] | None = None, limit: int = 50, cursor: str | None = None,
+             **scope: Any) -> Page:
+        """Memories newest first, one page at a time (``cursor``: the previous page's
+        ``next_cursor``).  Filter fields may be given as ``filters`` or as keywords."""
+        _check_limit(limit, 1000)
+        return self._store.list_memories(self.space, _filters(filters, scope), limit=limit, cursor=cursor)
 
     def update(self, memory_id: str, *, text: str | None = None, metadata: dict[str, Any] | None = None,
                actor: str = "user") -> MemoryRecord:
@@ -263,12 +263,12 @@ class Memory:
             changes["metadata"] = {**before.metadata, **metadata}
         if not changes:
             raise InvalidInputError("text", "nothing to update: give text and/or metadata")
-        vec = self.embedder.embed([changes["text"]], "passage") if "text" in changes else None
-        with self.store.transaction():
-            after = self.store.update_memory(self.space, memory_id, changes)
+        vec = self._embedder.embed([changes["text"]], "passage") if "text" in changes else None
+        with self._store.transaction():
+            after = self._store.update_memory(self.space, memory_id, changes)
             if vec is not None:
-                self.store.set_vectors(self.space, [memory_id], vec, self.embedder.model_id)
-            self.store.add_history(self.space, [history_entry(
+                self._store.set_vectors(self.space, [memory_id], vec, self._embedder.model_id)
+            self._store.add_history(self.space, [history_entry(
                 memory_id, "update", actor, {k: getattr(before, k) for k in changes},
                 {k: getattr(after, k) for k in changes})])
         return after
@@ -276,9 +276,9 @@ class Memory:
     def delete(self, memory_id: str, *, actor: str = "user") -> MemoryRecord:
         """Soft delete: the memory leaves search and listings but stays in history."""
         before = self.get(memory_id)
-        with self.store.transaction():
-            after = self.store.update_memory(self.space, memory_id, {"status": "deleted"})
-            self.store.add_history(self.space, [history_entry(
+        with self._store.transaction():
+            after = self._store.update_memory(self.space, memory_id, {"status": "deleted"})
+            self._store.add_history(self.space, [history_entry(
                 memory_id, "delete", actor, {"status": before.status}, {"status": "deleted"})])
         return after
 
@@ -290,43 +290,74 @@ class Memory:
             raise InvalidInputError("forget", "give exactly one of memory_id, conversation_id, user_id")
         if memory_id is not None:
             self.get(memory_id)
-            with self.store.transaction():
-                n = self.store.delete_memories(self.space, [memory_id])
+            with self._store.transaction():
+                n = self._store.delete_memories(self.space, [memory_id])
             return {"memories": n}
         if conversation_id is not None:
             check_id("conversation_id", conversation_id)
-            return self.store.forget(self.space, conversation_id=conversation_id)
+            return self._store.forget(self.space, conversation_id=conversation_id)
         check_id("user_id", user_id)
-        return self.store.forget(self.space, user_id=user_id)
+        return self._store.forget(self.space, user_id=user_id)
 
     def history(self, memory_id: str) -> builtins.list[HistoryEntry]:
         check_id("memory_id", memory_id)
-        entries = self.store.history(self.space, memory_id)
-        if not entries and not self.store.get_memories(self.space, [memory_id]):
+        entries = self._store.history(self.space, memory_id)
+        if not entries and not self._store.get_memories(self.space, [memory_id]):
             raise NotFoundError("memory", memory_id)
         return entries
 
-    def messages(self, conversation_id: str, *, limit: int = 1000) -> builtins.list[Message]:
+    # ------------------------------------------------------------- tenancy
+    def users(self) -> builtins.list[str]:
+        """Users of this space that hold messages, sorted."""
+        return sorted({u for u, _ in self._store.iter_tenants(self.space)})
+
+    def conversations(self, *, user_id: str | None = None) -> builtins.list[ConversationRef]:
+        """Conversations of this space (of one user), with their owner."""
+        check_id("user_id", user_id, required=False)
+        return [ConversationRef(user_id=u, conversation_id=c) for u, c in self._store.iter_tenants(self.space)
+                if user_id is None or u == user_id]
+
+    def conversation_owner(self, conversation_id: str) -> ConversationRef | None:
+        """Who a conversation belongs to (its first message's user and agent), or None
+        when it holds no message."""
         check_id("conversation_id", conversation_id)
-        return self.store.list_messages(self.space, conversation_id, limit=limit)
+        msgs = self._store.list_messages(self.space, conversation_id, limit=1)
+        if not msgs:
+            return None
+        return ConversationRef(user_id=msgs[0].user_id, conversation_id=conversation_id, agent_id=msgs[0].agent_id)
+
+    def messages(self, conversation_id: str, *, limit: int = 1000) -> builtins.list[Message]:
+        """A conversation's raw messages in order."""
+        check_id("conversation_id", conversation_id)
+        _check_limit(limit, 10_000)
+        return self._store.list_messages(self.space, conversation_id, limit=limit)
+
+    def scenes(self, *, user_id: str) -> builtins.list[Scene]:
+        """A user's MemScenes, most recently active first."""
+        check_id("user_id", user_id)
+        return [s for s, _ in self._store.list_scenes(self.space, user_id)]
+
+    def profile(self, *, user_id: str) -> builtins.list[MemoryRecord]:
+        """A user's profile items (active and superseded, newest first)."""
+        check_id("user_id", user_id)
+        return self._store.list_memories(self.space, Filters(user_id=user_id, kinds=["profile"]), limit=1000).items
 
     def health(self) -> dict[str, Any]:
-        report = self.store.health()
-        report["embedding_model"] = self.embedder.model_id
+        report = self._store.health()
+        report["embedding_model"] = self._embedder.model_id
         report["jobs"] = self.job_counts()
         return report
 
 
-def _time_range(value: TimeRange | tuple[Any, Any] | None) -> TimeRange | None:
-    if value is None or isinstance(value, TimeRange):
-        return value
-    if not isinstance(value, tuple | list) or len(value) != 2:
-        raise InvalidInputError("time_range", "must be a TimeRange or a (start, end) pair")
-    start = parse_timestamp(value[0], "time_range.start")
-    end = parse_timestamp(value[1], "time_range.end")
-    if end < start:
-        raise InvalidInputError("time_range", "end is before start")
-    return TimeRange(start=start, end=end, source="caller")
+def _check_limit(limit: object, most: int) -> None:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= most:
+        raise InvalidInputError("limit", f"must be an integer from 1 to {most}")
+
+
+def _filters(filters: Filters | dict[str, Any] | None, scope: dict[str, Any]) -> Filters:
+    base = filters.model_dump(exclude_defaults=True) if isinstance(filters, Filters) else dict(filters or {})
+    given = {k: v for k, v in scope.items() if v is not None}
+    return validated(Filters, {**base, **given}, "filters")
 
 
 def _in_thread(method: Callable[..., Any]) -> Any:
@@ -335,6 +366,13 @@ def _in_thread(method: Callable[..., Any]) -> Any:
         return await asyncio.to_thread(getattr(self._sync, method.__name__), *args, **kwargs)
 
     return wrapper
+
+
+# The methods AsyncMemory (and the clients) mirror: Memory's public surface, less what
+# only makes sense in process (the admin part, the space switch, the context manager).
+PUBLIC_METHODS = ("add", "flush", "run_jobs", "job_counts", "jobs", "status", "retry", "llm_usage", "search",
+                  "context", "answer", "get", "list", "update", "delete", "forget", "history", "users",
+                  "conversations", "conversation_owner", "messages", "scenes", "profile", "health", "close")
 
 
 class AsyncMemory:
@@ -357,17 +395,26 @@ class AsyncMemory:
     add = _in_thread(Memory.add)
     flush = _in_thread(Memory.flush)
     run_jobs = _in_thread(Memory.run_jobs)
-    search = _in_thread(Memory.search)
-    answer = _in_thread(Memory.answer)
+    job_counts = _in_thread(Memory.job_counts)
+    jobs = _in_thread(Memory.jobs)
     status = _in_thread(Memory.status)
     retry = _in_thread(Memory.retry)
+    llm_usage = _in_thread(Memory.llm_usage)
+    search = _in_thread(Memory.search)
     context = _in_thread(Memory.context)
+    answer = _in_thread(Memory.answer)
     get = _in_thread(Memory.get)
     list = _in_thread(Memory.list)
     update = _in_thread(Memory.update)
     delete = _in_thread(Memory.delete)
     forget = _in_thread(Memory.forget)
     history = _in_thread(Memory.history)
+    users = _in_thread(Memory.users)
+    conversations = _in_thread(Memory.conversations)
+    conversation_owner = _in_thread(Memory.conversation_owner)
     messages = _in_thread(Memory.messages)
+    scenes = _in_thread(Memory.scenes)
+    profile = _in_thread(Memory.profile)
     health = _in_thread(Memory.health)
     close = _in_thread(Memory.close)
+

@@ -11,10 +11,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-MemoryKind = Literal["episode", "fact", "foresight", "profile", "turn"]
-MEMORY_KINDS: tuple[MemoryKind, ...] = ("episode", "fact", "foresight", "profile", "turn")
-MemoryStatus = Literal["active", "superseded", "deleted"]
-JobStatus = Literal["pending", "running", "done", "failed", "parked"]
+from .filters import Filters, MetadataCondition
+from .vocab import (
+    JOB_STATUSES,
+    KEY_ROLES,
+    MEMORY_KINDS,
+    MEMORY_STATUSES,
+    HistoryAction,
+    JobStatus,
+    KeyRole,
+    MemoryKind,
+    MemoryStatus,
+)
+
+__all__ = [
+    "JOB_STATUSES", "KEY_ROLES", "MEMORY_KINDS", "MEMORY_STATUSES", "Filters", "HistoryAction", "JobStatus",
+    "KeyRole", "MemoryKind", "MemoryStatus", "MetadataCondition",
+]
 
 DEFAULT_SPACE = "default"
 DEFAULT_USER = "default"
@@ -154,7 +167,7 @@ class Page(BaseModel):
 class HistoryEntry(BaseModel):
     id: str
     memory_id: str
-    action: Literal["create", "update", "supersede", "delete", "restore"]
+    action: HistoryAction
     actor: str
     at: datetime
     before: dict[str, Any] | None = None
@@ -168,6 +181,14 @@ class AddResult(BaseModel):
     jobs_run: int = 0
     pending_jobs: int = 0
     job_ids: list[str] = Field(default_factory=list)  # jobs this call enqueued
+
+
+class ConversationRef(BaseModel):
+    """A conversation and who it belongs to."""
+
+    user_id: str
+    conversation_id: str
+    agent_id: str | None = None
 
 
 class Scene(BaseModel):
@@ -210,21 +231,6 @@ class Job(BaseModel):
     usage: dict[str, Any] | None = None
 
 
-class Filters(BaseModel):
-    """Scope and filters of a search or listing.  ``space`` is always applied."""
-
-    user_id: str | None = None
-    agent_id: str | None = None
-    conversation_id: str | None = None
-    session_id: str | None = None
-    kinds: list[MemoryKind] | None = None
-    speaker: str | None = None
-    include_inactive: bool = False
-
-
-KeyRole = Literal["admin", "write", "read"]
-
-
 class ApiKey(BaseModel):
     """An API key's record (never its secret).  ``users`` / ``agents``: when set, the key
     may only touch those users' / agents' data."""
@@ -247,3 +253,4 @@ class AuditEntry(BaseModel):
     target: str
     at: datetime
     detail: dict[str, Any] = Field(default_factory=dict)
+

@@ -4,7 +4,6 @@ EngramOS side by side with baselines and peers in the same run, without any LLM.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from ..config import Config, EmbedderConfig
@@ -14,9 +13,7 @@ from .qa import QASettings
 from .runner import PUBLISHED_LOCOMO, machine, run_system
 from .systems import BM25Turns, DenseTurns, EngramSystem, Mem0Peer, System
 
-DEFAULT_LOCOMO = Path(__file__).resolve().parents[4] / "shared" / "data" / "locomo" / "locomo10.json"
-
-__all__ = ["DEFAULT_LOCOMO", "benchmark", "load_locomo", "load_longmemeval"]
+__all__ = ["benchmark", "load_locomo", "load_longmemeval"]
 
 
 def build_systems(embedder: Embedder, peers: Sequence[str], *, user_turns_only: bool = False,

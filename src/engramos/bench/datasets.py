@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..ingest.formats import TURN_SPACING, locomo_sessions
+from ..formats import TURN_SPACING, locomo_sessions
 
 LOCOMO_CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 _EVIDENCE_RE = re.compile(r"D\d+:\d+")

@@ -77,13 +77,12 @@ def benchmark_load(config: Config | None = None, *, clients: int = 32, seconds: 
     import uvicorn
 
     from ..server.app import create_app
-    from ..server.auth import create_key
     from .runner import machine
 
     home = Path(tempfile.mkdtemp(prefix="engram-load-"))
     cfg = (config or Config()).model_copy(update={"home": home, "space": "load"})
     app = create_app(cfg, embedder=embedder, process_inline=True)
-    _, secret = create_key(app.state.spaces.root.store, "load", "load", "write")
+    _, secret = app.state.spaces.root.admin.create_key("load", "write", space="load")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -11,8 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from ..prompts.recall_prompts import answer_messages, judge_messages
-from ..prompts.schemas import Answer, Judgement
+from ..prompts.recall_prompts import ANSWER, JUDGE
 from ..providers.llm import ChatModel
 from .metrics import normalise_answer
 
@@ -39,9 +38,10 @@ def token_f1(prediction: str, gold: str) -> float:
 def qa_scores(settings: QASettings, question: str, gold: str, context: str) -> dict[str, Any]:
     llm = settings.llm
     with llm.track() as answer_cost:
-        reply = llm.structured(answer_messages(question, context), Answer, purpose="qa-answer")
+        reply = ANSWER.ask(llm, ANSWER.Context(question=question, memory=context), purpose="qa-answer")
     with llm.track() as judge_cost:
-        labels = [llm.structured(judge_messages(question, gold, reply.answer), Judgement, purpose="qa-judge").label
+        labels = [JUDGE.ask(llm, JUDGE.Context(question=question, gold=gold, answer=reply.answer),
+                            purpose="qa-judge").label
                   for _ in range(settings.judge_runs)]
     return {
         "qa_judge": sum(lab == "CORRECT" for lab in labels) / len(labels),

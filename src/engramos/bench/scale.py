@@ -27,6 +27,7 @@ from .._util import utcnow
 from ..config import Config
 from ..memory import Memory
 from ..providers.embeddings import Embedder
+from ..requests import SearchRequest
 from ..types import Filters, MemoryRecord
 from .metrics import percentiles
 
@@ -79,12 +80,12 @@ def run_layout(home: Path, embedder: Embedder, sizes: list[int], users: int, que
                progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     cfg = Config(home=home / label, space=f"scale-{label}", db=db)
     mem = Memory(config=cfg, embedder=embedder)
-    base = mem.store.health()  # a database server may hold other data: count what this layout adds
+    base = mem.health()  # a database server may hold other data: count what this layout adds
     corpus = SyntheticCorpus(embedder.dim)
     rows, stored, ingest_s = [], 0, 0.0
     for size in sorted(sizes):
         t0 = time.perf_counter()
-        live_per_s = _ingest(mem, corpus, stored, size, users, writers, embedder.model_id, bulk)
+        live_per_s = _ingest(mem, corpus, stored, size, users, writers, bulk)
         stored = size
         ingest_s += time.perf_counter() - t0
         row = _measure(mem, corpus, size, users, queries, base)
@@ -98,28 +99,26 @@ def run_layout(home: Path, embedder: Embedder, sizes: list[int], users: int, que
 
 
 def _ingest(mem: Memory, corpus: SyntheticCorpus, stored: int, size: int, users: int, writers: int,
-            model_id: str, bulk: bool) -> float:
+            bulk: bool) -> float:
     """Fills the store from ``stored`` to ``size`` memories; with ``bulk``, all but the
     last :data:`LIVE_TAIL` go through the store's bulk load.  The last ones are always
     written live, one transaction per batch, into a store of (nearly) that size: their
     rate, in memories/s, is returned."""
     head = max(stored, size - LIVE_TAIL)
-    with mem.store.bulk_load(head - stored) if bulk else nullcontext():
-        _write(mem, corpus, stored, head, users, writers, model_id)
+    with mem.admin.bulk_load(head - stored) if bulk else nullcontext():
+        _write(mem, corpus, stored, head, users, writers)
     t0 = time.perf_counter()
-    _write(mem, corpus, head, size, users, writers, model_id)
+    _write(mem, corpus, head, size, users, writers)
     return (size - head) / (time.perf_counter() - t0)
 
 
-def _write(mem: Memory, corpus: SyntheticCorpus, start: int, end: int, users: int, writers: int,
-           model_id: str) -> None:
+def _write(mem: Memory, corpus: SyntheticCorpus, start: int, end: int, users: int, writers: int) -> None:
     """Memories ``start`` .. ``end`` in batches, one transaction each, from ``writers``
     threads (a database server takes concurrent writers; SQLite serialises them).  The
     time includes generating the synthetic batches."""
 
     def write(recs: list[MemoryRecord], vecs: np.ndarray) -> None:
-        with mem.store.transaction():
-            mem.store.insert_memories(recs, vecs, model_id)
+        mem.admin.load_memories(recs, vecs)
 
     with ThreadPoolExecutor(max_workers=writers) as pool:
         pending: list[Future[None]] = []
@@ -137,8 +136,8 @@ def _measure(mem: Memory, corpus: SyntheticCorpus, size: int, users: int, querie
              base: dict[str, Any]) -> dict[str, Any]:
     rng = np.random.default_rng(size)
     picks = rng.integers(0, size, queries)
-    targets = mem.store.get_memories(mem.space, [f"mem_{mem.space}_{int(k):09d}" for k in picks])
-    vectors = mem.store.get_vectors(mem.space, [t.id for t in targets])
+    targets = [mem.get(f"mem_{mem.space}_{int(k):09d}") for k in picks]
+    vectors = mem.admin.vectors([t.id for t in targets])
     lat, found = [], 0
     for i, t in enumerate(targets):
         # Like real queries after stopword removal: the vocabulary's 200 most frequent
@@ -148,12 +147,12 @@ def _measure(mem: Memory, corpus: SyntheticCorpus, size: int, users: int, querie
         qv = vectors[t.id] + 0.5 * rng.standard_normal(corpus.dim).astype(np.float32) / np.sqrt(corpus.dim)
         qv /= np.linalg.norm(qv)
         t0 = time.perf_counter()
-        res = mem.engine.recall(mem.space, q, Filters(user_id=t.user_id), top_k=10,
-                                reference_time=utcnow(), query_vector=qv)
+        res = mem.admin.recall_with_vector(
+            SearchRequest(query=q, filters=Filters(user_id=t.user_id), top_k=10, reference_time=utcnow()), qv)
         if i >= 3:  # the first searches fill the per-process vector cache
             lat.append((time.perf_counter() - t0) * 1000)
         found += any(h.memory.id == t.id for h in res.hits)
-    health = mem.store.health()
+    health = mem.health()
 
     def added_mb(key: str) -> float | None:
         if health.get(key) is None:

@@ -100,12 +100,11 @@ class EngramSystem:
 
     def llm_usage(self) -> dict[str, Any] | None:
         """LLM calls and tokens spent building memories (ingestion), over all conversations."""
-        llms = [m.llm for m in self.memories.values() if m.llm is not None]
-        if not llms:
+        spent = [u for m in self.memories.values() if (u := m.llm_usage()) is not None]
+        if not spent:
             return None
-        return {"model": llms[0].model_id, "llm_calls": sum(x.usage.calls for x in llms),
-                "prompt_tokens": sum(x.usage.prompt_tokens for x in llms),
-                "completion_tokens": sum(x.usage.completion_tokens for x in llms)}
+        return {"model": spent[0]["model"], **{k: sum(u[k] for u in spent)
+                                              for k in ("llm_calls", "prompt_tokens", "completion_tokens")}}
 
     def close(self) -> None:
         for mem in self.memories.values():
@@ -187,8 +186,9 @@ class Mem0Peer(_TurnBaseline):
             raise ConfigError("the mem0 peer needs the 'mem0ai' package (pip install mem0ai)") from exc
         self.embedder = embedder
         self.dir = Path(tempfile.mkdtemp(prefix="mem0-bench-"))
+        self.client: Any = None
 
-    def _client(self, conv_id: str) -> Any:
+    def _make_client(self) -> Any:
         import os
 
         from langchain_core.embeddings import Embeddings
@@ -206,21 +206,32 @@ class Mem0Peer(_TurnBaseline):
 
         config = {
             "vector_store": {"provider": "qdrant", "config": {
-                "collection_name": f"c{abs(hash(conv_id))}", "path": str(self.dir / conv_id),
+                "collection_name": "bench", "path": str(self.dir / "qdrant"),
                 "embedding_model_dims": outer.dim, "on_disk": True}},
             "embedder": {"provider": "langchain", "config": {"model": Adapter()}},
             "llm": {"provider": "openai", "config": {"api_key": "not-used-offline", "model": "gpt-4o-mini"}},
+            "history_db_path": str(self.dir / "history.db"),
         }
         return Mem0Memory.from_config(config)
 
     def ingest(self, conv: Conversation) -> None:
-        self.client = self._client(conv.id)
+        # One client for the whole run, conversations kept apart by user_id: a second
+        # client would find mem0's local stores still locked by the first.
+        if self.client is None:
+            self.client = self._make_client()
         self.turns = self._keys(conv)
         self.by_id = {t.id: i for i, t in enumerate(self.turns)}
         for t in self.turns:
             self.client.add([{"role": "user", "content": t.render()}], user_id=conv.id, infer=False,
                             metadata={"turn_id": t.id, "created_at": t.timestamp.isoformat()})
         self.conv_id = conv.id
+
+    def close(self) -> None:
+        super().close()
+        store = getattr(getattr(self.client, "vector_store", None), "client", None)
+        if store is not None and hasattr(store, "close"):
+            store.close()  # releases Qdrant's local lock
+        self.client = None
 
     def _rank(self, question: Question, k: int) -> list[int]:
         try:  # mem0 >= 2.2 takes entity ids in filters; older releases as keywords

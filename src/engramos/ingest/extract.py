@@ -15,37 +15,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
+from ..consolidate.plan import Draft
+from ..records import render_turn
 from ..text import has_cjk, split_sentences, words
+from ..timenorm import TimeMention, annotate, format_date
 from ..types import Message
-from .timenorm import TimeMention, annotate, format_date
-
-
-@dataclass
-class Draft:
-    """A memory before ids, tenancy and vectors are attached."""
-
-    kind: str
-    text: str
-    speaker: str | None
-    observed_at: datetime
-    message_ids: list[str]
-    event_start: datetime | None = None
-    event_end: datetime | None = None
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    metadata: dict[str, object] = field(default_factory=dict)
-
-
-def render_turn(m: Message) -> str:
-    text, _ = annotate(m.content, m.timestamp)
-    caption = m.metadata.get("image_caption")
-    if caption:
-        text += f" [image: {caption}]"
-    return f"{m.sender_name}: {text}"
-
 
 # ------------------------------------------------------------ person rewrite
 _NOT_PRESENT = frozenset(["was", "had", "did", "went", "made", "got", "saw", "took", "came", "gave", "found", "felt", "thought", "told", "knew", "left", "met", "ran", "bought", "brought", "built", "began", "wrote", "said", "sent", "spent", "won", "lost", "kept", "held", "heard", "became", "taught", "caught", "slept", "drove", "ate", "drew", "flew", "grew", "threw", "wore", "chose", "fell", "forgot", "sat", "stood", "understood", "paid", "put", "set", "cut", "let", "hit", "hurt", "quit", "shut", "led", "fed", "sang", "swam", "rode", "woke", "spoke", "broke", "stole", "hid", "can", "could", "will", "would", "should", "might", "must", "may", "shall", "also", "just", "really", "still", "always", "never", "often", "usually", "actually", "totally", "definitely", "guess", "mean"])

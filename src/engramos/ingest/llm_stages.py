@@ -14,63 +14,47 @@ contradiction / independent (knowledge updates).
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
 from ..config import Config
-from ..prompts.memory_prompts import (
-    COMPACTION_VERSION,
-    EXTRACTION_VERSION,
-    PromptMessage,
-    boundary_messages,
-    compaction_messages,
-    extraction_messages,
-    update_messages,
-)
-from ..prompts.schemas import BoundaryDecision, Extraction, ProfileCompaction, UpdateLabels
+from ..prompts.memory_prompts import BOUNDARY, COMPACTION, EXTRACTION, UPDATES, Lang, PromptMessage
 from ..providers.embeddings import Embedder
 from ..providers.llm import ChatModel
-from ..store.base import Store
 from ..text import has_cjk
-from ..types import Filters, MemoryRecord, Message
+from ..types import MemoryRecord, Message
 from .extract import Draft
 from .segment import Segment, segment
+from .stages import CellContext, Compaction, OlderFacts, SegmentContext
 
 UPDATE_CANDIDATE_SIMILARITY = 0.9  # e5 cosine above which an older fact is compared
 
 
 def _prompt_messages(messages: list[Message]) -> list[PromptMessage]:
-    return [PromptMessage(f"m{i + 1}", m.sender_name, m.timestamp.isoformat(timespec="minutes"),
-                          m.content + (f" [image: {m.metadata['image_caption']}]"
-                                       if m.metadata.get("image_caption") else ""))
+    return [PromptMessage(handle=f"m{i + 1}", speaker=m.sender_name, time=m.timestamp.isoformat(timespec="minutes"),
+                          text=m.content + (f" [image: {m.metadata['image_caption']}]"
+                                            if m.metadata.get("image_caption") else ""))
             for i, m in enumerate(messages)]
 
 
-def _lang(messages: list[Message]) -> str:
+def _lang(messages: list[Message]) -> Lang:
     cjk = sum(has_cjk(m.content) for m in messages)
     return "zh" if cjk * 2 >= len(messages) else "en"
 
 
 class LLMSegmenter:
-    def __init__(self, llm: ChatModel, store: Store, config: Config) -> None:
-        self.llm, self.store, self.config = llm, store, config
+    def __init__(self, llm: ChatModel, config: Config) -> None:
+        self.llm, self.config = llm, config
 
-    def _seen_key(self, space: str, conv: str) -> str:
-        return f"llm_boundary_seen/{space}/{conv}"
-
-    def segment(self, space: str, conv: str, pending: list[Message], *, flush: bool) -> list[Segment]:
-        forced, tail = segment(pending, np.zeros((0, 1), np.float32),
+    def segment(self, ctx: SegmentContext) -> list[Segment]:
+        forced, tail = segment(ctx.pending, np.zeros((0, 1), np.float32),
                                self.config.segmentation.model_copy(update={"topic_depth": 1e9}), flush=False)
-        seen: set[int] = set(json.loads(self.store.get_meta(self._seen_key(space, conv)) or "[]"))
         out: list[Segment] = []
         for chunk in forced:  # each closed by a day change, a gap or the size cap
-            out += self._decide(chunk.messages, seen, closed_by=chunk.boundary)
-        if tail and (flush or len(tail) >= self.config.llm.boundary_min_batch):
-            out += self._decide(tail, seen, closed_by="flush" if flush else None)
-        assigned = {m.seq for s in out for m in s.messages}
-        self.store.set_meta(self._seen_key(space, conv), json.dumps(sorted(seen - assigned)))
+            out += self._decide(chunk.messages, ctx.seen, closed_by=chunk.boundary)
+        if tail and (ctx.flush or len(tail) >= self.config.llm.boundary_min_batch):
+            out += self._decide(tail, ctx.seen, closed_by="flush" if ctx.flush else None)
         return out
 
     def _decide(self, messages: list[Message], seen: set[int], closed_by: str | None) -> list[Segment]:
@@ -83,8 +67,7 @@ class LLMSegmenter:
         while start < len(messages):
             window = messages[start : start + size]
             sent_before = {m.seq for m in window if m.seq in seen}
-            decision = self.llm.structured(boundary_messages([], _prompt_messages(window), _lang(window)),
-                                           BoundaryDecision, purpose="boundary")
+            decision = BOUNDARY.ask(self.llm, BOUNDARY.Context(window=_prompt_messages(window), lang=_lang(window)))
             seen.update(m.seq for m in window)
             cuts = sorted({b for b in decision.boundaries if 0 < b < len(window)})
             out += [Segment(window[a:b], "llm") for a, b in zip([0, *cuts], cuts, strict=False)]
@@ -104,17 +87,19 @@ class LLMSegmenter:
 
 
 class LLMExtractor:
-    def __init__(self, llm: ChatModel, store: Store, embedder: Embedder) -> None:
-        self.llm, self.store, self.embedder = llm, store, embedder
+    def __init__(self, llm: ChatModel, embedder: Embedder, profile_cap: int) -> None:
+        self.llm, self.embedder = llm, embedder
+        self.profile_cap: int | None = profile_cap
+        self.produced_by = llm.model_id
 
-    def extract(self, messages: list[Message]) -> tuple[list[Draft], np.ndarray]:
+    def extract(self, ctx: CellContext) -> tuple[list[Draft], np.ndarray]:
         """Drafts for one cell (episode first) and their vectors."""
+        messages = ctx.messages
         first = messages[0]
         handles = {f"m{i + 1}": m for i, m in enumerate(messages)}
-        profile = self.store.list_memories(first.space, Filters(user_id=first.user_id, kinds=["profile"]), limit=100)
-        known = [f"{p.speaker}: {p.metadata.get('attribute')} = {p.metadata.get('value')}" for p in profile.items]
-        result = self.llm.structured(extraction_messages(_prompt_messages(messages), _lang(messages), known),
-                                     Extraction, purpose="extraction")
+        known = [f"{p.speaker}: {p.metadata.get('attribute')} = {p.metadata.get('value')}" for p in ctx.known_profile]
+        result = EXTRACTION.ask(self.llm, EXTRACTION.Context(messages=_prompt_messages(messages),
+                                                             lang=_lang(messages), profile=known))
 
         def ids(refs: list[str]) -> list[str]:
             found = [handles[r].id for r in refs if r in handles]
@@ -124,7 +109,7 @@ class LLMExtractor:
             found = [handles[r] for r in refs if r in handles]
             return (found[0] if found else first).timestamp
 
-        meta = {"prompt": EXTRACTION_VERSION}
+        meta = {"prompt": EXTRACTION.id}
         drafts = [Draft("episode", f"{result.episode.title}\n{result.episode.narrative}", None, first.timestamp,
                         [m.id for m in messages], first.timestamp, messages[-1].timestamp,
                         metadata={**meta, "title": result.episode.title, "turns": len(messages)})]
@@ -147,31 +132,52 @@ class LLMExtractor:
                                 metadata={**meta, "attribute": op.attribute, "value": op.value, "op": op.op,
                                           "trait": op.kind}))
         vectors = self.embedder.embed([d.text for d in drafts], "passage")
-        self._knowledge_updates(first, drafts, vectors)
         return drafts, vectors
 
-    def _knowledge_updates(self, first: Message, drafts: list[Draft], vectors: np.ndarray) -> None:
+    def label_updates(self, drafts: list[Draft], vectors: np.ndarray, older: OlderFacts) -> None:
         """Label new facts against their most similar active older facts (one call)."""
         pairs: list[tuple[int, list[str], list[str]]] = []
         for i, d in enumerate(drafts):
             if d.kind != "fact":
                 continue
-            near = self.store.search_vectors(first.space, vectors[i], Filters(user_id=first.user_id, kinds=["fact"]),
-                                             limit=3)
-            near_ids = [mid for mid, s in near if s >= UPDATE_CANDIDATE_SIMILARITY]
-            if near_ids:
-                olds = self.store.get_memories(first.space, near_ids)
+            olds = [rec for rec, score in older(vectors[i]) if score >= UPDATE_CANDIDATE_SIMILARITY]
+            if olds:
                 pairs.append((i, [o.id for o in olds], [o.text for o in olds]))
         if not pairs:
             return
-        labels = self.llm.structured(update_messages([(drafts[i].text, texts) for i, _, texts in pairs]),
-                                     UpdateLabels, purpose="updates")
+        labels = UPDATES.ask(self.llm, UPDATES.Context(pairs=[(drafts[i].text, texts) for i, _, texts in pairs]))
         for lab in labels.labels:
             if not 0 <= lab.fact < len(pairs) or lab.label == "independent":
                 continue
             i, old_ids, _ = pairs[lab.fact]
-            older = old_ids[lab.older] if lab.older is not None and 0 <= lab.older < len(old_ids) else old_ids[0]
-            drafts[i].metadata["update"] = {"label": lab.label, "older": older}
+            target = old_ids[lab.older] if lab.older is not None and 0 <= lab.older < len(old_ids) else old_ids[0]
+            drafts[i].metadata["update"] = {"label": lab.label, "older": target, "prompt": UPDATES.id}
+
+
+    def compact(self, person: str, items: list[MemoryRecord]) -> Compaction:
+        """When a person's active profile items exceed the cap, one LLM call merges them
+        into at most that many; each new item supersedes the items it replaces, and items
+        no new item claims are superseded too (history keeps every version)."""
+        items = sorted(items, key=lambda m: m.observed_at)
+        listed = [f"{m.metadata.get('attribute')}: {m.metadata.get('value')} (said {m.observed_at:%Y-%m-%d})"
+                  for m in items]
+        cap = self.profile_cap or len(items)
+        result = COMPACTION.ask(self.llm, COMPACTION.Context(person=person, items=listed, cap=cap))
+        drafts, replaced = [], []
+        for it in result.items[:cap]:
+            sources = [items[i] for i in it.sources if 0 <= i < len(items)] or items[-1:]
+            ids = list(dict.fromkeys(mid for s in sources for mid in s.message_ids))
+            first_said = min(s.observed_at for s in sources)
+            drafts.append(Draft("profile", f"{person}: {it.attribute} — {it.value}", person,
+                                max(s.observed_at for s in sources), ids, valid_from=first_said,
+                                metadata={"attribute": it.attribute, "value": it.value, "trait": it.kind,
+                                          "prompt": COMPACTION.id, "compacted_from": [s.id for s in sources]}))
+            replaced.append([s.id for s in sources])
+        claimed = {i for r in replaced for i in r}
+        if drafts:  # items no output claims were dropped by the compaction
+            replaced[-1] = replaced[-1] + [m.id for m in items if m.id not in claimed]
+        vectors = self.embedder.embed([d.text for d in drafts], "passage") if drafts else np.zeros((0, 1))
+        return Compaction(drafts, vectors, replaced)
 
 
 def _day(text: str | None) -> tuple[datetime | None, datetime | None]:
@@ -182,43 +188,3 @@ def _day(text: str | None) -> tuple[datetime | None, datetime | None]:
     except ValueError:
         return None, None
     return datetime.combine(d, time.min, tzinfo=UTC), datetime.combine(d, time.max, tzinfo=UTC)
-
-
-class ProfileCompactor:
-    """When a person's active profile items exceed ``llm.profile_cap``, one LLM call
-    merges them into at most that many; each new item supersedes the items it replaces,
-    and items no new item claims are superseded too (history keeps every version)."""
-
-    def __init__(self, llm: ChatModel, store: Store, embedder: Embedder, cap: int) -> None:
-        self.llm, self.store, self.embedder, self.cap = llm, store, embedder, cap
-
-    def over_cap(self, space: str, user_id: str) -> dict[str, list[MemoryRecord]]:
-        items = self.store.list_memories(space, Filters(user_id=user_id, kinds=["profile"]), limit=5000).items
-        by_person: dict[str, list[MemoryRecord]] = {}
-        for m in items:
-            if m.status == "active":
-                by_person.setdefault(m.speaker or "", []).append(m)
-        return {p: ms for p, ms in by_person.items() if len(ms) > self.cap}
-
-    def compact(self, person: str, items: list[MemoryRecord]) -> tuple[list[Draft], np.ndarray, list[list[str]]]:
-        """New profile drafts, their vectors, and for each the ids it supersedes."""
-        items = sorted(items, key=lambda m: m.observed_at)
-        listed = [f"{m.metadata.get('attribute')}: {m.metadata.get('value')} (said {m.observed_at:%Y-%m-%d})"
-                  for m in items]
-        result = self.llm.structured(compaction_messages(person, listed, self.cap), ProfileCompaction,
-                                     purpose="compaction")
-        drafts, replaced = [], []
-        for it in result.items[: self.cap]:
-            sources = [items[i] for i in it.sources if 0 <= i < len(items)] or items[-1:]
-            ids = list(dict.fromkeys(mid for s in sources for mid in s.message_ids))
-            first_said = min(s.observed_at for s in sources)
-            drafts.append(Draft("profile", f"{person}: {it.attribute} — {it.value}", person,
-                                max(s.observed_at for s in sources), ids, valid_from=first_said,
-                                metadata={"attribute": it.attribute, "value": it.value, "trait": it.kind,
-                                          "prompt": COMPACTION_VERSION, "compacted_from": [s.id for s in sources]}))
-            replaced.append([s.id for s in sources])
-        claimed = {i for r in replaced for i in r}
-        if drafts:  # items no output claims were dropped by the compaction
-            replaced[-1] = replaced[-1] + [m.id for m in items if m.id not in claimed]
-        vectors = self.embedder.embed([d.text for d in drafts], "passage") if drafts else np.zeros((0, 1))
-        return drafts, vectors, replaced

@@ -6,31 +6,53 @@ Message ids are shown as short handles (m1, m2, ...) and mapped back by the call
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Literal
 
+from pydantic import BaseModel, Field
+
+from .base import ChatMessages, Prompt
 from .schemas import BoundaryDecision, Extraction, ProfileCompaction, UpdateLabels
 
-BOUNDARY_VERSION = "boundary/1"
-EXTRACTION_VERSION = "extraction/1"
-UPDATES_VERSION = "updates/1"
-COMPACTION_VERSION = "compaction/1"
+Lang = Literal["en", "zh"]
 
 
-@dataclass
-class PromptMessage:
+class PromptMessage(BaseModel):
     handle: str  # m1, m2, ...
     speaker: str
     time: str  # ISO-8601 with offset
     text: str
 
 
+class BoundaryContext(BaseModel):
+    context: list[PromptMessage] = Field(default_factory=list)  # earlier messages of the current episode
+    window: list[PromptMessage]
+    lang: Lang = "en"
+
+
+class ExtractionContext(BaseModel):
+    messages: list[PromptMessage]
+    lang: Lang = "en"
+    profile: list[str] = Field(default_factory=list)  # known profile items, "person: attribute = value"
+
+
+class UpdatesContext(BaseModel):
+    pairs: list[tuple[str, list[str]]]  # a new fact and the older facts it may update
+
+
+class CompactionContext(BaseModel):
+    person: str
+    items: list[str]
+    cap: int
+
+
 def _lines(messages: list[PromptMessage]) -> str:
     return "\n".join(f"[{m.handle}] ({m.time}) {m.speaker}: {m.text}" for m in messages)
 
 
-def boundary_messages(context: list[PromptMessage], window: list[PromptMessage], lang: str) -> list[dict[str, str]]:
+def _boundary(c: BoundaryContext) -> ChatMessages:
+    context, window = c.context, c.window
     schema = BoundaryDecision.model_json_schema()
-    if lang == "zh":
+    if c.lang == "zh":
         system = ("你负责把对话切分成连贯的情节（episode）。给出窗口中开始新情节的消息的序号（从0开始），"
                   "如果窗口最后一个情节可能还会继续，wait_for_more 为 true。只输出符合 JSON schema 的 JSON。")
     else:
@@ -44,9 +66,10 @@ def boundary_messages(context: list[PromptMessage], window: list[PromptMessage],
             {"role": "user", "content": f"{ctx}Window:\n{indexed}"}]
 
 
-def extraction_messages(messages: list[PromptMessage], lang: str, profile: list[str]) -> list[dict[str, str]]:
+def _extraction(c: ExtractionContext) -> ChatMessages:
+    messages, profile = c.messages, c.profile
     schema = Extraction.model_json_schema()
-    if lang == "zh":
+    if c.lang == "zh":
         system = (
             "你从一段对话情节中提取长期记忆，用对话的语言（中文）书写。输出：episode（标题和第三人称叙述，"
             "保留人名和数字，相对时间写成“相对时间（绝对日期）”）；facts（原子事实，每条一个信息，写明人名，"
@@ -67,7 +90,8 @@ def extraction_messages(messages: list[PromptMessage], lang: str, profile: list[
             {"role": "user", "content": f"Known profile items:\n{known}\n\nEpisode messages:\n{_lines(messages)}"}]
 
 
-def update_messages(pairs: list[tuple[str, list[str]]]) -> list[dict[str, str]]:
+def _updates(c: UpdatesContext) -> ChatMessages:
+    pairs = c.pairs
     schema = UpdateLabels.model_json_schema()
     system = ("For each new fact, compare it with the older facts listed under it and label it: "
               "duplicate (says the same), update (a newer value of the same thing), contradiction "
@@ -81,7 +105,8 @@ def update_messages(pairs: list[tuple[str, list[str]]]) -> list[dict[str, str]]:
             {"role": "user", "content": "\n".join(blocks)}]
 
 
-def compaction_messages(person: str, items: list[str], cap: int) -> list[dict[str, str]]:
+def _compaction(c: CompactionContext) -> ChatMessages:
+    person, items, cap = c.person, c.items, c.cap
     schema = ProfileCompaction.model_json_schema()
     system = (f"Compact this person's profile to at most {cap} items: merge items that say the same or "
               "overlapping things, keep the newest value where items conflict, drop trivia. Every output "
@@ -90,3 +115,9 @@ def compaction_messages(person: str, items: list[str], cap: int) -> list[dict[st
     listed = "\n".join(f"{i}. {it}" for i, it in enumerate(items))
     return [{"role": "system", "content": f"{system}\nSchema: {schema}"},
             {"role": "user", "content": f"Person: {person}\nProfile items:\n{listed}"}]
+
+
+BOUNDARY = Prompt("boundary", 1, BoundaryContext, BoundaryDecision, _boundary)
+EXTRACTION = Prompt("extraction", 1, ExtractionContext, Extraction, _extraction)
+UPDATES = Prompt("updates", 1, UpdatesContext, UpdateLabels, _updates)
+COMPACTION = Prompt("compaction", 1, CompactionContext, ProfileCompaction, _compaction)

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
+from .base import ChatMessages, Prompt
 from .schemas import Answer, Judgement, Sufficiency
 
-SUFFICIENCY_VERSION = "sufficiency/1"
-ANSWER_VERSION = "answer/1"
-JUDGE_VERSION = "judge/1"
+
+class SufficiencyContext(BaseModel):
+    question: str
+    evidence: list[str]  # the first round's best memories
 
 
-def sufficiency_messages(question: str, evidence: list[str]) -> list[dict[str, str]]:
+class AnswerContext(BaseModel):
+    question: str
+    memory: str  # a context block
+
+
+class JudgeContext(BaseModel):
+    question: str
+    gold: str
+    answer: str
+
+
+def _sufficiency(c: SufficiencyContext) -> ChatMessages:
+    question, evidence = c.question, c.evidence
     schema = Sufficiency.model_json_schema()
     system = ("Decide whether the retrieved memories are enough to answer the question. If they are "
               "not, propose up to 3 short complementary search queries that would find the missing "
@@ -19,7 +35,8 @@ def sufficiency_messages(question: str, evidence: list[str]) -> list[dict[str, s
             {"role": "user", "content": f"Question: {question}\n\nRetrieved memories:\n{listed}"}]
 
 
-def answer_messages(question: str, context: str) -> list[dict[str, str]]:
+def _answer(c: AnswerContext) -> ChatMessages:
+    question, context = c.question, c.memory
     schema = Answer.model_json_schema()
     system = ("Answer the question using only the memory below. Each memory line ends with its "
               "citations in parentheses; list the ids of the messages you used in message_ids. If the "
@@ -29,9 +46,10 @@ def answer_messages(question: str, context: str) -> list[dict[str, str]]:
             {"role": "user", "content": f"{context}\n\nQuestion: {question}"}]
 
 
-def judge_messages(question: str, gold: str, answer: str) -> list[dict[str, str]]:
+def _judge(c: JudgeContext) -> ChatMessages:
     """The CORRECT/WRONG judge used by most memory papers (generous on wording and date
     formats, strict on content)."""
+    question, gold, answer = c.question, c.gold, c.answer
     schema = Judgement.model_json_schema()
     system = ("Your task is to label an answer to a question as CORRECT or WRONG. You get a question, "
               "a gold (ground truth) answer and a generated answer. Be generous: if the generated answer "
@@ -40,3 +58,8 @@ def judge_messages(question: str, gold: str, answer: str) -> list[dict[str, str]
               "the same day, week or month is CORRECT. Otherwise it is WRONG. JSON only.")
     return [{"role": "system", "content": f"{system}\nSchema: {schema}"},
             {"role": "user", "content": f"Question: {question}\nGold answer: {gold}\nGenerated answer: {answer}"}]
+
+
+SUFFICIENCY = Prompt("sufficiency", 1, SufficiencyContext, Sufficiency, _sufficiency)
+ANSWER = Prompt("answer", 1, AnswerContext, Answer, _answer)
+JUDGE = Prompt("judge", 1, JudgeContext, Judgement, _judge)

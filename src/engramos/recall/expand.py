@@ -10,7 +10,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..config import RecallConfig
-from ..ingest.pipeline import turn_id
+from ..records import turn_id
 from ..store.base import Store
 from ..types import Filters, MemoryRecord
 

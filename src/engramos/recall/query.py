@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from ..ingest.timenorm import find_mentions
 from ..text import words
+from ..timenorm import find_mentions
 from ..types import TimeRange
 
 _WHEN_RE = re.compile(

@@ -10,8 +10,7 @@ from datetime import datetime
 import numpy as np
 
 from ..config import Config
-from ..prompts.recall_prompts import sufficiency_messages
-from ..prompts.schemas import Sufficiency
+from ..prompts.recall_prompts import SUFFICIENCY
 from ..providers.embeddings import Embedder
 from ..providers.llm import ChatModel
 from ..store.base import Store
@@ -35,20 +34,21 @@ class RecallEngine:
     llm: ChatModel | None = None
 
     def agentic_recall(self, space: str, query: str, filters: Filters, *, top_k: int,
-                       reference_time: datetime, time_range: TimeRange | None = None) -> SearchResult:
+                       reference_time: datetime, time_range: TimeRange | None = None,
+                       expand: bool = True) -> SearchResult:
         """First round; if an LLM is configured and judges the evidence insufficient, up to
         3 complementary queries, merged with the first round by RRF and reranked."""
         first = self.recall(space, query, filters, top_k=top_k, reference_time=reference_time,
-                            time_range=time_range)
+                            time_range=time_range, expand=expand)
         if self.llm is None:
             return first
         started = time.perf_counter()
-        check = self.llm.structured(sufficiency_messages(query, [h.memory.text[:400] for h in first.hits[:10]]),
-                                    Sufficiency, purpose="sufficiency")
+        check = SUFFICIENCY.ask(self.llm, SUFFICIENCY.Context(question=query,
+                                                              evidence=[h.memory.text[:400] for h in first.hits[:10]]))
         if check.sufficient or not check.queries:
             return first.model_copy(update={"rounds": 1})
         rounds = [first] + [self.recall(space, q, filters, top_k=top_k, reference_time=reference_time,
-                                        time_range=time_range) for q in check.queries[:3]]
+                                        time_range=time_range, expand=expand) for q in check.queries[:3]]
         fused = rrf([([(h.memory.id, h.score) for h in r.hits], 1.0 if i == 0 else 0.7)
                      for i, r in enumerate(rounds)], self.config.recall.rrf_k)
         by_id = {h.memory.id: h for r in reversed(rounds) for h in r.hits}
@@ -86,7 +86,7 @@ class RecallEngine:
         via: dict[str, str] = {}
         for mid in ranked_ids:
             rec = records.get(mid)
-            if rec is None:
+            if rec is None or not filters.matches(rec):  # the one filter test, on every path
                 continue
             boost = _time_boost(rec, window, plan.wants_date)
             scores[mid] = Scores(bm25=bm25.get(mid), vector=cosine.get(mid), fusion=fused[mid],
@@ -107,7 +107,7 @@ class RecallEngine:
         found = expansions(self.store, space, seeds, qvec, self.config.recall)
         new_ids = [i for i, _, _ in found if i not in records]
         for rec in self.store.get_memories(space, list(dict.fromkeys(new_ids))):
-            if _visible(rec, filters):
+            if filters.matches(rec):
                 records[rec.id] = rec
         for mid, score, how in found:
             if mid not in records:
@@ -157,16 +157,6 @@ def _distinct(ids: list[str], records: dict[str, MemoryRecord]) -> list[str]:
             seen.add(key)
             out.append(i)
     return out
-
-
-def _visible(rec: MemoryRecord, f: Filters) -> bool:
-    if rec.status != "active" and not f.include_inactive:
-        return False
-    checks = ((f.user_id, rec.user_id), (f.conversation_id, rec.conversation_id),
-              (f.agent_id, rec.agent_id), (f.session_id, rec.session_id))
-    if any(want is not None and want != have for want, have in checks):
-        return False
-    return not f.kinds or rec.kind in f.kinds
 
 
 def _time_boost(rec: MemoryRecord, window: TimeRange | None, wants_date: bool) -> float:

@@ -1,63 +1,24 @@
-"""API keys: scoped to one space, with a role (admin > write > read) and optionally
-restricted to given users or agents.  Only a SHA-256 of each secret is stored; secrets
-are 256-bit random tokens, so a fast hash is enough (as for GitHub or Stripe keys)."""
+"""Who is calling: the API key behind a request and what it may do.  Keys are created,
+stored and checked through ``Memory.admin``; this module only decides permissions."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
+from typing import Annotated
 
-from .._util import new_id, utcnow
-from ..errors import EngramError, InvalidInputError
-from ..ingest.messages import check_id
-from ..store.base import Store
+from fastapi import Depends, Header, Request
+
+from ..errors import ForbiddenError
+from ..memory import Memory
 from ..types import ApiKey, KeyRole
 
-PREFIX = "engram_"
-RANKS = {"read": 0, "write": 1, "admin": 2}
-
-
-class AuthError(EngramError):
-    code = "unauthorized"
-
-
-class ForbiddenError(EngramError):
-    code = "forbidden"
-
-
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def create_key(store: Store, space: str, name: str, role: KeyRole, *, users: list[str] | None = None,
-               agents: list[str] | None = None) -> tuple[ApiKey, str]:
-    """A new key and its secret (shown once, never stored)."""
-    check_id("space", space)
-    if role not in RANKS:
-        raise InvalidInputError("role", f"must be one of {sorted(RANKS)}")
-    for field, ids in (("users", users), ("agents", agents)):
-        for i in ids or []:
-            check_id(field, i)
-    secret = PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(id=new_id("key"), space=space, name=name or "key", role=role, users=users, agents=agents,
-                 created_at=utcnow())
-    store.create_key(key, hash_secret(secret))
-    return key, secret
-
-
-def authenticate(store: Store, secret: str | None) -> ApiKey:
-    if not secret:
-        raise AuthError("an API key is required (Authorization: Bearer <key>)")
-    key = store.key_by_hash(hash_secret(secret.strip()))
-    if key is None or key.revoked_at is not None:
-        raise AuthError("unknown or revoked API key")
-    return key
+RANKS: dict[KeyRole, int] = {"read": 0, "write": 1, "admin": 2}
 
 
 @dataclass
 class Caller:
     key: ApiKey
+    memory: Memory  # the memory of the key's space
 
     @property
     def space(self) -> str:
@@ -81,3 +42,18 @@ class Caller:
         if self.key.users is not None and user_id not in self.key.users:
             return False
         return self.key.agents is None or agent_id is None or agent_id in self.key.agents
+
+    def audit(self, action: str, target: str, **detail: object) -> None:
+        self.memory.admin.record(self.key.id, action, target, **detail)
+
+
+def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    """The authenticated caller: its key decides the space and what it may do."""
+    spaces = request.app.state.spaces
+    secret = authorization.removeprefix("Bearer ").strip() if authorization else None
+    key = spaces.root.admin.authenticate(secret)
+    return Caller(key, spaces.get(key.space))
+
+
+# Module level, so that FastAPI resolves it from the (postponed) annotations.
+Auth = Annotated[Caller, Depends(caller)]

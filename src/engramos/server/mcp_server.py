@@ -1,14 +1,21 @@
 """``engram mcp``: EngramOS as Model Context Protocol tools (stdio or streamable HTTP),
-built on the official MCP Python SDK and calling the same :class:`engramos.Memory`."""
+built on the official MCP Python SDK and calling the same :class:`engramos.Memory`.
+
+``recall`` and ``recall_context`` take exactly the fields of :class:`SearchRequest` and
+:class:`ContextRequest` (their signatures are made from the request types), so a field
+added to a request is a tool argument at once."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from .._util import utcnow
 from ..memory import Memory
+from ..requests import ContextRequest, SearchRequest
 
 INSTRUCTIONS = (
     "Long-term memory. Call `remember` with what the user says that is worth keeping "
@@ -26,6 +33,23 @@ def _hit(h: Any) -> dict[str, Any]:
     return {"id": m.id, "kind": m.kind, "text": m.text, "said_on": m.observed_at.date().isoformat(),
             "event_date": m.event_start.date().isoformat() if m.event_start else None,
             "cites": [c.label() for c in h.citations][:10], "score": round(h.score, 5)}
+
+
+def request_tool(model: type[BaseModel], run: Callable[[Any], Any]) -> Callable[..., Any]:
+    """A tool function whose keyword arguments are the fields of ``model``; it validates
+    them into the request and passes it to ``run``."""
+    params = []
+    for name, f in model.model_fields.items():
+        default = inspect.Parameter.empty if f.is_required() else f.get_default(call_default_factory=True)
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=Annotated[f.annotation, Field(description=f.description)]))
+
+    def tool(**arguments: Any) -> Any:
+        return run(model.model_validate(arguments))
+
+    tool.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    tool.__annotations__ = {p.name: p.annotation for p in params}
+    return tool
 
 
 def build_mcp(memory: Memory) -> Any:
@@ -54,21 +78,10 @@ def build_mcp(memory: Memory) -> Any:
         result = memory.add(messages, user_id=user_id, conversation_id=conversation_id)
         return {"stored": result.inserted, "duplicates": result.duplicates, "message_ids": result.message_ids}
 
-    @server.tool(description="Search long-term memory; ranked memories with dates and citations.")
-    def recall(
-        query: Annotated[str, Field(description="A question or keywords.", min_length=1)],
-        user_id: Annotated[str | None, Field(description="Restrict to this user.")] = None,
-        top_k: Annotated[int, Field(ge=1, le=50, description="How many memories.")] = 5,
-    ) -> list[dict[str, Any]]:
-        return [_hit(h) for h in memory.search(query, user_id=user_id, top_k=top_k).hits]
-
-    @server.tool(description="A ready-to-use context block of the most relevant memories within a token budget.")
-    def recall_context(
-        query: Annotated[str, Field(description="A question or keywords.", min_length=1)],
-        user_id: Annotated[str | None, Field(description="Restrict to this user.")] = None,
-        budget_tokens: Annotated[int, Field(ge=64, le=16000, description="Token budget.")] = 1024,
-    ) -> str:
-        return memory.context(query, user_id=user_id, budget_tokens=budget_tokens).text
+    server.add_tool(request_tool(SearchRequest, lambda req: [_hit(h) for h in memory.search(req).hits]),
+                    name="recall", description="Search long-term memory; ranked memories with dates and citations.")
+    server.add_tool(request_tool(ContextRequest, lambda req: memory.context(req).text), name="recall_context",
+                    description="A ready-to-use context block of the most relevant memories within a token budget.")
 
     @server.tool(description="Permanently delete one memory, a conversation, or everything about a user.")
     def forget(
@@ -80,9 +93,9 @@ def build_mcp(memory: Memory) -> Any:
 
     @server.tool(description="What is known about a user: profile items (job, home, family, likes...).")
     def profile(user_id: UserId) -> list[dict[str, Any]]:
-        items = memory.list(user_id=user_id, kinds=["profile"], limit=200).items
         return [{"id": m.id, "text": m.text, "attribute": m.metadata.get("attribute"),
-                 "value": m.metadata.get("value"), "said_on": m.observed_at.date().isoformat()} for m in items]
+                 "value": m.metadata.get("value"), "said_on": m.observed_at.date().isoformat()}
+                for m in memory.profile(user_id=user_id)[:200]]
 
     @server.tool(description="The most recent memories, newest first.")
     def recent(

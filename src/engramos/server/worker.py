@@ -20,30 +20,28 @@ log = logging.getLogger("engramos.worker")
 class Worker:
     def __init__(self, config: Config, *, embedder: Embedder | None = None, lease_seconds: float = 300.0,
                  poll_seconds: float = 1.0) -> None:
-        self.memory = Memory(config=config.model_copy(update={"process_inline": False}), embedder=embedder)
-        self.memory.queue.lease_seconds = lease_seconds
+        jobs = config.jobs.model_copy(update={"lease_seconds": lease_seconds})
+        self.memory = Memory(config=config.model_copy(update={"process_inline": False, "jobs": jobs}),
+                             embedder=embedder)
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
         self.processed = 0
 
     @property
     def worker_id(self) -> str:
-        return self.memory.queue.worker_id
+        return self.memory.admin.worker_id
 
     def stop(self) -> None:
         """Finish the job in hand, then return from :meth:`run`."""
         self._stop.set()
 
     def run(self, *, max_jobs: int | None = None, until_idle: bool = False) -> int:
-        queue = self.memory.queue
         while not self._stop.is_set():
-            jobs = self.memory.store.claim_jobs(None, queue.worker_id, lease_seconds=queue.lease_seconds)
-            if not jobs:
+            if not self.memory.admin.work(all_spaces=True):
                 if until_idle:
                     break
                 self._stop.wait(self.poll_seconds)
                 continue
-            queue.run_one(jobs[0])
             self.processed += 1
             if max_jobs is not None and self.processed >= max_jobs:
                 break

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..._util import from_iso, iso
 from ...types import ApiKey, Cell, Filters, Job, MemoryRecord, Message
+from .._filters import POSTGRES, filter_sql
 
 _MEM = ("id, space, kind, user_id, agent_id, conversation_id, session_id, speaker, text, observed_text, "
         "event_start, event_end, valid_from, valid_to, status, supersedes, cell_id, scene_id, message_ids, "
@@ -18,19 +19,7 @@ _MSG = ("id, space, user_id, agent_id, conversation_id, session_id, seq, sender,
 _UPDATABLE = {"text", "status", "valid_from", "valid_to", "event_start", "event_end", "metadata", "supersedes",
               "scene_id", "speaker"}
 def _filter_sql(space: str, f: Filters, alias: str, with_status: bool = True) -> tuple[str, list[Any]]:
-    where = f"{alias}space=%s"
-    args: list[Any] = [space]
-    for col, val in (("user_id", f.user_id), ("agent_id", f.agent_id), ("conversation_id", f.conversation_id),
-                     ("session_id", f.session_id), ("speaker", f.speaker)):
-        if val is not None:
-            where += f" AND {alias}{col}=%s"
-            args.append(val)
-    if f.kinds:
-        where += f" AND {alias}kind = ANY(%s)"
-        args.append(list(f.kinds))
-    if with_status and not f.include_inactive:
-        where += f" AND {alias}status != 'deleted'"
-    return where, args
+    return filter_sql(POSTGRES, space, f, alias=alias, with_status=with_status)
 
 
 def _memory_row(rec: MemoryRecord) -> tuple[Any, ...]:

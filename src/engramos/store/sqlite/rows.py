@@ -10,6 +10,7 @@ from typing import Any
 
 from ..._util import from_iso, iso
 from ...types import ApiKey, Cell, Filters, Job, MemoryRecord, Message
+from .._filters import SQLITE, filter_sql
 
 _MEM_COLS = (
     "id, space, kind, user_id, agent_id, conversation_id, session_id, speaker, text, "
@@ -65,19 +66,7 @@ def _index_text(rec: MemoryRecord) -> str:
 
 
 def _filter_sql(space: str, f: Filters, *, alias: str, with_status: bool = True) -> tuple[str, list[Any]]:
-    where, args = f"{alias}space=?", [space]
-    for col, val in (("user_id", f.user_id), ("agent_id", f.agent_id),
-                     ("conversation_id", f.conversation_id), ("session_id", f.session_id),
-                     ("speaker", f.speaker)):
-        if val is not None:
-            where += f" AND {alias}{col}=?"
-            args.append(val)
-    if f.kinds:
-        where += f" AND {alias}kind IN ({_ph(f.kinds)})"
-        args += list(f.kinds)
-    if with_status and not f.include_inactive:
-        where += f" AND {alias}status != 'deleted'"
-    return where, args
+    return filter_sql(SQLITE, space, f, alias=alias, with_status=with_status)
 
 
 def _memory_row(rec: MemoryRecord) -> tuple[Any, ...]:

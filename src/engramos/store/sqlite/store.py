@@ -420,7 +420,9 @@ class SQLiteStore(ExportMixin, KeysMixin, JobsMixin):
     def search_vectors(self, space: str, vector: np.ndarray, filters: Filters, *, limit: int,
                        time_range: TimeRange | None = None) -> list[tuple[str, float]]:
         window = (epoch(time_range.start), epoch(time_range.end)) if time_range else None
-        extra = any(v is not None for v in (filters.agent_id, filters.session_id, filters.speaker))
+        # the cache scans by user, conversation, kind, status and time; other filters are
+        # applied by the SQL below, so fetch more when they may discard rows
+        extra = filters.beyond({"user_id", "conversation_id", "kinds"})
         with self._lock:
             try:
                 hits = self._vectors.search(

@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...vocab import MEMORY_KINDS, MEMORY_STATUSES
 from .._ranking import COSINE_DECIMALS
 
-KIND_CODES = {"episode": 0, "fact": 1, "foresight": 2, "profile": 3, "turn": 4}
-STATUS_CODES = {"active": 0, "superseded": 1, "deleted": 2}
+# in-memory codes only (never stored), derived from the one list of each
+KIND_CODES: dict[str, int] = {kind: code for code, kind in enumerate(MEMORY_KINDS)}
+STATUS_CODES: dict[str, int] = {status: code for code, status in enumerate(MEMORY_STATUSES)}
+ACTIVE = STATUS_CODES["active"]
 
 _LOAD_SQL = """
 SELECT v.memory_pk, v.vec, m.kind, m.status, m.t_start, m.t_end, m.conversation_id
@@ -113,7 +116,7 @@ class VectorCache:
         scores = np.einsum("ij,j->i", part.matrix, (vector / norm).astype(np.float32))
         mask = np.ones(len(scores), dtype=bool)
         if not include_inactive:
-            mask &= part.statuses == 0
+            mask &= part.statuses == ACTIVE
         if kinds:
             mask &= np.isin(part.kinds, [KIND_CODES[k] for k in kinds])
         if conversation_id is not None:

@@ -21,9 +21,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from ..errors import InvalidInputError
+from pydantic import BaseModel, ValidationError
+
+from .errors import InvalidInputError
+
+M = TypeVar("M", bound=BaseModel)
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ID_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
@@ -56,9 +60,33 @@ def check_id(field_name: str, value: object, *, required: bool = True) -> str | 
         return None
     if not isinstance(value, str):
         raise InvalidInputError(field_name, f"must be a string, got {type(value).__name__}")
-    if not _ID_RE.match(value) or not value.strip():
-        raise InvalidInputError(field_name, "must be 1-200 printable characters")
+    if not valid_id(value):
+        raise InvalidInputError(field_name, ID_RULE)
     return value
+
+
+ID_RULE = "must be 1-200 printable characters"
+
+
+def valid_id(value: str) -> bool:
+    return bool(_ID_RE.match(value)) and bool(value.strip())
+
+
+def validated(model: type[M], data: object, where: str = "") -> M:
+    """``model`` validated from ``data``; a pydantic error becomes an
+    :class:`InvalidInputError` naming the first offending field (``filters.user_id``)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_input(exc, where) from None
+
+
+def invalid_input(exc: ValidationError, where: str = "") -> InvalidInputError:
+    first = exc.errors()[0]
+    path = ".".join(str(p) for p in first["loc"] if p not in ("function-after", "function-before"))
+    field = ".".join(x for x in (where, path) if x) or "request"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return InvalidInputError(field, message)
 
 
 def parse_timestamp(value: object, field_name: str) -> datetime:

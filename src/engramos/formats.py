@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInputError
+from .errors import InvalidInputError
 
 TURN_SPACING = timedelta(seconds=30)
 

@@ -1,0 +1,151 @@
+"""``Memory.admin``: what operators and the surfaces' plumbing need beyond memory itself:
+API keys, the audit log, running jobs of every space (workers), bulk loads, and copying a
+store.  The server, worker, CLI and benchmark reach the store only through this part and
+:class:`engramos.Memory`.
+
+API keys are scoped to one space, with a role (admin > write > read), optionally limited
+to given users or agents.  Only a SHA-256 of each secret is stored; secrets are 256-bit
+random tokens, so a fast hash is enough (as for GitHub or Stripe keys)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._util import new_id, utcnow
+from .errors import AuthError, InvalidInputError
+from .requests import SearchRequest
+from .types import ApiKey, AuditEntry, KeyRole, MemoryRecord, SearchResult
+from .validation import check_id
+from .vocab import KEY_ROLES
+
+if TYPE_CHECKING:
+    from .memory import Memory
+
+KEY_PREFIX = "engram_"
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Admin:
+    def __init__(self, memory: Memory) -> None:
+        self._memory = memory
+
+    @property
+    def _store(self) -> Any:
+        return self._memory._store
+
+    # ------------------------------------------------------------------- keys
+    def create_key(self, name: str = "key", role: KeyRole = "write", *, space: str | None = None,
+                   users: Sequence[str] | None = None, agents: Sequence[str] | None = None) -> tuple[ApiKey, str]:
+        """A new key of ``space`` (default: this memory's) and its secret, shown once and
+        never stored."""
+        key_space = check_id("space", space or self._memory.space)
+        assert key_space is not None
+        if role not in KEY_ROLES:
+            raise InvalidInputError("role", f"must be one of {list(KEY_ROLES)}")
+        for field, ids in (("users", users), ("agents", agents)):
+            for i in ids or []:
+                check_id(field, i)
+        secret = KEY_PREFIX + secrets.token_urlsafe(32)
+        key = ApiKey(id=new_id("key"), space=key_space, name=name or "key", role=role,
+                     users=list(users) if users else None, agents=list(agents) if agents else None,
+                     created_at=utcnow())
+        self._store.create_key(key, hash_secret(secret))
+        return key, secret
+
+    def authenticate(self, secret: str | None) -> ApiKey:
+        """The active key whose secret this is; :class:`AuthError` otherwise."""
+        if not secret:
+            raise AuthError("an API key is required (Authorization: Bearer <key>)")
+        key: ApiKey | None = self._store.key_by_hash(hash_secret(secret.strip()))
+        if key is None or key.revoked_at is not None:
+            raise AuthError("unknown or revoked API key")
+        return key
+
+    def list_keys(self, *, all_spaces: bool = False) -> list[ApiKey]:
+        """Keys of this memory's space (every space's with ``all_spaces``), oldest first."""
+        keys: list[ApiKey] = self._store.list_keys(None if all_spaces else self._memory.space)
+        return keys
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        """Revoke a key (it stops working at once)."""
+        check_id("key_id", key_id)
+        if not self._store.revoke_key(key_id):
+            raise InvalidInputError("key_id", f"{key_id} is unknown or already revoked")
+        return next(k for k in self._store.list_keys(None) if k.id == key_id)
+
+    # ------------------------------------------------------------------ audit
+    def record(self, actor: str, action: str, target: str, **detail: Any) -> None:
+        """Append an entry to this space's audit log."""
+        self._store.add_audit(AuditEntry(id=new_id("aud"), space=self._memory.space, actor=actor, action=action,
+                                         target=target, at=utcnow(), detail=detail))
+
+    def audit(self, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
+        """This space's audit log, newest first; ``before``: an entry id to page from."""
+        entries: list[AuditEntry] = self._store.list_audit(self._memory.space, limit=limit, before=before)
+        return entries
+
+    # ------------------------------------------------------------------- jobs
+    @property
+    def worker_id(self) -> str:
+        return str(self._memory._queue.worker_id)
+
+    def work(self, *, all_spaces: bool = True, lease_seconds: float | None = None) -> bool:
+        """Claim one due job (of any space, by default) and run it; False when none is
+        due.  What ``engram worker`` does in a loop."""
+        queue = self._memory._queue
+        if lease_seconds is not None:
+            queue.lease_seconds = lease_seconds
+        jobs = self._store.claim_jobs(None if all_spaces else self._memory.space, queue.worker_id,
+                                      lease_seconds=queue.lease_seconds)
+        if not jobs:
+            return False
+        queue.run_one(jobs[0])
+        return True
+
+    # ------------------------------------------------- bulk loads and copies
+    @contextmanager
+    def bulk_load(self, rows: int) -> Iterator[None]:
+        """Announce a load of about ``rows`` memories (see ``Store.bulk_load``)."""
+        with self._store.bulk_load(rows):
+            yield
+
+    def load_memories(self, records: Sequence[MemoryRecord], vectors: np.ndarray | None) -> None:
+        """Write prepared memories (and their vectors, by this store's embedder) of this
+        space in one transaction: imports and synthetic benchmark loads."""
+        for r in records:
+            if r.space != self._memory.space:
+                raise InvalidInputError("records", f"memory {r.id} belongs to space {r.space!r}, "
+                                        f"not {self._memory.space!r}")
+        with self._store.transaction():
+            self._store.insert_memories(records, vectors, self._memory._embedder.model_id)
+
+    def vectors(self, memory_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return dict(self._store.get_vectors(self._memory.space, list(memory_ids)))
+
+    def recall_with_vector(self, request: SearchRequest, query_vector: np.ndarray) -> SearchResult:
+        """Recall with a precomputed query embedding (benchmarks that batch theirs, or
+        whose vectors are synthetic)."""
+        return self._memory._recall(request, query_vector=query_vector)
+
+    def copy_to(self, location: str, *, progress: Callable[[str, int], None] | None = None) -> dict[str, Any]:
+        """Copy the whole store (every space) into an empty store at ``location`` and
+        verify row counts and checksums on both sides."""
+        from .store import open_store
+        from .store.migrate import checksums, copy_store
+
+        dst = open_store(location)
+        try:
+            copied = copy_store(self._store, dst, progress=progress)
+            before, after = checksums(self._store), checksums(dst)
+        finally:
+            dst.close()
+        return {"copied": copied, "verified": before == after, "source": before, "destination": after}

@@ -1,0 +1,167 @@
+"""Consolidation as a plan of writes.
+
+Consolidation reads what it needs (the owner's profile items, the state of older
+memories) and returns a :class:`WritePlan`: new memories with their vectors, changes to
+older ones (a knowledge update closes the older memory's validity), history rows, and
+the cell and scene to store.  The pipeline applies the plan in one transaction, so a
+cell's memories land together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from .._util import new_id, utcnow
+from ..records import history_entry
+from ..store.base import Store
+from ..types import Cell, Filters, HistoryEntry, MemoryRecord, Message, Scene
+from . import profiles
+
+
+@dataclass
+class Draft:
+    """A memory before ids, tenancy and vectors are attached."""
+
+    kind: str
+    text: str
+    speaker: str | None
+    observed_at: datetime
+    message_ids: list[str]
+    event_start: datetime | None = None
+    event_end: datetime | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class WritePlan:
+    space: str
+    model_id: str
+    memories: list[MemoryRecord] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+    changes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # older memory id -> field changes
+    history: list[HistoryEntry] = field(default_factory=list)
+    scene: tuple[Scene, np.ndarray] | None = None
+    cell: Cell | None = None
+
+    def apply(self, store: Store) -> None:
+        """Every write of the plan in one transaction."""
+        with store.transaction():
+            for memory_id, change in self.changes:
+                store.update_memory(self.space, memory_id, change)
+            if self.memories:
+                store.insert_memories(self.memories, np.vstack(self.vectors), self.model_id)
+            if self.history:
+                store.add_history(self.space, self.history)
+            if self.scene is not None:
+                store.upsert_scene(*self.scene)
+            if self.cell is not None:
+                store.upsert_cell(self.cell)
+
+    def supersede(self, older: MemoryRecord, newer: MemoryRecord | None, actor: str) -> None:
+        """Close an older memory's validity (knowledge update, contradiction, deletion)."""
+        closes_at = newer.observed_at if newer else utcnow()
+        pending = next((m for m in self.memories if m.id == older.id), None)
+        if pending is not None:  # written by this same plan: change it before it is inserted
+            pending.status, pending.valid_to = "superseded", closes_at
+        else:
+            self.changes.append((older.id, {"status": "superseded", "valid_to": closes_at}))
+        older.status = "superseded"
+        self.history.append(history_entry(older.id, "supersede", actor, {"status": "active"},
+                                          {"status": "superseded", "superseded_by": newer.id if newer else None}))
+
+
+def shared_metadata(messages: list[Message]) -> dict[str, Any]:
+    """The metadata keys and values every one of the messages carries (a derived memory
+    inherits them, so metadata filters reach it)."""
+    if not messages:
+        return {}
+    common = dict(messages[0].metadata)
+    for m in messages[1:]:
+        common = {k: v for k, v in common.items() if k in m.metadata and m.metadata[k] == v}
+    common.pop("image_caption", None)  # describes one message, not what is derived from it
+    return common
+
+
+def plan_cell(store: Store, drafts: list[Draft], vectors: np.ndarray, messages: list[Message], cell: Cell,
+              scene: tuple[Scene, np.ndarray], produced_by: str, model_id: str) -> WritePlan:
+    """The writes that turn one cell's drafts into memories."""
+    first = messages[0]
+    plan = WritePlan(space=first.space, model_id=model_id, scene=scene,
+                     cell=cell.model_copy(update={"status": "extracted", "scene_id": scene[0].id}))
+    by_id = {m.id: m for m in messages}
+    profile_cache: dict[str, list[MemoryRecord]] = {}
+    now = utcnow()
+    for d, vec in zip(drafts, vectors, strict=True):
+        inherited = shared_metadata([by_id[i] for i in d.message_ids if i in by_id])
+        rec = MemoryRecord(
+            id=new_id("mem"), space=first.space, kind=d.kind,  # type: ignore[arg-type]
+            user_id=first.user_id, agent_id=first.agent_id, conversation_id=first.conversation_id,
+            session_id=first.session_id, speaker=d.speaker, text=d.text, observed_at=d.observed_at,
+            event_start=d.event_start, event_end=d.event_end, valid_from=d.valid_from,
+            valid_to=d.valid_to, cell_id=cell.id, scene_id=scene[0].id, message_ids=d.message_ids,
+            metadata={**inherited, **d.metadata}, produced_by=produced_by, created_at=now, updated_at=now)
+        if d.kind == "profile":
+            kept = _consolidate_profile(store, plan, rec, profile_cache)
+            if kept is None:
+                continue
+            rec = kept
+        update = d.metadata.get("update")
+        if isinstance(update, dict):
+            if update["label"] == "duplicate":
+                continue
+            older = store.get_memories(rec.space, [str(update["older"])])
+            if older and older[0].status == "active":
+                plan.supersede(older[0], rec, produced_by)
+            rec = rec.model_copy(update={"supersedes": update["older"]})
+        plan.memories.append(rec)
+        plan.vectors.append(vec)
+        plan.history.append(history_entry(rec.id, "create", produced_by, None, {"text": rec.text, "kind": rec.kind}))
+    return plan
+
+
+def _consolidate_profile(store: Store, plan: WritePlan, rec: MemoryRecord,
+                         cache: dict[str, list[MemoryRecord]]) -> MemoryRecord | None:
+    speaker = rec.speaker or ""
+    if speaker not in cache:
+        cache[speaker] = store.list_memories(rec.space, Filters(user_id=rec.user_id, kinds=["profile"],
+                                                                speaker=speaker), limit=500).items
+    existing = cache[speaker] + [r for r in plan.memories if r.kind == "profile" and r.speaker == speaker]
+    decision = profiles.decide(str(rec.metadata["attribute"]), str(rec.metadata["value"]), existing,
+                               requested=rec.metadata.get("op"))
+    if decision.action == "keep":
+        return None
+    if decision.action == "delete":
+        if decision.previous is not None and decision.previous.status == "active":
+            plan.supersede(decision.previous, None, rec.produced_by)
+        return None
+    if decision.action == "update" and decision.previous is not None:
+        plan.supersede(decision.previous, rec, rec.produced_by)
+        return rec.model_copy(update={"supersedes": decision.previous.id})
+    return rec
+
+
+def plan_compaction(space: str, first: Message, cell: Cell, drafts: list[Draft], vectors: np.ndarray,
+                    replaced: list[list[str]], store: Store, actor: str, model_id: str) -> WritePlan:
+    """The writes of a profile compaction: the merged items, each superseding the items
+    it replaces."""
+    plan = WritePlan(space=space, model_id=model_id)
+    now = utcnow()
+    for d, vec, olds in zip(drafts, vectors, replaced, strict=True):
+        rec = MemoryRecord(
+            id=new_id("mem"), space=space, kind="profile", user_id=first.user_id, agent_id=first.agent_id,
+            conversation_id=first.conversation_id, speaker=d.speaker, text=d.text, observed_at=d.observed_at,
+            valid_from=d.valid_from, cell_id=cell.id, scene_id=cell.scene_id, message_ids=d.message_ids,
+            metadata=d.metadata, produced_by=actor, created_at=now, updated_at=now)
+        plan.memories.append(rec)
+        plan.vectors.append(vec)
+        plan.history.append(history_entry(rec.id, "create", actor, None, {"text": rec.text, "compaction": True}))
+        for older in store.get_memories(space, olds):
+            if older.status == "active":
+                plan.supersede(older, rec, actor)
+    return plan

@@ -1,0 +1,115 @@
+"""Adding messages and managing memories: ``/v1/messages``, ``/v1/memories``,
+``/v1/forget``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from ...errors import NotFoundError
+from ...types import AddResult, HistoryEntry, MemoryKind, MemoryRecord, Page
+from ..auth import Auth, Caller
+
+router = APIRouter(prefix="/v1", tags=["memories"])
+
+
+class AddBody(BaseModel):
+    messages: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+    user_id: str | None = None
+    agent_id: str | None = None
+    conversation_id: str | None = None
+    session_id: str | None = None
+    flush: bool = False
+    wait: bool = True  # False: store now, process in the background, return the job ids
+
+
+class UpdateBody(BaseModel):
+    text: str | None = Field(default=None, min_length=1)
+    metadata: dict[str, Any] | None = None
+
+
+class ForgetBody(BaseModel):
+    memory_id: str | None = None
+    conversation_id: str | None = None
+    user_id: str | None = None
+
+
+def visible(c: Caller, memory_id: str) -> MemoryRecord:
+    """The memory, if the caller's key may see it; NotFound otherwise (never a hint)."""
+    rec = c.memory.get(memory_id)
+    if not c.sees(rec.user_id, rec.agent_id):
+        raise NotFoundError("memory", memory_id)
+    return rec
+
+
+@router.post("/messages")
+def add_messages(body: AddBody, c: Auth) -> AddResult:
+    c.require("write")
+    c.check_user(body.user_id)
+    c.check_agent(body.agent_id)
+    result = c.memory.add(body.messages, user_id=body.user_id, agent_id=body.agent_id,
+                          conversation_id=body.conversation_id, session_id=body.session_id,
+                          flush=body.flush, process=body.wait)
+    c.audit("messages.add", body.conversation_id or "default", inserted=result.inserted)
+    return result
+
+
+@router.get("/memories")
+def list_memories(c: Auth, user_id: str | None = None, agent_id: str | None = None,
+                  conversation_id: str | None = None, session_id: str | None = None,
+                  kind: Annotated[list[MemoryKind] | None, Query()] = None,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 50, cursor: str | None = None) -> Page:
+    c.require("read")
+    c.check_user(user_id)
+    c.check_agent(agent_id)
+    return c.memory.list(user_id=user_id, agent_id=agent_id, conversation_id=conversation_id,
+                         session_id=session_id, kinds=kind, limit=limit, cursor=cursor)
+
+
+@router.get("/memories/{memory_id}")
+def get_memory(memory_id: str, c: Auth) -> MemoryRecord:
+    c.require("read")
+    return visible(c, memory_id)
+
+
+@router.patch("/memories/{memory_id}")
+def update_memory(memory_id: str, body: UpdateBody, c: Auth) -> MemoryRecord:
+    c.require("write")
+    visible(c, memory_id)
+    rec = c.memory.update(memory_id, text=body.text, metadata=body.metadata, actor=c.key.id)
+    c.audit("memory.update", memory_id, fields=[k for k, v in body.model_dump().items() if v is not None])
+    return rec
+
+
+@router.delete("/memories/{memory_id}")
+def delete_memory(memory_id: str, c: Auth) -> MemoryRecord:
+    c.require("write")
+    visible(c, memory_id)
+    rec = c.memory.delete(memory_id, actor=c.key.id)
+    c.audit("memory.delete", memory_id)
+    return rec
+
+
+@router.get("/memories/{memory_id}/history")
+def memory_history(memory_id: str, c: Auth) -> list[HistoryEntry]:
+    c.require("read")
+    visible(c, memory_id)
+    return c.memory.history(memory_id)
+
+
+@router.post("/forget")
+def forget(body: ForgetBody, c: Auth) -> dict[str, int]:
+    c.require("write")
+    if body.memory_id is not None:
+        visible(c, body.memory_id)
+    elif body.user_id is not None:
+        c.check_user(body.user_id)
+    elif body.conversation_id is not None and c.key.users is not None:
+        owner = c.memory.conversation_owner(body.conversation_id)
+        if owner is not None and not c.sees(owner.user_id, owner.agent_id):
+            raise NotFoundError("conversation", body.conversation_id)
+    counts = c.memory.forget(memory_id=body.memory_id, conversation_id=body.conversation_id, user_id=body.user_id)
+    c.audit("forget", body.memory_id or body.conversation_id or body.user_id or "", counts=counts)
+    return counts

@@ -1,0 +1,16 @@
+"""The closed vocabularies, each listed once as a type; every other list (CLI choices,
+storage codes, schema checks, prompt enums, validation messages) derives from these."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+MemoryKind = Literal["episode", "fact", "foresight", "profile", "turn"]
+MEMORY_KINDS: tuple[MemoryKind, ...] = get_args(MemoryKind)
+MemoryStatus = Literal["active", "superseded", "deleted"]
+MEMORY_STATUSES: tuple[MemoryStatus, ...] = get_args(MemoryStatus)
+JobStatus = Literal["pending", "running", "done", "failed", "parked"]
+JOB_STATUSES: tuple[JobStatus, ...] = get_args(JobStatus)
+HistoryAction = Literal["create", "update", "supersede", "delete", "restore"]
+KeyRole = Literal["admin", "write", "read"]
+KEY_ROLES: tuple[KeyRole, ...] = get_args(KeyRole)
