@@ -13,8 +13,8 @@ import pytest
 import uvicorn
 
 from engramos import Client, Config, InvalidInputError, Memory, NotFoundError
-from engramos.server.app import create_app
 from engramos.errors import AuthError, ForbiddenError
+from engramos.server.app import create_app
 from engramos.server.worker import Worker
 
 MSGS = [{"speaker": "Ana", "text": "I adopted a grey cat named Miso yesterday.", "timestamp": "2024-03-04T10:00:00Z",

@@ -185,9 +185,56 @@ def test_reopening_applies_no_migration_twice(store, open_store):
 
 
 def test_full_text_query_syntax_is_escaped(store):
-    store.insert_memories([mem('quote " and OR NOT ( parens')])
-    for w in ['"', "OR", "NOT", "(", "*", "a:b"]:
-        store.search_text("s1", [w], Filters(), limit=5)  # must not raise
+    """FTS5 operators and quotes in a query are searched as words, never as syntax."""
+    target = mem('quote " and OR NOT NEAR ( parens a:b star*')
+    store.insert_memories([target, mem("unrelated words only")])
+    for w in ["or", "not", "near", "and", "parens", "quote"]:  # segmented, lower-cased words, as the contract says
+        found = [i for i, _ in store.search_text("s1", [w], Filters(), limit=5)]
+        assert found == [target.id], w
+    for w in ['"', "(", "*", ":"]:  # punctuation alone is no search term
+        assert store.search_text("s1", [w], Filters(), limit=5) == []
+
+
+FILTER_CASES = [
+    Filters(),
+    Filters(speaker="Ana"),
+    Filters(agent_id="ag1"),
+    Filters(session_id="s2", kinds=["fact", "turn"]),
+    Filters(metadata={"topic": "home"}),
+    Filters(metadata={"n": 2}),
+    Filters(metadata={"n": {"gte": 2}}),
+    Filters(metadata={"n": {"gt": 1, "lt": 3.5}}),
+    Filters(metadata={"n": {"lte": "b"}}),
+    Filters(metadata={"topic": {"in": ["home", "work"]}}),
+    Filters(metadata={"topic": {"not_in": ["home"]}}),
+    Filters(metadata={"topic": {"ne": "home"}}),
+    Filters(metadata={"flag": True}),
+    Filters(metadata={"flag": {"exists": False}}),
+    Filters(metadata={"topic": {"exists": True}, "n": {"in": [1, 3]}}),
+    Filters(metadata={"topic": {"in": []}}),
+]
+
+
+def test_store_filters_agree_with_filters_matches(store):
+    """The SQL both backends build from a Filters selects exactly what Filters.matches
+    accepts, for listing, full text and vectors (metadata conditions included)."""
+    variants: list[tuple[dict[str, object], dict[str, object]]] = [
+        ({"speaker": "Ana", "agent_id": "ag1", "session_id": "s2"}, {"topic": "home", "n": 2, "flag": True}),
+        ({"speaker": "Bo"}, {"topic": "work", "n": 3.5}),
+        ({"speaker": "Ana", "session_id": "s2"}, {"topic": 2, "n": "a"}),
+        ({"agent_id": "ag2"}, {"n": 1, "flag": False}),
+        ({}, {}),
+        ({"speaker": "Bo", "agent_id": "ag1"}, {"topic": "home", "n": True}),
+    ]
+    records = [mem(f"shared words row {i}", kind="fact" if i % 2 else "turn", metadata=meta, **scope)
+               for i, (scope, meta) in enumerate(variants)]
+    store.insert_memories(records, np.stack([unit(1, 0.1 * i) for i in range(len(records))]), "m")
+    for f in FILTER_CASES:
+        want = {r.id for r in records if f.matches(r)}
+        listed = {m.id for m in store.list_memories("s1", f, limit=100).items}
+        text = {i for i, _ in store.search_text("s1", ["shared"], f, limit=100)}
+        vec = {i for i, _ in store.search_vectors("s1", unit(1, 0), f, limit=100)}
+        assert listed == text == vec == want, f
 
 
 def test_search_filters_kind_status_and_time(store):

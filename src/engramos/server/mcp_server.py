@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from .._util import utcnow
+from ..filters import Filters
 from ..memory import Memory
 from ..requests import ContextRequest, SearchRequest
 
@@ -35,17 +36,22 @@ def _hit(h: Any) -> dict[str, Any]:
             "cites": [c.label() for c in h.citations][:10], "score": round(h.score, 5)}
 
 
-def request_tool(model: type[BaseModel], run: Callable[[Any], Any]) -> Callable[..., Any]:
-    """A tool function whose keyword arguments are the fields of ``model``; it validates
-    them into the request and passes it to ``run``."""
+def request_tool(model: type[SearchRequest], run: Callable[[Any], Any]) -> Callable[..., Any]:
+    """A tool function whose keyword arguments are the fields of ``model``, plus the
+    filter fields as top-level shorthand (``user_id``, ...: what agents send); it
+    validates them into the request and passes it to ``run``."""
     params = []
     for name, f in model.model_fields.items():
         default = inspect.Parameter.empty if f.is_required() else f.get_default(call_default_factory=True)
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                         annotation=Annotated[f.annotation, Field(description=f.description)]))
+    for name, f in Filters.model_fields.items():
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                        annotation=Annotated[Optional[f.annotation], Field(  # noqa: UP045
+                                            description=f"Shorthand for filters.{name}.")]))
 
     def tool(**arguments: Any) -> Any:
-        return run(model.model_validate(arguments))
+        return run(model.model_validate({k: v for k, v in arguments.items() if v is not None}))
 
     tool.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     tool.__annotations__ = {p.name: p.annotation for p in params}
