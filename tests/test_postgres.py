@@ -319,7 +319,7 @@ def test_an_index_build_short_of_memory_is_logged_as_a_warning(postgres_url, cap
                          text=f"row {i}", observed_at=utcnow(), created_at=utcnow(), updated_at=utcnow())
             for i in range(4000)]
     vecs = np.random.default_rng(2).standard_normal((4000, 64)).astype(np.float32)
-    with caplog.at_level(logging.WARNING, logger="engramos.store.postgres.store"), s.bulk_load(4000):
+    with caplog.at_level(logging.WARNING, logger="engramos.store.postgres.connection"), s.bulk_load(4000):
         s.insert_memories(rows, vecs, "m")
     assert any("maintenance_work_mem" in r.getMessage() for r in caplog.records)
     assert s._q("SELECT count(*) FROM pg_indexes WHERE indexname = 'vectors_hnsw_64'")[0][0] == 1

@@ -482,3 +482,27 @@ def test_audit_log_is_scoped_and_newest_first(store):
     assert [e.id for e in store.list_audit("s1")] == ["aud_2", "aud_1", "aud_0"]
     assert [e.id for e in store.list_audit("s1", limit=1, before="aud_2")] == ["aud_1"]
     assert store.list_audit("s1")[0].detail == {"i": 2}
+
+
+ROLE_MODULES = {"MessageStore": "messages", "MemoryStore": "memories", "SearchIndex": "search", "CellStore": "cells",
+                "JobStore": "jobs", "KeyStore": "keys", "ExportStore": "export"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_each_backend_mirrors_the_store_roles_file_for_file(backend):
+    """Every role protocol of store/base.py is implemented by the module of the same role
+    in each backend, and the two backends split the same way."""
+    import importlib
+    import inspect
+
+    from engramos.store import base
+
+    for role, module_name in ROLE_MODULES.items():
+        protocol = getattr(base, role)
+        wanted = {n for n, v in vars(protocol).items() if inspect.isfunction(v) and not n.startswith("_")}
+        module = importlib.import_module(f"engramos.store.{backend}.{module_name}")
+        mixins = [c for c in vars(module).values() if inspect.isclass(c) and c.__module__ == module.__name__
+                  and c.__name__.endswith("Mixin")]
+        assert len(mixins) == 1, (backend, module_name)
+        assert wanted <= set(vars(mixins[0])), (backend, role, wanted - set(vars(mixins[0])))
+    assert isinstance(base.Store, type) and issubclass(base.Store, tuple(getattr(base, r) for r in ROLE_MODULES))

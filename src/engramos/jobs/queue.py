@@ -21,7 +21,7 @@ from typing import Any
 
 from .._util import new_id, utcnow
 from ..errors import StoreError
-from ..store.base import Store
+from ..store.base import JobStore
 from ..types import Job
 
 log = logging.getLogger("engramos.jobs")
@@ -30,7 +30,7 @@ Handler = Callable[[Job], "dict[str, Any] | None"]
 
 
 class JobQueue:
-    def __init__(self, store: Store, *, lease_seconds: float = 300.0, backoff_seconds: float = 2.0,
+    def __init__(self, store: JobStore, *, lease_seconds: float = 300.0, backoff_seconds: float = 2.0,
                  max_attempts: int = 5) -> None:
         self.store = store
         self.handlers: dict[str, Handler] = {}

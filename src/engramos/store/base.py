@@ -1,6 +1,9 @@
-"""The one storage interface.  Everything above it (ingestion, recall, the facade, the
-CLI, later the server) talks to a :class:`Store`; nothing above it knows which backend
-it is.  A backend passes ``tests/test_store_contract.py`` unchanged.
+"""The one storage interface, made of role protocols (messages, memories, search index,
+cells and scenes, jobs, keys and audit, export), each mirrored by a module of the same
+role in every backend (``sqlite/messages.py``, ``postgres/messages.py``, ...).  Code that
+needs one role can ask for that protocol; :class:`Store` is all of them.  Everything
+above it talks to these protocols and never knows which backend it is.  A backend
+passes ``tests/test_store_contract.py`` unchanged.
 
 Rules every backend keeps:
 
@@ -41,40 +44,9 @@ from ..types import (
 
 
 @runtime_checkable
-class Store(Protocol):
-    # ------------------------------------------------------------------ lifecycle
-    def close(self) -> None:
-        """Release connections.  Idempotent."""
+class MessageStore(Protocol):
+    """Raw messages: the source of truth (``messages.py`` in each backend)."""
 
-    def transaction(self) -> AbstractContextManager[None]:
-        """One atomic unit of work; nested calls join the outermost transaction.  An
-        exception inside rolls everything back and propagates."""
-
-    def bulk_load(self, rows: int) -> AbstractContextManager[None]:
-        """A load of about ``rows`` vectors (an import, a migration, a benchmark's fill)
-        follows.  A backend with an ANN index that is cheaper to build than to insert
-        into may suspend its upkeep during the load and rebuild it on exit, also when
-        the block raises; searches meanwhile stay exact (they scan).  Writes inside
-        commit as usual.  Enter it outside any transaction, once at a time, with every
-        write of the load finished before the block ends; live writers of other
-        processes stay correct but may be slower.  A no-op where there is nothing to
-        gain (SQLite, or a small load into a large index)."""
-
-    def health(self) -> dict[str, Any]:
-        """Backend name, location, schema version (applied migrations), integrity check,
-        row counts (``rows_<table>``), ``size_bytes`` (on SQLite the file and its WAL; on
-        PostgreSQL the database) and ``index_bytes`` (every index, full text and vector
-        included; None where the backend cannot tell).  Never raises for an unhealthy
-        store: it reports."""
-
-    # ------------------------------------------------------------------------ meta
-    def get_meta(self, key: str) -> str | None:
-        """A store-wide setting, or None."""
-
-    def set_meta(self, key: str, value: str) -> None:
-        """Create or replace a store-wide setting."""
-
-    # -------------------------------------------------------------------- messages
     def insert_messages(self, messages: Sequence[Message]) -> list[tuple[str, bool]]:
         """Insert raw messages; for each input, in order, ``(id, inserted)``.
 
@@ -107,7 +79,13 @@ class Store(Protocol):
     def assign_cell(self, space: str, message_ids: Sequence[str], cell_id: str) -> None:
         """Mark messages as belonging to a cell."""
 
-    # -------------------------------------------------------------------- memories
+    def iter_tenants(self, space: str) -> Iterator[tuple[str, str]]:
+        """``(user_id, conversation_id)`` pairs that hold messages."""
+
+@runtime_checkable
+class MemoryStore(Protocol):
+    """Memories, their vectors and their history (``memories.py``)."""
+
     def insert_memories(
         self, records: Sequence[MemoryRecord], vectors: np.ndarray | None = None,
         model_id: str | None = None,
@@ -145,7 +123,26 @@ class Store(Protocol):
         """Hard delete, with vectors and full-text entries; history rows stay.  Returns the
         number removed."""
 
-    # ---------------------------------------------------------------------- search
+    def add_history(self, space: str, entries: Sequence[HistoryEntry]) -> None: ...
+
+    def history(self, space: str, memory_id: str) -> list[HistoryEntry]:
+        """Oldest first.  Kept after a hard delete of the memory itself only if the
+        caller did not also ask to forget history (see :meth:`forget`)."""
+
+    def bulk_load(self, rows: int) -> AbstractContextManager[None]:
+        """A load of about ``rows`` vectors (an import, a migration, a benchmark's fill)
+        follows.  A backend with an ANN index that is cheaper to build than to insert
+        into may suspend its upkeep during the load and rebuild it on exit, also when
+        the block raises; searches meanwhile stay exact (they scan).  Writes inside
+        commit as usual.  Enter it outside any transaction, once at a time, with every
+        write of the load finished before the block ends; live writers of other
+        processes stay correct but may be slower.  A no-op where there is nothing to
+        gain (SQLite, or a small load into a large index)."""
+
+@runtime_checkable
+class SearchIndex(Protocol):
+    """Full-text and vector search over memories (``search.py``)."""
+
     def search_text(
         self, space: str, words: Sequence[str], filters: Filters, *, limit: int,
         time_range: TimeRange | None = None,
@@ -164,7 +161,10 @@ class Store(Protocol):
         as :meth:`search_text`.  Only vectors of the query's dimension take part (a store
         being re-embedded by another model holds two kinds side by side)."""
 
-    # -------------------------------------------------------------- cells / scenes
+@runtime_checkable
+class CellStore(Protocol):
+    """MemCells and MemScenes (``cells.py``)."""
+
     def upsert_cell(self, cell: Cell) -> None:
         """Insert or replace a cell."""
 
@@ -178,14 +178,10 @@ class Store(Protocol):
     def list_scenes(self, space: str, user_id: str) -> list[tuple[Scene, np.ndarray]]:
         """The user's scenes with their centroids (most recently active first)."""
 
-    # --------------------------------------------------------------------- history
-    def add_history(self, space: str, entries: Sequence[HistoryEntry]) -> None: ...
+@runtime_checkable
+class JobStore(Protocol):
+    """The durable job queue (``jobs.py``)."""
 
-    def history(self, space: str, memory_id: str) -> list[HistoryEntry]:
-        """Oldest first.  Kept after a hard delete of the memory itself only if the
-        caller did not also ask to forget history (see :meth:`forget`)."""
-
-    # ------------------------------------------------------------------------ jobs
     def enqueue(self, job: Job, *, dedupe_key: str | None = None) -> bool:
         """Add a job; with ``dedupe_key``, nothing is added (False) while a pending or
         running job with the same key exists."""
@@ -219,14 +215,10 @@ class Store(Protocol):
 
     def list_jobs(self, space: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]: ...
 
-    # ---------------------------------------------------------------------- forget
-    def forget(self, space: str, *, user_id: str | None = None,
-               conversation_id: str | None = None) -> dict[str, int]:
-        """Hard delete everything of a conversation (or of a user, or with neither, of
-        the whole space): messages, memories, vectors, cells, scenes (for a user or
-        space), history and jobs that point at them.  Returns counts per table."""
+@runtime_checkable
+class KeyStore(Protocol):
+    """API keys and the audit log (``keys.py``)."""
 
-    # ------------------------------------------------------------- keys / audit
     def create_key(self, key: ApiKey, key_hash: str) -> None:
         """Store a key record with the hash of its secret (never the secret)."""
 
@@ -244,7 +236,10 @@ class Store(Protocol):
     def list_audit(self, space: str, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
         """Newest first; ``before``: an entry id to page from."""
 
-    # ------------------------------------------------------------------ export
+@runtime_checkable
+class ExportStore(Protocol):
+    """Every row, for copying a store (``export.py``)."""
+
     def export(self) -> Iterator[tuple[str, Any]]:
         """Every row of every space, for copying a store to another backend, as
         ``(table, item)`` in an order that satisfies references: ``("meta", (key, value))``,
@@ -252,5 +247,34 @@ class Store(Protocol):
         ``("cell", Cell)``, ``("scene", (Scene, centroid))``, ``("history", (space, HistoryEntry))``,
         ``("job", (Job, dedupe_key))``, ``("key", (ApiKey, key_hash))``, ``("audit", AuditEntry)``."""
 
-    def iter_tenants(self, space: str) -> Iterator[tuple[str, str]]:
-        """``(user_id, conversation_id)`` pairs that hold messages."""
+@runtime_checkable
+class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStore, ExportStore,
+            Protocol):
+    """A whole backend: every role, plus the lifecycle, store-wide settings and forgetting
+    (``connection.py`` and ``store.py`` in each backend)."""
+
+    def close(self) -> None:
+        """Release connections.  Idempotent."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """One atomic unit of work; nested calls join the outermost transaction.  An
+        exception inside rolls everything back and propagates."""
+
+    def health(self) -> dict[str, Any]:
+        """Backend name, location, schema version (applied migrations), integrity check,
+        row counts (``rows_<table>``), ``size_bytes`` (on SQLite the file and its WAL; on
+        PostgreSQL the database) and ``index_bytes`` (every index, full text and vector
+        included; None where the backend cannot tell).  Never raises for an unhealthy
+        store: it reports."""
+
+    def get_meta(self, key: str) -> str | None:
+        """A store-wide setting, or None."""
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Create or replace a store-wide setting."""
+
+    def forget(self, space: str, *, user_id: str | None = None,
+               conversation_id: str | None = None) -> dict[str, int]:
+        """Hard delete everything of a conversation (or of a user, or with neither, of
+        the whole space): messages, memories, vectors, cells, scenes (for a user or
+        space), history and jobs that point at them.  Returns counts per table."""

@@ -1,0 +1,196 @@
+"""Memories, their vectors and history in the SQLite backend (the Store's memory role)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from ..._util import epoch, from_iso, iso, utcnow
+from ...errors import NotFoundError, StoreError
+from ...types import (
+    Filters,
+    HistoryEntry,
+    MemoryRecord,
+    Page,
+)
+from .connection import SQLiteConnection
+from .rows import (
+    _MEM_COLS,
+    _UPDATABLE,
+    _chunks,
+    _filter_sql,
+    _index_text,
+    _memory,
+    _memory_row,
+    _ph,
+    _scope,
+)
+
+
+def _time_bounds(rec: MemoryRecord) -> tuple[float, float]:
+    if rec.event_start is not None:
+        return epoch(rec.event_start), epoch(rec.event_end or rec.event_start)
+    return epoch(rec.observed_at), epoch(rec.observed_at)
+
+
+class MemoriesMixin(SQLiteConnection):
+    def insert_memories(self, records: Sequence[MemoryRecord], vectors: np.ndarray | None = None,
+                        model_id: str | None = None) -> None:
+        if vectors is not None and len(vectors) != len(records):
+            raise StoreError("insert_memories: one vector per record is required")
+        with self.transaction():
+            for i, rec in enumerate(records):
+                t0, t1 = _time_bounds(rec)
+                cur = self._conn.execute(
+                    f"INSERT INTO memories ({_MEM_COLS}, t_start, t_end) VALUES ({', '.join('?' * 25)})",
+                    (*_memory_row(rec), t0, t1))
+                pk = int(cur.lastrowid or 0)
+                self._conn.executemany("INSERT INTO memory_sources VALUES (?, ?)",
+                                       [(pk, mid) for mid in dict.fromkeys(rec.message_ids)])
+                self._conn.execute("INSERT INTO memories_fts (rowid, scope, body) VALUES (?, ?, ?)",
+                                   (pk, _scope(rec), _index_text(rec)))
+                if vectors is not None and model_id is not None:
+                    self._put_vector(pk, rec.space, rec.user_id, rec.conversation_id, vectors[i], model_id)
+
+    def _put_vector(self, pk: int, space: str, user_id: str, conv: str, vec: np.ndarray, model_id: str) -> None:
+        arr = np.asarray(vec, dtype=np.float32)
+        self._conn.execute(
+            "INSERT INTO vectors VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (memory_pk) DO UPDATE SET "
+            "model=excluded.model, dim=excluded.dim, vec=excluded.vec",
+            (pk, space, user_id, conv, model_id, arr.shape[0], arr.tobytes()))
+        self._conn.execute("INSERT OR IGNORE INTO vector_partitions VALUES (?, ?, 0)", (space, user_id))
+
+    def _bump(self, space: str, user_id: str) -> None:
+        self._conn.execute("UPDATE vector_partitions SET generation = generation + 1 "
+                           "WHERE space=? AND user_id=?", (space, user_id))
+
+    def set_vectors(self, space: str, ids: Sequence[str], vectors: np.ndarray, model_id: str) -> None:
+        with self.transaction():
+            for mid, vec in zip(ids, vectors, strict=True):
+                row = self._conn.execute("SELECT pk, user_id, conversation_id FROM memories "
+                                         "WHERE +space=? AND id=?", (space, mid)).fetchone()
+                if row is None:
+                    raise NotFoundError("memory", mid)
+                replacing = self._conn.execute("SELECT 1 FROM vectors WHERE memory_pk=?", (row[0],)).fetchone()
+                self._put_vector(row[0], space, row[1], row[2], vec, model_id)
+                if replacing:
+                    self._bump(space, row[1])
+
+    def ids_without_vectors(self, space: str, limit: int = 1000) -> list[str]:
+        return [r[0] for r in self._q(
+            "SELECT m.id FROM memories m LEFT JOIN vectors v ON v.memory_pk = m.pk "
+            "WHERE m.space=? AND v.memory_pk IS NULL ORDER BY m.pk LIMIT ?", (space, limit))]
+
+    def get_memories(self, space: str, ids: Sequence[str]) -> list[MemoryRecord]:
+        found: dict[str, MemoryRecord] = {}
+        for chunk in _chunks(list(ids)):
+            rows = self._q(f"SELECT {_MEM_COLS} FROM memories WHERE +space=? AND id IN ({_ph(chunk)})",
+                           [space, *chunk])
+            found.update((r[0], _memory(r)) for r in rows)
+        return [found[i] for i in ids if i in found]
+
+    def get_vectors(self, space: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for chunk in _chunks(list(ids)):
+            for mid, blob in self._q(
+                    f"SELECT m.id, v.vec FROM memories m JOIN vectors v ON v.memory_pk = m.pk "
+                    f"WHERE +m.space=? AND m.id IN ({_ph(chunk)})", [space, *chunk]):
+                out[mid] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def list_memories(self, space: str, filters: Filters, *, limit: int = 50,
+                      cursor: str | None = None, cell_ids: Sequence[str] | None = None,
+                      scene_id: str | None = None) -> Page:
+        where, args = _filter_sql(space, filters, alias="")
+        if cell_ids is not None:
+            if not cell_ids:
+                return Page(items=[])
+            where += f" AND cell_id IN ({_ph(cell_ids)})"
+            args += list(cell_ids)
+        if scene_id is not None:
+            where += " AND scene_id = ?"
+            args.append(scene_id)
+        if cursor:
+            try:
+                c_obs, c_id = json.loads(cursor)
+            except (ValueError, TypeError) as exc:
+                from ...errors import InvalidInputError
+
+                raise InvalidInputError("cursor", "not a cursor returned by a previous page") from exc
+            where += " AND (observed_at < ? OR (observed_at = ? AND id < ?))"
+            args += [c_obs, c_obs, c_id]
+        rows = self._q(f"SELECT {_MEM_COLS} FROM memories WHERE {where} "
+                       "ORDER BY observed_at DESC, id DESC LIMIT ?", [*args, limit + 1])
+        items = [_memory(r) for r in rows[:limit]]
+        nxt = json.dumps([rows[limit - 1][9], rows[limit - 1][0]]) if len(rows) > limit else None
+        return Page(items=items, next_cursor=nxt)
+
+    def update_memory(self, space: str, memory_id: str, changes: dict[str, Any]) -> MemoryRecord:
+        bad = set(changes) - _UPDATABLE
+        if bad:
+            raise StoreError(f"update_memory: fields not updatable: {sorted(bad)}")
+        with self.transaction():
+            current = self.get_memories(space, [memory_id])
+            if not current:
+                raise NotFoundError("memory", memory_id)
+            rec = current[0].model_copy(update={**changes, "updated_at": utcnow()})
+            t0, t1 = _time_bounds(rec)
+            row = _memory_row(rec)
+            cols = [c.strip() for c in _MEM_COLS.split(",")]
+            sets = ", ".join(f"{c}=?" for c in cols[1:])
+            self._conn.execute(f"UPDATE memories SET {sets}, t_start=?, t_end=? WHERE +space=? AND id=?",
+                               (*row[1:], t0, t1, space, memory_id))
+            pk = self._conn.execute("SELECT pk FROM memories WHERE +space=? AND id=?", (space, memory_id)).fetchone()[0]
+            self._conn.execute("DELETE FROM memories_fts WHERE rowid=?", (pk,))
+            self._conn.execute("INSERT INTO memories_fts (rowid, scope, body) VALUES (?, ?, ?)",
+                               (pk, _scope(rec), _index_text(rec)))
+            if "text" in changes and changes["text"] != current[0].text:
+                self._conn.execute("DELETE FROM vectors WHERE memory_pk=?", (pk,))
+            self._bump(space, rec.user_id)
+        return rec
+
+    def delete_memories(self, space: str, ids: Sequence[str]) -> int:
+        removed = 0
+        with self.transaction():
+            for chunk in _chunks(list(ids)):
+                rows = self._conn.execute(
+                    f"SELECT pk, user_id FROM memories WHERE +space=? AND id IN ({_ph(chunk)})",
+                    [space, *chunk]).fetchall()
+                removed += self._delete_pks(space, rows)
+        return removed
+
+    def _delete_pks(self, space: str, rows: Sequence[tuple[int, str]]) -> int:
+        pks = [r[0] for r in rows]
+        for chunk in _chunks(pks):
+            self._conn.execute(f"DELETE FROM memories_fts WHERE rowid IN ({_ph(chunk)})", chunk)
+            self._conn.execute(f"DELETE FROM memories WHERE pk IN ({_ph(chunk)})", chunk)
+        for user in {r[1] for r in rows}:
+            self._bump(space, user)
+        return len(pks)
+
+    def add_history(self, space: str, entries: Sequence[HistoryEntry]) -> None:
+        with self.transaction():
+            self._conn.executemany(
+                "INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(e.id, space, e.memory_id, e.action, e.actor, iso(e.at),
+                  json.dumps(e.before, ensure_ascii=False, default=str) if e.before is not None else None,
+                  json.dumps(e.after, ensure_ascii=False, default=str) if e.after is not None else None)
+                 for e in entries])
+
+    def history(self, space: str, memory_id: str) -> list[HistoryEntry]:
+        rows = self._q("SELECT id, memory_id, action, actor, at, before, after FROM history "
+                       "WHERE space=? AND memory_id=? ORDER BY at, rowid", (space, memory_id))
+        return [HistoryEntry(id=r[0], memory_id=r[1], action=r[2], actor=r[3], at=from_iso(r[4]),
+                             before=json.loads(r[5]) if r[5] else None,
+                             after=json.loads(r[6]) if r[6] else None) for r in rows]
+
+    @contextmanager
+    def bulk_load(self, rows: int) -> Iterator[None]:
+        with self._lock:  # re-entrant: held here only if this thread is in a transaction
+            if self._depth:
+                raise StoreError("bulk_load: enter it outside any transaction")
+        yield  # k-NN is an exact scan here: no index to suspend
