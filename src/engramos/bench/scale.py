@@ -159,7 +159,8 @@ def _measure(mem: Memory, corpus: SyntheticCorpus, size: int, users: int, querie
             return None
         return round((int(health[key]) - int(base.get(key) or 0)) / 2**20, 1)
 
-    return {"size": size, "users": users, "store_mb": added_mb("size_bytes"), "index_mb": added_mb("index_bytes"),
+    return {"size": size, "users": users, "backend": health.get("backend"), "store_mb": added_mb("size_bytes"),
+            "index_mb": added_mb("index_bytes"),
             "search_ms": percentiles(lat), "target_in_top10": round(found / len(targets), 3)}
 
 
@@ -174,13 +175,11 @@ def benchmark_scale(home: Path, embedder: Embedder, sizes: list[int], *, users: 
         t0 = time.perf_counter()
         embedder.embed_query(q)
         q_ms.append((time.perf_counter() - t0) * 1000)
-    return {
-        "machine": machine(), "embedder": embedder.model_id, "dim": embedder.dim,
-        "backend": "postgresql" if db else "sqlite",
-        "query_embedding_ms": percentiles(q_ms),
-        "layouts": {
-            "one user": run_layout(home, embedder, sizes, 1, queries, "one-user", db, writers, bulk, progress),
-            f"{users} users": run_layout(home, embedder, sizes, users, queries, "many-users", db, writers, bulk,
-                                              progress),
-        },
+    layouts = {
+        "one user": run_layout(home, embedder, sizes, 1, queries, "one-user", db, writers, bulk, progress),
+        f"{users} users": run_layout(home, embedder, sizes, users, queries, "many-users", db, writers, bulk,
+                                     progress),
     }
+    first = next((rows[0] for rows in layouts.values() if rows), {})
+    return {"machine": machine(), "embedder": embedder.model_id, "dim": embedder.dim,
+            "backend": first.get("backend"), "query_embedding_ms": percentiles(q_ms), "layouts": layouts}
