@@ -12,7 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .._util import epoch
 from ..filters import Filters, MetadataCondition, is_number
+from ..types import MemoryRecord, TimeRange
 
 
 @dataclass(frozen=True)
@@ -123,3 +125,24 @@ def _condition(d: Dialect, col: str, key: str, c: MetadataCondition) -> tuple[st
         if bound is not None:
             add(*d.ordered(col, key, op, bound))
     return " AND ".join(parts), args
+
+
+def search_sql(dialect: Dialect, space: str, f: Filters, *, alias: str,
+               time_range: TimeRange | None) -> tuple[str, list[Any]]:
+    """``(where, args)`` of a search: the filters, active rows only unless
+    ``f.include_inactive``, and rows whose time span overlaps ``time_range``."""
+    where, args = filter_sql(dialect, space, f, alias=alias, with_status=False)
+    if not f.include_inactive:
+        where += f" AND {alias}status = 'active'"
+    if time_range is not None:
+        where += f" AND {alias}t_end >= {dialect.ph} AND {alias}t_start <= {dialect.ph}"
+        args += [epoch(time_range.start), epoch(time_range.end)]
+    return where, args
+
+
+def time_bounds(rec: MemoryRecord) -> tuple[float, float]:
+    """A memory's time span in epoch seconds (``t_start``, ``t_end``): its event time, or
+    when it was said."""
+    if rec.event_start is not None:
+        return epoch(rec.event_start), epoch(rec.event_end or rec.event_start)
+    return epoch(rec.observed_at), epoch(rec.observed_at)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._util import epoch, from_iso, iso, utcnow
+from ..._util import from_iso, iso, utcnow
 from ...errors import InvalidInputError, NotFoundError, StoreError
 from ...types import (
     Filters,
@@ -17,15 +17,10 @@ from ...types import (
     MemoryRecord,
     Page,
 )
+from .._filters import time_bounds
 from . import fulltext, knn
 from .connection import _LOCK_ID, PostgresConnection
 from .rows import _MEM, _UPDATABLE, _filter_sql, _memory, _memory_row
-
-
-def _bounds(rec: MemoryRecord) -> tuple[float, float]:
-    if rec.event_start is not None:
-        return epoch(rec.event_start), epoch(rec.event_end or rec.event_start)
-    return epoch(rec.observed_at), epoch(rec.observed_at)
 
 
 class MemoriesMixin(PostgresConnection):
@@ -39,7 +34,7 @@ class MemoriesMixin(PostgresConnection):
         with self.transaction(), self._cursor() as cur:
             delta = self._text_delta()
             for rec in records:
-                t0, t1 = _bounds(rec)
+                t0, t1 = time_bounds(rec)
                 terms, tsv, length = fulltext.indexed(rec.text)
                 delta.add(terms, length)
                 rows.append((*_memory_row(rec), rec.observed_at, t0, t1, tsv, length))
@@ -168,7 +163,7 @@ class MemoriesMixin(PostgresConnection):
             if not current:
                 raise NotFoundError("memory", memory_id)
             rec = current[0].model_copy(update={**changes, "updated_at": utcnow()})
-            t0, t1 = _bounds(rec)
+            t0, t1 = time_bounds(rec)
             self._x("UPDATE memories SET text=%s, status=%s, valid_from=%s, valid_to=%s, event_start=%s, "
                     "event_end=%s, metadata=%s, supersedes=%s, scene_id=%s, speaker=%s, updated_at=%s, t_start=%s, "
                     "t_end=%s WHERE space=%s AND id=%s",

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._util import epoch, from_iso, iso, utcnow
+from ..._util import from_iso, iso, utcnow
 from ...errors import NotFoundError, StoreError
 from ...types import (
     Filters,
@@ -17,6 +17,7 @@ from ...types import (
     MemoryRecord,
     Page,
 )
+from .._filters import time_bounds
 from .connection import SQLiteConnection
 from .rows import (
     _MEM_COLS,
@@ -31,12 +32,6 @@ from .rows import (
 )
 
 
-def _time_bounds(rec: MemoryRecord) -> tuple[float, float]:
-    if rec.event_start is not None:
-        return epoch(rec.event_start), epoch(rec.event_end or rec.event_start)
-    return epoch(rec.observed_at), epoch(rec.observed_at)
-
-
 class MemoriesMixin(SQLiteConnection):
     def insert_memories(self, records: Sequence[MemoryRecord], vectors: np.ndarray | None = None,
                         model_id: str | None = None) -> None:
@@ -44,7 +39,7 @@ class MemoriesMixin(SQLiteConnection):
             raise StoreError("insert_memories: one vector per record is required")
         with self.transaction():
             for i, rec in enumerate(records):
-                t0, t1 = _time_bounds(rec)
+                t0, t1 = time_bounds(rec)
                 cur = self._conn.execute(
                     f"INSERT INTO memories ({_MEM_COLS}, t_start, t_end) VALUES ({', '.join('?' * 25)})",
                     (*_memory_row(rec), t0, t1))
@@ -138,7 +133,7 @@ class MemoriesMixin(SQLiteConnection):
             if not current:
                 raise NotFoundError("memory", memory_id)
             rec = current[0].model_copy(update={**changes, "updated_at": utcnow()})
-            t0, t1 = _time_bounds(rec)
+            t0, t1 = time_bounds(rec)
             row = _memory_row(rec)
             cols = [c.strip() for c in _MEM_COLS.split(",")]
             sets = ", ".join(f"{c}=?" for c in cols[1:])

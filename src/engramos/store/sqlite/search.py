@@ -14,6 +14,7 @@ from ...types import (
     Filters,
     TimeRange,
 )
+from .._filters import SQLITE, search_sql
 from .._ranking import BM25_DECIMALS
 from .connection import SQLiteConnection
 from .rows import (
@@ -43,12 +44,7 @@ class SearchMixin(SQLiteConnection):
         else:
             scope = scope_token("sp", space)
         match = f"scope:{scope} AND body:(" + " OR ".join(_fts_phrase(t) for t in terms) + ")"
-        where, args = _filter_sql(space, filters, alias="m.", with_status=False)
-        if not filters.include_inactive:
-            where += " AND m.status = 'active'"
-        if time_range is not None:
-            where += " AND m.t_end >= ? AND m.t_start <= ?"
-            args += [epoch(time_range.start), epoch(time_range.end)]
+        where, args = search_sql(SQLITE, space, filters, alias="m.", time_range=time_range)
         # FTS5's bm25() is the BM25 of store/_ranking.py (the scope column weighs 0); ties
         # go by row order, as on PostgreSQL.
         rows = self._q(
