@@ -121,12 +121,19 @@ def test_every_request_field_reaches_memory_from_every_surface(tmp_path, embedde
         _same(captured[-1], model, **more)
 
 
-def test_conflicting_shorthand_is_refused(tmp_path, embedder):
+def test_conflicting_shorthand_is_refused_and_query_may_be_a_keyword(tmp_path, embedder):
     from engramos import InvalidInputError
 
-    with Memory(tmp_path / "x", embedder=embedder) as mem, pytest.raises(InvalidInputError) as err:
-        mem.search("q", user_id="a", filters={"user_id": "b"})
-    assert "given twice" in str(err.value)
+    with Memory(tmp_path / "x", embedder=embedder) as mem:
+        mem.add([{"speaker": "Ana", "text": "I keep bees.", "timestamp": "2024-01-01T10:00:00Z"}], user_id="a",
+                flush=True)
+        assert mem.search(query="bees", user_id="a").hits
+        with pytest.raises(InvalidInputError) as err:
+            mem.search("q", user_id="a", filters={"user_id": "b"})
+        assert "given twice" in str(err.value)
+        with pytest.raises(InvalidInputError) as err:
+            mem.search(user_id="a")
+        assert err.value.field == "query"
 
 
 def _params(fn: Any) -> list[tuple[str, Any, Any]]:

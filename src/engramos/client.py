@@ -87,15 +87,15 @@ class _Surface:
                 "flush": flush, **({"wait": process} if process is not None else {})}
         return self._send(Call[AddResult]("POST", "/v1/messages", AddResult, json=body))
 
-    def search(self, request: SearchRequest | str, /, **options: Any) -> Any:
+    def search(self, request: SearchRequest | str | None = None, /, **options: Any) -> Any:
         req = SearchRequest.of(request, options)
         return self._send(Call[SearchResult]("POST", "/v1/search", SearchResult, json=req.payload()))
 
-    def context(self, request: ContextRequest | str, /, **options: Any) -> Any:
+    def context(self, request: ContextRequest | str | None = None, /, **options: Any) -> Any:
         req = ContextRequest.of(request, options)
         return self._send(Call[ContextBlock]("POST", "/v1/context", ContextBlock, json=req.payload()))
 
-    def answer(self, request: AnswerRequest | str, /, **options: Any) -> Any:
+    def answer(self, request: AnswerRequest | str | None = None, /, **options: Any) -> Any:
         req = AnswerRequest.of(request, options)
         return self._send(Call[AnswerResult]("POST", "/v1/answer", AnswerResult, json=req.payload()))
 

@@ -200,7 +200,7 @@ class Memory:
                 "completion_tokens": u.completion_tokens}
 
     # ---------------------------------------------------------------- recall
-    def search(self, request: SearchRequest | str, /, **options: Any) -> SearchResult:
+    def search(self, request: SearchRequest | str | None = None, /, **options: Any) -> SearchResult:
         """Ranked hits with score breakdown and citations.  Give a :class:`SearchRequest`,
         or the query and any of its fields as keywords (``user_id=`` and the other filter
         fields may be given at the top level)."""
@@ -214,13 +214,13 @@ class Memory:
         return self._engine.recall(self.space, req.query, req.filters, top_k=req.top_k, reference_time=ref,
                                    time_range=req.time_range, expand=req.expand, query_vector=query_vector)
 
-    def context(self, request: ContextRequest | str, /, **options: Any) -> ContextBlock:
+    def context(self, request: ContextRequest | str | None = None, /, **options: Any) -> ContextBlock:
         """The best evidence for the query that fits ``budget_tokens``, as a prompt block."""
         req = ContextRequest.of(request, options)
         result = self._recall(req)
         return assemble(result.query, result.hits, req.budget_tokens or self.config.recall.budget_tokens)
 
-    def answer(self, request: AnswerRequest | str, /, **options: Any) -> AnswerResult:
+    def answer(self, request: AnswerRequest | str | None = None, /, **options: Any) -> AnswerResult:
         """Answer from memory with the configured LLM: (agentic) recall, context within the
         budget, one answer call; the result cites the message ids it used."""
         req = AnswerRequest.of(request, options)

@@ -92,9 +92,12 @@ class SearchRequest(BaseModel):
         return value
 
     @classmethod
-    def of(cls: type[R], request: R | str, options: dict[str, Any]) -> R:
+    def of(cls: type[R], request: R | str | None, options: dict[str, Any]) -> R:
         """The request a call describes: a request object (with ``options`` overriding its
-        fields) or a query string with ``options`` as the other fields."""
+        fields), a query string with ``options`` as the other fields, or None with every
+        field, ``query`` included, in ``options``."""
+        if request is None:
+            return validated(cls, options)
         if isinstance(request, cls):
             if not options:
                 return request
