@@ -20,6 +20,7 @@ import numpy as np
 from ._util import new_id, utcnow
 from .errors import AuthError, InvalidInputError
 from .requests import SearchRequest
+from .store import Store
 from .types import ApiKey, AuditEntry, KeyRole, MemoryRecord, SearchResult
 from .validation import check_id
 from .vocab import KEY_ROLES
@@ -39,7 +40,7 @@ class Admin:
         self._memory = memory
 
     @property
-    def _store(self) -> Any:
+    def _store(self) -> Store:
         return self._memory._store
 
     # ------------------------------------------------------------------- keys
@@ -65,15 +66,14 @@ class Admin:
         """The active key whose secret this is; :class:`AuthError` otherwise."""
         if not secret:
             raise AuthError("an API key is required (Authorization: Bearer <key>)")
-        key: ApiKey | None = self._store.key_by_hash(hash_secret(secret.strip()))
+        key = self._store.key_by_hash(hash_secret(secret.strip()))
         if key is None or key.revoked_at is not None:
             raise AuthError("unknown or revoked API key")
         return key
 
     def list_keys(self, *, all_spaces: bool = False) -> list[ApiKey]:
         """Keys of this memory's space (every space's with ``all_spaces``), oldest first."""
-        keys: list[ApiKey] = self._store.list_keys(None if all_spaces else self._memory.space)
-        return keys
+        return self._store.list_keys(None if all_spaces else self._memory.space)
 
     def revoke_key(self, key_id: str) -> ApiKey:
         """Revoke a key (it stops working at once)."""
@@ -90,8 +90,7 @@ class Admin:
 
     def audit(self, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
         """This space's audit log, newest first; ``before``: an entry id to page from."""
-        entries: list[AuditEntry] = self._store.list_audit(self._memory.space, limit=limit, before=before)
-        return entries
+        return self._store.list_audit(self._memory.space, limit=limit, before=before)
 
     # ------------------------------------------------------------------- jobs
     @property
@@ -129,7 +128,7 @@ class Admin:
             self._store.insert_memories(records, vectors, self._memory._embedder.model_id)
 
     def vectors(self, memory_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        return dict(self._store.get_vectors(self._memory.space, list(memory_ids)))
+        return self._store.get_vectors(self._memory.space, list(memory_ids))
 
     def recall_with_vector(self, request: SearchRequest, query_vector: np.ndarray) -> SearchResult:
         """Recall with a precomputed query embedding (benchmarks that batch theirs, or
