@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,9 @@ import click
 from . import __version__
 from .cli_bench import bench
 from .cli_common import State, _errors, add_json_flag, pass_state
+from .cli_recall import ask, context, print_context, print_hits, search
 from .errors import InvalidInputError
 from .formats import load_conversation_file
-from .requests import AnswerRequest, ContextRequest, SearchRequest
-from .types import ContextBlock, Hit, SearchResult
 from .vocab import KEY_ROLES, MEMORY_KINDS
 
 DEMO_QUERIES = [
@@ -40,46 +38,6 @@ def cli(ctx: click.Context, home: str | None, space: str | None, db: str | None,
     """EngramOS: long-term memory for LLM agents, embedded and offline."""
     ctx.obj = State(home, space, as_json, db)
     ctx.call_on_close(lambda: ctx.obj._memory.close() if ctx.obj._memory else None)
-
-
-# ------------------------------------------------------------------ output
-def _print_hits(result: SearchResult) -> None:
-    if result.time_range:
-        click.echo(f"time range from the query: {result.time_range.start:%Y-%m-%d} .. "
-                   f"{result.time_range.end:%Y-%m-%d} ({result.time_range.source})")
-    if not result.hits:
-        click.echo("no memories found")
-    for rank, hit in enumerate(result.hits, start=1):
-        _print_hit(rank, hit)
-    click.echo(click.style(f"{len(result.hits)} hits in {result.took_ms:.0f} ms", dim=True))
-
-
-def _print_hit(rank: int, hit: Hit) -> None:
-    m = hit.memory
-    s = hit.scores
-    parts = [f"fusion={s.fusion:.4f}"]
-    if s.bm25 is not None:
-        parts.append(f"bm25={s.bm25:.2f}")
-    if s.vector is not None:
-        parts.append(f"vector={s.vector:.3f}")
-    if s.rerank is not None:
-        parts.append(f"rerank={s.rerank:.3f}")
-    when = m.observed_at.strftime("%-d %b %Y")
-    if m.event_start and m.kind != "episode":
-        when += f" (event {m.event_start:%-d %b %Y})"
-    click.echo(click.style(f"{rank:>2}. [{m.kind}] {when}  score={hit.score:.4f} via={hit.via}", bold=True))
-    text = m.text if len(m.text) < 600 else m.text[:600] + " ..."
-    click.echo("    " + text.replace("\n", "\n    "))
-    cites = ", ".join(c.label() for c in hit.citations[:8])
-    more = len(m.message_ids) - min(8, len(hit.citations))
-    click.echo(click.style(f"    cites: {cites}{f' +{more} more' if more > 0 else ''}   "
-                           f"{' '.join(parts)}   id={m.id}", dim=True))
-
-
-def _print_context(block: ContextBlock) -> None:
-    click.echo(block.text)
-    click.echo(click.style(f"{block.tokens} / {block.budget_tokens} tokens, "
-                           f"{len(block.hits)} items, {len(block.message_ids)} messages cited", dim=True))
 
 
 # ---------------------------------------------------------------- commands
@@ -106,9 +64,9 @@ def demo(state: State) -> None:
             report["queries"].append({"query": q, "hits": result, "context": block})
             if not state.as_json:
                 click.echo(click.style(f"Q: {q}", fg="cyan", bold=True))
-                _print_hits(result)
+                print_hits(result)
                 click.echo(click.style("context block:", underline=True))
-                _print_context(block)
+                print_context(block)
                 click.echo()
         if state.as_json:
             state.emit(report, lambda: None)
@@ -171,117 +129,6 @@ def ingest(state: State, file: str, user_id: str | None, conversation_id: str | 
                    "duplicates": duplicates, "jobs": mem.job_counts()}
         state.emit(summary, lambda: click.echo(
             f"ingested {inserted} new messages ({duplicates} already stored) in {len(convs)} conversation(s)"))
-
-
-def _search_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The options of a recall command; :func:`_request` turns them into the request."""
-    for opt in reversed([
-        click.option("--user", "user_id", default=None),
-        click.option("--agent", "agent_id", default=None),
-        click.option("--conversation", "conversation_id", default=None),
-        click.option("--session", "session_id", default=None),
-        click.option("--speaker", default=None, help="Only memories of this speaker."),
-        click.option("--kind", "kinds", multiple=True, type=click.Choice(MEMORY_KINDS)),
-        click.option("--meta", "metadata", multiple=True, metavar="KEY=VALUE",
-                     help="Metadata equality (VALUE read as JSON when it parses); repeatable."),
-        click.option("--where", "where", default=None, metavar="JSON",
-                     help='Metadata conditions as JSON, e.g. \'{"priority": {"gte": 2}}\'.'),
-        click.option("--include-inactive", is_flag=True, help="Also superseded and deleted memories."),
-        click.option("--at", "reference_time", default=None,
-                     help="Reference time for relative words in the query (default: now)."),
-        click.option("--since", default=None, help="Time range start (ISO-8601); needs --until."),
-        click.option("--until", default=None, help="Time range end (ISO-8601); needs --since."),
-        click.option("-k", "--top-k", "top_k", type=int, default=None, help="How many hits (default: the "
-                     "request type's)."),
-        click.option("--no-expand", is_flag=True, help="No neighbour, cell or scene expansion."),
-    ]):
-        fn = opt(fn)
-    return fn
-
-
-def _request(model: type[SearchRequest], query: str, o: dict[str, Any]) -> Any:
-    """The request the recall options describe; unset options keep the type's defaults."""
-    meta: dict[str, Any] = {}
-    for item in o.pop("metadata", ()):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InvalidInputError("--meta", f"{item!r} is not KEY=VALUE")
-        try:
-            meta[key] = json.loads(value)
-        except ValueError:
-            meta[key] = value
-    where = o.pop("where", None)
-    if where:
-        try:
-            conditions = json.loads(where)
-        except ValueError as exc:
-            raise InvalidInputError("--where", f"is not JSON: {exc}") from None
-        if not isinstance(conditions, dict):
-            raise InvalidInputError("--where", "must be a JSON object")
-        meta.update(conditions)
-    since, until = o.pop("since", None), o.pop("until", None)
-    if (since is None) != (until is None):
-        raise InvalidInputError("--since/--until", "give both or neither")
-    fields: dict[str, Any] = {k: v for k, v in o.items() if v not in (None, False, ())}
-    fields.pop("no_expand", None)
-    if o.get("no_expand"):
-        fields["expand"] = False
-    if o.get("kinds"):
-        fields["kinds"] = list(o["kinds"])
-    if meta:
-        fields["metadata"] = meta
-    if since is not None:
-        fields["time_range"] = [since, until]
-    return model.of(query, fields)
-
-
-@cli.command()
-@click.argument("query")
-@_search_options
-@click.option("--agentic", is_flag=True, help="With an LLM: a second round of complementary queries.")
-@pass_state
-def search(state: State, query: str, **options: Any) -> None:
-    """Search memories: ranked hits with dates, citations and score breakdown."""
-    with _errors(state):
-        result = state.memory.search(_request(SearchRequest, query, options))
-        state.emit(result, lambda: _print_hits(result))
-
-
-@cli.command()
-@click.argument("query")
-@_search_options
-@click.option("--agentic", is_flag=True, help="With an LLM: a second round of complementary queries.")
-@click.option("--budget", "budget_tokens", type=int, default=None, help="Token budget (cl100k_base; default "
-              "the configured one, 1024).")
-@pass_state
-def context(state: State, query: str, **options: Any) -> None:
-    """Assemble a context block for a prompt, within a token budget."""
-    with _errors(state):
-        block = state.memory.context(_request(ContextRequest, query, options))
-        state.emit(block, lambda: _print_context(block))
-
-
-@cli.command()
-@click.argument("question")
-@_search_options
-@click.option("--budget", "budget_tokens", type=int, default=None, help="Context budget (cl100k tokens).")
-@click.option("--no-agentic", is_flag=True, help="One retrieval round only.")
-@pass_state
-def ask(state: State, question: str, no_agentic: bool, **options: Any) -> None:
-    """Answer a question from memory with the configured LLM, citing message ids."""
-    with _errors(state):
-        if no_agentic:
-            options["agentic"] = False
-        result = state.memory.answer(_request(AnswerRequest, question, options))
-        labels = {c.message_id: c.label() for h in result.context.hits for c in h.citations}
-
-        def human() -> None:
-            click.echo(result.answer)
-            click.echo(click.style("cites: " + (", ".join(labels.get(m, m) for m in result.message_ids) or "-")
-                                   + f"   ({result.llm_calls} LLM calls, {result.prompt_tokens} prompt tokens, "
-                                   f"{result.context.tokens} context tokens)", dim=True))
-
-        state.emit(result, human)
 
 
 @cli.command(name="list")
@@ -544,7 +391,8 @@ def keys_revoke(state: State, key_id: str) -> None:
         state.emit({"revoked": key_id}, lambda: click.echo(f"revoked {key_id}"))
 
 
-cli.add_command(bench)
+for command in (search, context, ask, bench):
+    cli.add_command(command)
 add_json_flag(cli, skip=(bench,))
 
 

@@ -207,12 +207,7 @@ class Memory:
         return self._recall(SearchRequest.of(request, options))
 
     def _recall(self, req: SearchRequest, *, query_vector: np.ndarray | None = None) -> SearchResult:
-        ref = req.reference_time or utcnow()
-        if req.agentic:
-            return self._engine.agentic_recall(self.space, req.query, req.filters, top_k=req.top_k,
-                                               reference_time=ref, time_range=req.time_range, expand=req.expand)
-        return self._engine.recall(self.space, req.query, req.filters, top_k=req.top_k, reference_time=ref,
-                                   time_range=req.time_range, expand=req.expand, query_vector=query_vector)
+        return self._engine.search(self.space, req, query_vector=query_vector)
 
     def context(self, request: ContextRequest | str | None = None, /, **options: Any) -> ContextBlock:
         """The best evidence for the query that fits ``budget_tokens``, as a prompt block."""

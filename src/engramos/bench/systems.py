@@ -15,6 +15,7 @@ line ``[date] text``, skipping a unit that does not fit.
 
 from __future__ import annotations
 
+import inspect
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -234,9 +235,13 @@ class Mem0Peer(_TurnBaseline):
         self.client = None
 
     def _rank(self, question: Question, k: int) -> list[int]:
-        try:  # mem0 >= 2.2 takes entity ids in filters; older releases as keywords
-            found = self.client.search(question.text, filters={"user_id": self.conv_id}, limit=k, threshold=0.0)
-        except TypeError:
+        # mem0 >= 2.2 takes entity ids in filters and the count as top_k (an unknown
+        # `limit` keyword is swallowed, leaving its default of 20); older releases take
+        # both as keywords
+        params = inspect.signature(self.client.search).parameters
+        if "top_k" in params:
+            found = self.client.search(question.text, filters={"user_id": self.conv_id}, top_k=k, threshold=0.0)
+        else:
             found = self.client.search(question.text, user_id=self.conv_id, limit=k, threshold=0.0)
         results = found.get("results", found) if isinstance(found, dict) else found
         order = []

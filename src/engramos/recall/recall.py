@@ -9,10 +9,12 @@ from datetime import datetime
 
 import numpy as np
 
+from .._util import utcnow
 from ..config import Config
 from ..prompts.recall_prompts import SUFFICIENCY
 from ..providers.embeddings import Embedder
 from ..providers.llm import ChatModel
+from ..requests import SearchRequest
 from ..store.base import Store
 from ..types import Citation, Filters, Hit, MemoryRecord, Scores, SearchResult, TimeRange
 from .expand import expansions
@@ -32,6 +34,16 @@ class RecallEngine:
     config: Config
     reranker: Reranker
     llm: ChatModel | None = None
+
+    def search(self, space: str, req: SearchRequest, *, query_vector: np.ndarray | None = None) -> SearchResult:
+        """Recall for a request: this is where a request's fields are read (a new search
+        option is a field of :class:`SearchRequest` and its use here)."""
+        ref = req.reference_time or utcnow()
+        if req.agentic:
+            return self.agentic_recall(space, req.query, req.filters, top_k=req.top_k, reference_time=ref,
+                                       time_range=req.time_range, expand=req.expand)
+        return self.recall(space, req.query, req.filters, top_k=req.top_k, reference_time=ref,
+                           time_range=req.time_range, expand=req.expand, query_vector=query_vector)
 
     def agentic_recall(self, space: str, query: str, filters: Filters, *, top_k: int,
                        reference_time: datetime, time_range: TimeRange | None = None,
