@@ -6,7 +6,9 @@ errors come back as the same exception types."""
 from __future__ import annotations
 
 import builtins
-from typing import Any, Generic, TypeVar
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
@@ -30,6 +32,7 @@ from .types import (
 )
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def _error(resp: httpx.Response) -> EngramError:
@@ -72,97 +75,95 @@ def _params(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-class _Surface:
-    """The methods of :class:`engramos.Memory`, each building its request; ``_send``
-    runs it (a value for Client, an awaitable for AsyncClient)."""
-
-    def _send(self, call: Call[Any]) -> Any:
-        raise NotImplementedError
+class _Calls:
+    """The methods of :class:`engramos.Memory`, each building the HTTP call it makes;
+    :class:`Client` runs them, :class:`AsyncClient` awaits them (see ``_sync`` /
+    ``_async``), so each method's parameters are written once."""
 
     def add(self, messages: Any, *, user_id: str | None = None, agent_id: str | None = None,
             conversation_id: str | None = None, session_id: str | None = None,
-            flush: bool = False, process: bool | None = None) -> Any:
+            flush: bool = False, process: bool | None = None) -> Call[AddResult]:
         body = {"messages": messages if isinstance(messages, list) else [messages], "user_id": user_id,
                 "agent_id": agent_id, "conversation_id": conversation_id, "session_id": session_id,
                 "flush": flush, **({"wait": process} if process is not None else {})}
-        return self._send(Call[AddResult]("POST", "/v1/messages", AddResult, json=body))
+        return Call[AddResult]("POST", "/v1/messages", AddResult, json=body)
 
-    def search(self, request: SearchRequest | str | None = None, /, **options: Any) -> Any:
+    def search(self, request: SearchRequest | str | None = None, /, **options: Any) -> Call[SearchResult]:
         req = SearchRequest.of(request, options)
-        return self._send(Call[SearchResult]("POST", "/v1/search", SearchResult, json=req.payload()))
+        return Call[SearchResult]("POST", "/v1/search", SearchResult, json=req.payload())
 
-    def context(self, request: ContextRequest | str | None = None, /, **options: Any) -> Any:
+    def context(self, request: ContextRequest | str | None = None, /, **options: Any) -> Call[ContextBlock]:
         req = ContextRequest.of(request, options)
-        return self._send(Call[ContextBlock]("POST", "/v1/context", ContextBlock, json=req.payload()))
+        return Call[ContextBlock]("POST", "/v1/context", ContextBlock, json=req.payload())
 
-    def answer(self, request: AnswerRequest | str | None = None, /, **options: Any) -> Any:
+    def answer(self, request: AnswerRequest | str | None = None, /, **options: Any) -> Call[AnswerResult]:
         req = AnswerRequest.of(request, options)
-        return self._send(Call[AnswerResult]("POST", "/v1/answer", AnswerResult, json=req.payload()))
+        return Call[AnswerResult]("POST", "/v1/answer", AnswerResult, json=req.payload())
 
-    def get(self, memory_id: str) -> Any:
-        return self._send(Call[MemoryRecord]("GET", f"/v1/memories/{memory_id}", MemoryRecord))
+    def get(self, memory_id: str) -> Call[MemoryRecord]:
+        return Call[MemoryRecord]("GET", f"/v1/memories/{memory_id}", MemoryRecord)
 
     def list(self, *, filters: Filters | dict[str, Any] | None = None, limit: int = 50, cursor: str | None = None,
-             **scope: Any) -> Any:
+             **scope: Any) -> Call[Page]:
         f = filters.model_dump(exclude_defaults=True) if isinstance(filters, Filters) else dict(filters or {})
         f.update({k: v for k, v in scope.items() if v is not None})
         kinds = f.pop("kinds", None)
         unsupported = set(f) - {"user_id", "agent_id", "conversation_id", "session_id"}
         if unsupported:
             raise InvalidInputError("filters", f"the REST listing does not take {sorted(unsupported)}")
-        return self._send(Call[Page]("GET", "/v1/memories", Page,
-                                     params=_params(**f, kind=kinds, limit=limit, cursor=cursor)))
+        return Call[Page]("GET", "/v1/memories", Page,
+                                     params=_params(**f, kind=kinds, limit=limit, cursor=cursor))
 
     def update(self, memory_id: str, *, text: str | None = None, metadata: dict[str, Any] | None = None,
-               actor: str = "user") -> Any:
+               actor: str = "user") -> Call[MemoryRecord]:
         # the server records the calling key as the actor
-        return self._send(Call[MemoryRecord]("PATCH", f"/v1/memories/{memory_id}", MemoryRecord,
-                                             json={"text": text, "metadata": metadata}))
+        return Call[MemoryRecord]("PATCH", f"/v1/memories/{memory_id}", MemoryRecord,
+                                             json={"text": text, "metadata": metadata})
 
-    def delete(self, memory_id: str, *, actor: str = "user") -> Any:
-        return self._send(Call[MemoryRecord]("DELETE", f"/v1/memories/{memory_id}", MemoryRecord))
+    def delete(self, memory_id: str, *, actor: str = "user") -> Call[MemoryRecord]:
+        return Call[MemoryRecord]("DELETE", f"/v1/memories/{memory_id}", MemoryRecord)
 
     def forget(self, *, memory_id: str | None = None, conversation_id: str | None = None,
-               user_id: str | None = None) -> Any:
+               user_id: str | None = None) -> Call[dict[str, int]]:
         body = {"memory_id": memory_id, "conversation_id": conversation_id, "user_id": user_id}
-        return self._send(Call[dict[str, int]]("POST", "/v1/forget", dict[str, int], json=body))
+        return Call[dict[str, int]]("POST", "/v1/forget", dict[str, int], json=body)
 
-    def history(self, memory_id: str) -> Any:
-        return self._send(Call[builtins.list[HistoryEntry]](
-            "GET", f"/v1/memories/{memory_id}/history", builtins.list[HistoryEntry]))
+    def history(self, memory_id: str) -> Call[builtins.list[HistoryEntry]]:
+        return Call[builtins.list[HistoryEntry]](
+            "GET", f"/v1/memories/{memory_id}/history", builtins.list[HistoryEntry])
 
-    def users(self) -> Any:
-        return self._send(Call[builtins.list[str]]("GET", "/v1/users", builtins.list[str]))
+    def users(self) -> Call[builtins.list[str]]:
+        return Call[builtins.list[str]]("GET", "/v1/users", builtins.list[str])
 
-    def conversations(self, *, user_id: str | None = None) -> Any:
-        return self._send(Call[builtins.list[ConversationRef]]("GET", "/v1/conversations",
+    def conversations(self, *, user_id: str | None = None) -> Call[builtins.list[ConversationRef]]:
+        return Call[builtins.list[ConversationRef]]("GET", "/v1/conversations",
                                                                builtins.list[ConversationRef],
-                                                               params=_params(user_id=user_id)))
+                                                               params=_params(user_id=user_id))
 
-    def messages(self, conversation_id: str, *, limit: int = 1000) -> Any:
-        return self._send(Call[builtins.list[Message]]("GET", f"/v1/conversations/{conversation_id}/messages",
-                                                       builtins.list[Message], params={"limit": limit}))
+    def messages(self, conversation_id: str, *, limit: int = 1000) -> Call[builtins.list[Message]]:
+        return Call[builtins.list[Message]]("GET", f"/v1/conversations/{conversation_id}/messages",
+                                                       builtins.list[Message], params={"limit": limit})
 
-    def scenes(self, *, user_id: str) -> Any:
-        return self._send(Call[builtins.list[Scene]]("GET", "/v1/scenes", builtins.list[Scene],
-                                                     params={"user_id": user_id}))
+    def scenes(self, *, user_id: str) -> Call[builtins.list[Scene]]:
+        return Call[builtins.list[Scene]]("GET", "/v1/scenes", builtins.list[Scene],
+                                                     params={"user_id": user_id})
 
-    def profile(self, *, user_id: str) -> Any:
-        return self._send(Call[builtins.list[MemoryRecord]]("GET", f"/v1/users/{user_id}/profile",
-                                                            builtins.list[MemoryRecord]))
+    def profile(self, *, user_id: str) -> Call[builtins.list[MemoryRecord]]:
+        return Call[builtins.list[MemoryRecord]]("GET", f"/v1/users/{user_id}/profile",
+                                                            builtins.list[MemoryRecord])
 
-    def jobs(self, status: builtins.list[JobStatus] | None = None, *, limit: int = 100) -> Any:
-        return self._send(Call[builtins.list[Job]]("GET", "/v1/jobs", builtins.list[Job],
-                                                   params=_params(status=status, limit=limit)))
+    def jobs(self, status: builtins.list[JobStatus] | None = None, *, limit: int = 100) -> Call[builtins.list[Job]]:
+        return Call[builtins.list[Job]]("GET", "/v1/jobs", builtins.list[Job],
+                                                   params=_params(status=status, limit=limit))
 
-    def status(self) -> Any:
-        return self._send(Call[dict[str, Any]]("GET", "/v1/jobs/status", dict[str, Any]))
+    def status(self) -> Call[dict[str, Any]]:
+        return Call[dict[str, Any]]("GET", "/v1/jobs/status", dict[str, Any])
 
-    def retry(self) -> Any:
-        return self._send(Call[int]("POST", "/v1/jobs/retry", int, pick="requeued"))
+    def retry(self) -> Call[int]:
+        return Call[int]("POST", "/v1/jobs/retry", int, pick="requeued")
 
-    def health(self) -> Any:
-        return self._send(Call[dict[str, Any]]("GET", "/v1/health", dict[str, Any]))
+    def health(self) -> Call[dict[str, Any]]:
+        return Call[dict[str, Any]]("GET", "/v1/health", dict[str, Any])
 
 
 # Memory methods that only make sense in process: running a worker's jobs, counting
@@ -170,7 +171,47 @@ class _Surface:
 IN_PROCESS_ONLY = ("flush", "run_jobs", "job_counts", "llm_usage", "conversation_owner")
 
 
-class Client(_Surface):
+class _sync(Generic[P, T]):
+    """A :class:`_Calls` method, run: ``Client.search(...)`` returns a SearchResult, with
+    the builder's own parameters (and signature, for inspection)."""
+
+    def __init__(self, build: Callable[Concatenate[_Calls, P], Call[T]]) -> None:
+        self.build = build
+
+    def __get__(self, obj: Client | None, owner: type) -> Callable[P, T]:
+        if obj is None:
+            return functools.partial(self.build, _CALLS)  # type: ignore[return-value]
+        runner = obj
+
+        @functools.wraps(self.build)
+        def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            return runner._run(self.build(_CALLS, *args, **kwargs))
+
+        return run
+
+
+class _async(Generic[P, T]):
+    """A :class:`_Calls` method, awaited: ``await AsyncClient.search(...)``."""
+
+    def __init__(self, build: Callable[Concatenate[_Calls, P], Call[T]]) -> None:
+        self.build = build
+
+    def __get__(self, obj: AsyncClient | None, owner: type) -> Callable[P, Awaitable[T]]:
+        if obj is None:
+            return functools.partial(self.build, _CALLS)  # type: ignore[return-value]
+        runner = obj
+
+        @functools.wraps(self.build)
+        async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            return await runner._run(self.build(_CALLS, *args, **kwargs))
+
+        return run
+
+
+_CALLS = _Calls()
+
+
+class Client:
     """Synchronous client: ``Client("http://127.0.0.1:8420", api_key)``; the methods of
     :class:`engramos.Memory` with the same parameters and result types."""
 
@@ -179,12 +220,32 @@ class Client(_Surface):
         self._http = httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {api_key}"},
                                   timeout=timeout)
 
-    def _send(self, call: Call[Any]) -> Any:
+    def _run(self, call: Call[T]) -> T:
         try:
             resp = self._http.request(call.method, call.path, **call.kw)
         except httpx.HTTPError as exc:
             raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
         return call.parse(resp)
+
+    add = _sync(_Calls.add)
+    search = _sync(_Calls.search)
+    context = _sync(_Calls.context)
+    answer = _sync(_Calls.answer)
+    get = _sync(_Calls.get)
+    list = _sync(_Calls.list)
+    update = _sync(_Calls.update)
+    delete = _sync(_Calls.delete)
+    forget = _sync(_Calls.forget)
+    history = _sync(_Calls.history)
+    users = _sync(_Calls.users)
+    conversations = _sync(_Calls.conversations)
+    messages = _sync(_Calls.messages)
+    scenes = _sync(_Calls.scenes)
+    profile = _sync(_Calls.profile)
+    jobs = _sync(_Calls.jobs)
+    status = _sync(_Calls.status)
+    retry = _sync(_Calls.retry)
+    health = _sync(_Calls.health)
 
     def close(self) -> None:
         self._http.close()
@@ -196,7 +257,7 @@ class Client(_Surface):
         self.close()
 
 
-class AsyncClient(_Surface):
+class AsyncClient:
     """The same surface as :class:`Client`, awaitable."""
 
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 60.0) -> None:
@@ -204,12 +265,32 @@ class AsyncClient(_Surface):
         self._http = httpx.AsyncClient(base_url=self.base_url, headers={"Authorization": f"Bearer {api_key}"},
                                        timeout=timeout)
 
-    async def _send(self, call: Call[Any]) -> Any:
+    async def _run(self, call: Call[T]) -> T:
         try:
             resp = await self._http.request(call.method, call.path, **call.kw)
         except httpx.HTTPError as exc:
             raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
         return call.parse(resp)
+
+    add = _async(_Calls.add)
+    search = _async(_Calls.search)
+    context = _async(_Calls.context)
+    answer = _async(_Calls.answer)
+    get = _async(_Calls.get)
+    list = _async(_Calls.list)
+    update = _async(_Calls.update)
+    delete = _async(_Calls.delete)
+    forget = _async(_Calls.forget)
+    history = _async(_Calls.history)
+    users = _async(_Calls.users)
+    conversations = _async(_Calls.conversations)
+    messages = _async(_Calls.messages)
+    scenes = _async(_Calls.scenes)
+    profile = _async(_Calls.profile)
+    jobs = _async(_Calls.jobs)
+    status = _async(_Calls.status)
+    retry = _async(_Calls.retry)
+    health = _async(_Calls.health)
 
     async def close(self) -> None:
         await self._http.aclose()
