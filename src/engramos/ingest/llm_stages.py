@@ -97,7 +97,7 @@ class LLMExtractor:
         messages = ctx.messages
         first = messages[0]
         handles = {f"m{i + 1}": m for i, m in enumerate(messages)}
-        known = [f"{p.speaker}: {p.metadata.get('attribute')} = {p.metadata.get('value')}" for p in ctx.known_profile]
+        known = [f"{p.speaker}: {p.metadata.get('attribute')} = {p.metadata.get('value')}" for p in ctx.known_profile()]
         result = EXTRACTION.ask(self.llm, EXTRACTION.Context(messages=_prompt_messages(messages),
                                                              lang=_lang(messages), profile=known))
 

@@ -132,8 +132,11 @@ class Pipeline:
         cell_vec = _unit(turn_vecs.mean(axis=0))
         extractor = self.stages.extractor
         with self.stages.spending() as usage:
-            known = self.store.list_memories(space, Filters(user_id=first.user_id, kinds=["profile"]), limit=100)
-            drafts, vectors = extractor.extract(CellContext(messages, turn_vecs, cell_vec, known.items))
+            def known() -> list[MemoryRecord]:
+                return self.store.list_memories(space, Filters(user_id=first.user_id, kinds=["profile"]),
+                                                limit=100).items
+
+            drafts, vectors = extractor.extract(CellContext(messages, turn_vecs, cell_vec, known))
             extractor.label_updates(drafts, vectors, lambda vec: self._older_facts(first, vec))
         scene = self._scene(space, messages, cell, cell_vec)
         with self.store.transaction():

@@ -42,12 +42,12 @@ class SegmentContext:
 @dataclass
 class CellContext:
     """What an extractor sees: one closed cell's messages, their turn vectors, and the
-    owner's known profile items."""
+    owner's known profile items (looked up only if the extractor asks)."""
 
     messages: list[Message]
     turn_vectors: np.ndarray
     cell_vector: np.ndarray
-    known_profile: list[MemoryRecord]
+    known_profile: Callable[[], list[MemoryRecord]]
 
 
 @dataclass
