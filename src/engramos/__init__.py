@@ -17,6 +17,7 @@ from .config import (
 from .errors import (
     AuthError,
     ConfigError,
+    ConflictError,
     EmbeddingModelMismatchError,
     EngramError,
     ForbiddenError,
@@ -67,6 +68,7 @@ __all__ = [
     "Client",
     "Config",
     "ConfigError",
+    "ConflictError",
     "ContextBlock",
     "ContextRequest",
     "ConversationRef",

@@ -92,6 +92,13 @@ class ForbiddenError(EngramError):
     http_status = 403
 
 
+class ConflictError(EngramError):
+    """The write contradicts what is stored (a conversation that belongs to another user)."""
+
+    code = "conflict"
+    http_status = 409
+
+
 class ServerError(EngramError):
     """The server failed, or could not be reached (raised by the client)."""
 

@@ -149,13 +149,11 @@ class Memory:
             check_id("conversation_id", conversation_id)
         convs = [conversation_id] if conversation_id else self._store.conversations_with_unassigned(self.space)
         for conv in convs:
-            user = user_id or self._owner(conv)
-            self._pipeline.request_segmentation(self.space, user, conv, flush=True)
+            owner = self.conversation_owner(conv)
+            user = user_id or (owner.user_id if owner else DEFAULT_USER)
+            self._pipeline.request_segmentation(self.space, user, conv, flush=True,
+                                                agent_id=owner.agent_id if owner else None)
         return self.run_jobs() if self.config.process_inline else 0
-
-    def _owner(self, conversation_id: str) -> str:
-        msgs = self._store.list_messages(self.space, conversation_id, limit=1)
-        return msgs[0].user_id if msgs else DEFAULT_USER
 
     # ------------------------------------------------------------------ jobs
     def run_jobs(self, max_jobs: int | None = None) -> int:

@@ -18,6 +18,7 @@ from .._util import new_id, utcnow
 from ..config import Config
 from ..consolidate.plan import plan_cell, plan_compaction
 from ..consolidate.scenes import choose_scene, join_scene, scene_label
+from ..errors import ConflictError
 from ..jobs.queue import JobQueue
 from ..providers.embeddings import Embedder
 from ..providers.llm import ChatModel
@@ -56,6 +57,13 @@ class Pipeline:
         content hash), and a segmentation job when anything is new or ``flush``."""
         now = utcnow()
         with self.store.transaction():
+            # A conversation belongs to the user of its first message: checked inside the
+            # write transaction (SQLite serialises writers; on PostgreSQL a racing first
+            # writer fails on the conversation's unique sequence numbers).
+            first = self.store.list_messages(space, conversation_id, limit=1)
+            if first and first[0].user_id != user_id:
+                raise ConflictError(f"conversation_id {conversation_id!r} belongs to another user; "
+                                    "a conversation has one owner")
             seq = self.store.next_seq(space, conversation_id)
             rows = [Message(id=new_id("msg"), space=space, user_id=user_id, agent_id=agent_id,
                             conversation_id=conversation_id, session_id=session_id, seq=seq + i, sender=m.sender,
@@ -66,14 +74,18 @@ class Pipeline:
             fresh = [r for r, (_, inserted) in zip(rows, outcome, strict=True) if inserted]
             if fresh:
                 self.store.insert_memories([turn_record(r) for r in fresh])
-            job_id = self.request_segmentation(space, user_id, conversation_id, flush=flush) \
+            job_id = self.request_segmentation(space, user_id, conversation_id, flush=flush, agent_id=agent_id) \
                 if fresh or flush else None
         return Stored([i for i, _ in outcome], len(fresh), job_id)
 
-    def request_segmentation(self, space: str, user_id: str, conversation_id: str, *, flush: bool) -> str | None:
+    def request_segmentation(self, space: str, user_id: str, conversation_id: str, *, flush: bool,
+                             agent_id: str | None = None) -> str | None:
+        """A segmentation job; its payload names the conversation's user and agent, so
+        that job listings can be scoped like the rows they work on."""
         key = f"segment:{conversation_id}:{'flush' if flush else 'open'}"
-        return self.queue.enqueue(space, "segment", {"user_id": user_id, "conversation_id": conversation_id,
-                                                     "flush": flush}, dedupe_key=key)
+        return self.queue.enqueue(space, "segment", {"user_id": user_id, "agent_id": agent_id,
+                                                     "conversation_id": conversation_id, "flush": flush},
+                                  dedupe_key=key)
 
     def turn_vectors(self, space: str, messages: Sequence[Message]) -> np.ndarray:
         """Vectors of the messages' turn memories, embedding (and storing) missing ones."""
@@ -117,7 +129,8 @@ class Pipeline:
                 self.store.upsert_cell(cell)
                 self.store.assign_cell(space, [m.id for m in seg.messages], cell.id)
                 self.queue.enqueue(space, "extract", {"cell_id": cell.id, "user_id": first.user_id,
-                                                      "conversation_id": conv}, dedupe_key=f"extract:{cell.id}")
+                                                      "agent_id": first.agent_id, "conversation_id": conv},
+                                   dedupe_key=f"extract:{cell.id}")
 
     # ----------------------------------------------------------------- extract
     def _extract_job(self, job: Job) -> dict[str, Any] | None:

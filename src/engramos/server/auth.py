@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from ..errors import ForbiddenError
+from ..errors import ForbiddenError, NotFoundError
 from ..memory import Memory
 from ..types import ApiKey, KeyRole
 
@@ -34,14 +34,33 @@ class Caller:
             raise ForbiddenError("this key may only access users " + ", ".join(self.key.users))
 
     def check_agent(self, agent_id: str | None) -> None:
-        if self.key.agents is not None and agent_id is not None and agent_id not in self.key.agents:
+        """A key restricted to agents may only name those agents (and must name one)."""
+        if self.key.agents is not None and (agent_id is None or agent_id not in self.key.agents):
             raise ForbiddenError("this key may only access agents " + ", ".join(self.key.agents))
 
+    @property
+    def limited(self) -> bool:
+        return self.key.users is not None or self.key.agents is not None
+
+    def sees_user(self, user_id: str) -> bool:
+        return self.key.users is None or user_id in self.key.users
+
     def sees(self, user_id: str, agent_id: str | None) -> bool:
-        """Whether a stored row is visible to this key (restricted keys see their users only)."""
-        if self.key.users is not None and user_id not in self.key.users:
+        """Whether a stored row is visible to this key: a user-limited key sees its users'
+        rows, an agent-limited key only rows of its agents (not rows of no agent)."""
+        if not self.sees_user(user_id):
             return False
-        return self.key.agents is None or agent_id is None or agent_id in self.key.agents
+        return self.key.agents is None or agent_id in self.key.agents
+
+    def check_conversation(self, conversation_id: str | None) -> None:
+        """A limited key may touch an existing conversation only if it sees its owner (a
+        new conversation becomes the writer's); another's answers 404, as any id it may
+        not see, so that the key learns nothing of it."""
+        if conversation_id is None or not self.limited:
+            return
+        owner = self.memory.conversation_owner(conversation_id)
+        if owner is not None and not self.sees(owner.user_id, owner.agent_id):
+            raise NotFoundError("conversation", conversation_id)
 
     def audit(self, action: str, target: str, **detail: object) -> None:
         self.memory.admin.record(self.key.id, action, target, **detail)

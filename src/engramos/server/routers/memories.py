@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from ...errors import NotFoundError
+from ...errors import ForbiddenError, NotFoundError
 from ...types import AddResult, HistoryEntry, MemoryKind, MemoryRecord, Page
 from ..auth import Auth, Caller
 
@@ -49,6 +49,7 @@ def add_messages(body: AddBody, c: Auth) -> AddResult:
     c.require("write")
     c.check_user(body.user_id)
     c.check_agent(body.agent_id)
+    c.check_conversation(body.conversation_id or "default")
     result = c.memory.add(body.messages, user_id=body.user_id, agent_id=body.agent_id,
                           conversation_id=body.conversation_id, session_id=body.session_id,
                           flush=body.flush, process=body.wait)
@@ -64,6 +65,7 @@ def list_memories(c: Auth, user_id: str | None = None, agent_id: str | None = No
     c.require("read")
     c.check_user(user_id)
     c.check_agent(agent_id)
+    c.check_conversation(conversation_id)
     return c.memory.list(user_id=user_id, agent_id=agent_id, conversation_id=conversation_id,
                          session_id=session_id, kinds=kind, limit=limit, cursor=cursor)
 
@@ -106,7 +108,10 @@ def forget(body: ForgetBody, c: Auth) -> dict[str, int]:
         visible(c, body.memory_id)
     elif body.user_id is not None:
         c.check_user(body.user_id)
-    elif body.conversation_id is not None and c.key.users is not None:
+        if c.key.agents is not None:  # a user's data spans agents the key may not touch
+            raise ForbiddenError("an agent-limited key cannot forget a whole user; forget its conversations "
+                                 "or memories")
+    elif body.conversation_id is not None and c.limited:
         owner = c.memory.conversation_owner(body.conversation_id)
         if owner is not None and not c.sees(owner.user_id, owner.agent_id):
             raise NotFoundError("conversation", body.conversation_id)

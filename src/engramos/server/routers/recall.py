@@ -16,6 +16,7 @@ def _scoped(c: Caller, req: SearchRequest) -> None:
     c.require("read")
     c.check_user(req.filters.user_id)
     c.check_agent(req.filters.agent_id)
+    c.check_conversation(req.filters.conversation_id)
 
 
 @router.post("/search")

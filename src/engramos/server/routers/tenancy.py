@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ...errors import NotFoundError
+from ...errors import ForbiddenError, NotFoundError
 from ...types import ConversationRef, MemoryRecord, Message, Scene
 from ..auth import Auth
 
@@ -16,21 +16,25 @@ router = APIRouter(prefix="/v1", tags=["tenancy"])
 @router.get("/users")
 def users(c: Auth) -> list[str]:
     c.require("read")
-    return [u for u in c.memory.users() if c.sees(u, None)]
+    return [u for u in c.memory.users() if c.sees_user(u)]
 
 
 @router.get("/users/{user_id}/profile")
 def profile(user_id: str, c: Auth) -> list[MemoryRecord]:
     c.require("read")
     c.check_user(user_id)
-    return c.memory.profile(user_id=user_id)
+    return [m for m in c.memory.profile(user_id=user_id) if c.sees(m.user_id, m.agent_id)]
 
 
 @router.get("/conversations")
 def conversations(c: Auth, user_id: str | None = None) -> list[ConversationRef]:
     c.require("read")
     c.check_user(user_id)
-    return [r for r in c.memory.conversations(user_id=user_id) if c.sees(r.user_id, None)]
+    found = [r for r in c.memory.conversations(user_id=user_id) if c.sees_user(r.user_id)]
+    if c.key.agents is None:
+        return found
+    owners = [c.memory.conversation_owner(r.conversation_id) for r in found]
+    return [o for o in owners if o is not None and c.sees(o.user_id, o.agent_id)]
 
 
 @router.get("/conversations/{conversation_id}/messages")
@@ -47,4 +51,6 @@ def conversation_messages(conversation_id: str, c: Auth,
 def scenes(c: Auth, user_id: str) -> list[Scene]:
     c.require("read")
     c.check_user(user_id)
+    if c.key.agents is not None:
+        raise ForbiddenError("scenes span a user's agents: an agent-limited key cannot list them")
     return c.memory.scenes(user_id=user_id)
