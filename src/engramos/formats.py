@@ -89,13 +89,15 @@ def load_conversation_file(path: str | Path) -> list[ConversationBatch]:
     p = Path(path)
     if not p.is_file():
         raise InvalidInputError("file", f"{p} does not exist or is not a file")
-    raw = p.read_text(encoding="utf-8")
+    try:
+        raw = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError("file", f"{p} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except OSError as exc:
+        raise InvalidInputError("file", f"{p} cannot be read: {exc.strerror}") from None
     if p.suffix == ".jsonl":
         return _jsonl(raw)
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError("file", f"{p} is not valid JSON: {exc}") from exc
+    data = _json(raw, str(p))
     if is_locomo(data):
         return locomo_batches(data)
     if isinstance(data, dict) and "messages" in data:
@@ -108,15 +110,21 @@ def load_conversation_file(path: str | Path) -> list[ConversationBatch]:
     raise InvalidInputError("file", "expected a list of messages, a {'messages': [...]} object, or LoCoMo data")
 
 
+def _json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError("file", f"{where} is not valid JSON: {exc}") from None
+    except RecursionError:  # a document nested thousands of levels deep
+        raise InvalidInputError("file", f"{where} nests too deeply to be a conversation") from None
+
+
 def _jsonl(raw: str) -> list[ConversationBatch]:
     groups: dict[tuple[Any, Any, Any], list[dict[str, Any]]] = {}
     for lineno, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"line {lineno}", f"not valid JSON: {exc}") from exc
+        obj = _json(line, f"line {lineno}")
         if not isinstance(obj, dict):
             raise InvalidInputError(f"line {lineno}", "must be a JSON object")
         key = (obj.pop("conversation_id", None), obj.pop("user_id", None), obj.pop("session_id", None))

@@ -46,7 +46,7 @@ from .types import (
     Scene,
     SearchResult,
 )
-from .validation import check_id, clean_text, normalize_messages, validated
+from .validation import check_id, check_metadata, clean_text, normalize_messages, validated
 from .vocab import JOB_STATUSES, JobStatus
 
 
@@ -253,6 +253,7 @@ class Memory:
         if metadata is not None:
             if not isinstance(metadata, dict):
                 raise InvalidInputError("metadata", "must be an object")
+            check_metadata(metadata, "metadata")
             changes["metadata"] = {**before.metadata, **metadata}
         if not changes:
             raise InvalidInputError("text", "nothing to update: give text and/or metadata")

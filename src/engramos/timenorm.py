@@ -332,7 +332,10 @@ def find_mentions(text: str, reference: datetime | date) -> list[TimeMention]:
     for lang, rules in (("en", _EN_RULES), ("zh", _ZH_RULES)):
         for pattern, handler, relative in rules:
             for m in pattern.finditer(text):
-                res = handler(m, ref)
+                try:
+                    res = handler(m, ref)
+                except (OverflowError, ValueError):  # "2100 years ago" said in year 1: off the calendar
+                    continue
                 if res is None:
                     continue
                 first, last, gran = res

@@ -16,7 +16,7 @@ chat-shaped input; speaker-shaped input must carry its time).
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from .errors import InvalidInputError
 
 M = TypeVar("M", bound=BaseModel)
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ID_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 
@@ -60,6 +61,7 @@ def check_id(field_name: str, value: object, *, required: bool = True) -> str | 
         return None
     if not isinstance(value, str):
         raise InvalidInputError(field_name, f"must be a string, got {type(value).__name__}")
+    _no_surrogates(value, field_name)
     if not valid_id(value):
         raise InvalidInputError(field_name, ID_RULE)
     return value
@@ -85,11 +87,22 @@ def invalid_input(exc: ValidationError, where: str = "") -> InvalidInputError:
     first = exc.errors()[0]
     path = ".".join(str(p) for p in first["loc"] if p not in ("function-after", "function-before"))
     field = ".".join(x for x in (where, path) if x) or "request"
-    message = str(first["msg"]).removeprefix("Value error, ")
+    message = str(first["msg"]).removeprefix("Value error, ").removeprefix(f"{path}: ")
     return InvalidInputError(field, message)
 
 
+MIN_YEAR, MAX_YEAR = 1000, 9000  # room for date arithmetic (plans a year ahead, "a century ago")
+MAX_METADATA_DEPTH = 16
+
+
 def parse_timestamp(value: object, field_name: str) -> datetime:
+    dt = _parse_timestamp(value, field_name)
+    if not MIN_YEAR <= dt.year <= MAX_YEAR:
+        raise InvalidInputError(field_name, f"year {dt.year} is outside {MIN_YEAR}-{MAX_YEAR}")
+    return dt
+
+
+def _parse_timestamp(value: object, field_name: str) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, bool):
@@ -106,7 +119,7 @@ def parse_timestamp(value: object, field_name: str) -> datetime:
         if not text:
             raise InvalidInputError(field_name, "is empty")
         if re.fullmatch(r"\d+(\.\d+)?", text):
-            return parse_timestamp(float(text), field_name)
+            return _parse_timestamp(float(text), field_name)
         try:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
@@ -115,9 +128,37 @@ def parse_timestamp(value: object, field_name: str) -> datetime:
     raise InvalidInputError(field_name, f"must be an ISO-8601 string or epoch seconds, got {type(value).__name__}")
 
 
+def _no_surrogates(value: str, field_name: str) -> None:
+    if _SURROGATE_RE.search(value):
+        raise InvalidInputError(field_name, "holds a lone UTF-16 surrogate, which is not text")
+
+
+def check_metadata(value: object, field_name: str, depth: int = 0) -> None:
+    """JSON-shaped metadata: string keys, finite numbers, text without lone surrogates,
+    at most :data:`MAX_METADATA_DEPTH` levels."""
+    if depth > MAX_METADATA_DEPTH:
+        raise InvalidInputError(field_name, f"nests deeper than {MAX_METADATA_DEPTH} levels")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise InvalidInputError(field_name, "keys must be strings")
+            _no_surrogates(k, field_name)
+            check_metadata(v, f"{field_name}.{k}", depth + 1)
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            check_metadata(v, f"{field_name}[{i}]", depth + 1)
+    elif isinstance(value, str):
+        _no_surrogates(value, field_name)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInputError(field_name, "numbers must be finite (no NaN or Infinity)")
+    elif value is not None and not isinstance(value, bool | int | float):
+        raise InvalidInputError(field_name, f"must be JSON (got {type(value).__name__})")
+
+
 def clean_text(value: object, field_name: str, max_chars: int) -> str:
     if not isinstance(value, str):
         raise InvalidInputError(field_name, f"must be a string, got {type(value).__name__}")
+    _no_surrogates(value, field_name)
     text = unicodedata.normalize("NFC", _CONTROL_RE.sub("", value)).strip()
     if not text:
         raise InvalidInputError(field_name, "is empty")
@@ -171,10 +212,7 @@ def _one(raw: object, where: str, max_chars: int, default_time: datetime | None)
     metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict):
         raise InvalidInputError(f"{where}.metadata", "must be an object")
-    try:
-        json.dumps(metadata)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{where}.metadata", "must be JSON-serialisable") from None
+    check_metadata(metadata, f"{where}.metadata")
     caption = raw.get("image_caption", raw.get("blip_caption"))
     if caption is not None:
         metadata = {**metadata, "image_caption": clean_text(caption, f"{where}.image_caption", max_chars)}

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from ..errors import ForbiddenError, NotFoundError
+from ..errors import AuthError, ForbiddenError, NotFoundError
 from ..memory import Memory
 from ..types import ApiKey, KeyRole
 
@@ -66,11 +66,21 @@ class Caller:
         self.memory.admin.record(self.key.id, action, target, **detail)
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header (the scheme in any case); a
+    header without the scheme, or with another, is refused."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("use the header Authorization: Bearer <key>")
+    return token.strip()
+
+
 def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
     """The authenticated caller: its key decides the space and what it may do."""
     spaces = request.app.state.spaces
-    secret = authorization.removeprefix("Bearer ").strip() if authorization else None
-    key = spaces.root.admin.authenticate(secret)
+    key = spaces.root.admin.authenticate(bearer_token(authorization))
     return Caller(key, spaces.get(key.space))
 
 

@@ -1,0 +1,95 @@
+"""Hostile and odd inputs (issue 12, part 6): each becomes a typed error naming the field
+(Python), a documented 4xx (REST) or exit code 2 (CLI); nothing escapes the exception
+tree, and plain questions about the far past are answered."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from engramos import Config, InvalidInputError, Memory
+from engramos.cli import cli
+
+from .test_server import Server
+
+T = "2024-01-01T00:00:00Z"
+
+
+def one(text: str = "hi", ts: str = T, **extra: object) -> list[dict[str, object]]:
+    return [{"speaker": "Ana", "text": text, "timestamp": ts, **extra}]
+
+
+def _deep(levels: int) -> dict[str, object]:
+    value: dict[str, object] = {"leaf": 1}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda m: m.add(one("hi \ud800 there")), "messages[0].content"),
+    (lambda m: m.add(one(), user_id="u\ud800"), "user_id"),
+    (lambda m: m.add(one(speaker_note="x", metadata={"k": "\udc00"})), "messages[0].metadata.k"),
+    (lambda m: m.add(one(ts="0001-01-01T00:00:00Z", text="I went there yesterday")), "messages[0].timestamp"),
+    (lambda m: m.add(one(ts="9999-12-31T23:00:00Z", text="see you tomorrow")), "messages[0].timestamp"),
+    (lambda m: m.add(one(metadata={"k": float("nan")})), "messages[0].metadata.k"),
+    (lambda m: m.add(one(metadata=_deep(5000))), None),
+    (lambda m: m.search("what happened yesterday", reference_time="0001-01-01T00:00:00Z"), "reference_time"),
+])
+def test_odd_inputs_are_typed_errors(tmp_path, embedder, call, field):
+    with Memory(tmp_path / "odd", embedder=embedder) as mem:
+        mem.add(one("I keep bees."), flush=True)
+        with pytest.raises(InvalidInputError) as err:
+            call(mem)
+        if field:
+            assert err.value.field == field
+        else:
+            assert "deeper than" in str(err.value)
+        assert len(mem.messages("default")) == 1  # nothing stored was lost or half-written
+
+
+def test_time_words_off_the_calendar_stay_unresolved(tmp_path, embedder):
+    with Memory(tmp_path / "far", embedder=embedder) as mem:
+        mem.add(one("Rome fell 2100 years ago; next week I travel.", ts="1000-01-05T00:00:00Z"), flush=True)
+        mem.add(one("In 2000 years we will fly; next year too.", ts="9000-12-30T00:00:00Z"), flush=True)
+        assert mem.search("what did the Romans do 2100 years ago").hits
+        assert mem.search("what happened 2100 years ago", reference_time="1000-01-05T00:00:00Z").hits
+        texts = [m.text for m in mem.list(kinds=["turn"]).items]
+        assert any("next week (" in t for t in texts), texts  # what can be resolved still is
+
+
+def test_rest_answers_odd_inputs_with_documented_4xx(tmp_path, embedder):
+    with Server(Config(home=tmp_path / "srv"), embedder) as srv:
+        key = srv.key("default")
+        auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+        def post(path: str, raw: str, headers: dict[str, str] = auth) -> httpx.Response:
+            return httpx.post(srv.url + path, content=raw.encode(), headers=headers, timeout=60)
+
+        base = '{"messages": [{"speaker": "Ana", "text": %s, "timestamp": %s%s}]}'
+        for raw, field in ((base % ('"hi \\ud800"', f'"{T}"', ""), "messages[0].content"),
+                           (base % ('"I went there yesterday"', '"0001-01-01T00:00:00Z"', ""),
+                            "messages[0].timestamp"),
+                           (base % ('"hi"', f'"{T}"', ', "metadata": {"k": NaN}'), "messages[0].metadata.k")):
+            r = post("/v1/messages", raw)
+            assert r.status_code == 422 and r.json()["error"]["field"] == field, r.text
+        r = post("/v1/search", '{"query": "what did the Romans do 2100 years ago"}')
+        assert r.status_code == 200
+        for header, status in ((f"bearer {key}", 200), (f"BEARER {key}", 200), (key, 401),
+                               (f"Basic {key}", 401), ("Bearer", 401)):
+            r = post("/v1/search", '{"query": "bees"}', {"Authorization": header, "Content-Type": "application/json"})
+            assert r.status_code == status, (header, r.text)
+            if status == 401:
+                assert r.json()["error"]["code"] == "unauthorized"
+
+
+def test_cli_refuses_bad_files_without_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'[{"speaker": "Ana", "text": "caf\xe9", "timestamp": "2024-01-01T00:00:00Z"}]')
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    for path, words in ((latin, "not UTF-8"), (deep, "nests too deeply")):
+        out = CliRunner().invoke(cli, ["ingest", str(path)])
+        assert out.exit_code == 2 and words in out.output and "Traceback" not in out.output, out.output
