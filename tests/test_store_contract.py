@@ -506,3 +506,18 @@ def test_each_backend_mirrors_the_store_roles_file_for_file(backend):
         assert len(mixins) == 1, (backend, module_name)
         assert wanted <= set(vars(mixins[0])), (backend, role, wanted - set(vars(mixins[0])))
     assert isinstance(base.Store, type) and issubclass(base.Store, tuple(getattr(base, r) for r in ROLE_MODULES))
+
+
+def test_a_vector_set_on_an_older_row_after_a_search_is_found(store, open_store):
+    """Jobs finish out of order (two workers, a retry): a turn embedded after newer
+    memories were searched must still be found, by this process and by another."""
+    older, newer = mem("the kiln reached 1200 degrees"), mem("tomatoes on the balcony")
+    store.insert_memories([older])  # stored first, embedded later
+    store.insert_memories([newer], np.stack([unit(0, 1)]), "m")
+    assert [i for i, _ in store.search_vectors("s1", unit(1, 0), Filters(user_id="u1"), limit=5)] == [newer.id]
+    other = open_store()  # another process's handle, its cache filled now
+    assert [i for i, _ in other.search_vectors("s1", unit(1, 0), Filters(user_id="u1"), limit=5)] == [newer.id]
+    store.set_vectors("s1", [older.id], np.stack([unit(1, 0)]), "m")
+    for handle in (store, other):
+        assert [i for i, _ in handle.search_vectors("s1", unit(1, 0), Filters(user_id="u1"), limit=5)] == \
+            [older.id, newer.id]

@@ -54,8 +54,10 @@ class MemoriesMixin(SQLiteConnection):
     def _put_vector(self, pk: int, space: str, user_id: str, conv: str, vec: np.ndarray, model_id: str) -> None:
         arr = np.asarray(vec, dtype=np.float32)
         self._conn.execute(
-            "INSERT INTO vectors VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (memory_pk) DO UPDATE SET "
-            "model=excluded.model, dim=excluded.dim, vec=excluded.vec",
+            "INSERT INTO vectors (memory_pk, space, user_id, conversation_id, model, dim, vec, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM vectors)) "
+            "ON CONFLICT (memory_pk) DO UPDATE SET model=excluded.model, dim=excluded.dim, vec=excluded.vec, "
+            "seq=excluded.seq",
             (pk, space, user_id, conv, model_id, arr.shape[0], arr.tobytes()))
         self._conn.execute("INSERT OR IGNORE INTO vector_partitions VALUES (?, ?, 0)", (space, user_id))
 

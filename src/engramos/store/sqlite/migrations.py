@@ -222,4 +222,16 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         """,
     ),
     ("0004_shared_index_terms", _shared_index_terms),
+    (
+        "0005_vector_write_order",
+        """
+        -- The order vectors were written in: the k-NN cache appends what was written since
+        -- it last looked, which by memory pk missed a vector set on an older memory after
+        -- newer ones were cached (jobs finishing out of order, in any process).
+        ALTER TABLE vectors ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+        UPDATE vectors SET seq = memory_pk;
+        CREATE INDEX vectors_seq ON vectors (seq);
+        CREATE INDEX vectors_user_seq ON vectors (space, user_id, dim, seq);
+        """,
+    ),
 ]

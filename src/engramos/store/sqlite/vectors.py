@@ -3,8 +3,9 @@
 SQLite has no vector index in the standard library build, and brute force over a
 float32 matrix is both exact and fast here (~6 ms per query at 100k x 384 on 2 cores).
 The rows live in the ``vectors`` table; each process keeps the partitions it has
-searched in memory and refreshes them cheaply: rows appended since the last look are
-read by primary key, and any other change (delete, status or time change) bumps the
+searched in memory and refreshes them cheaply: vectors written since the last look are
+read by their write order (``vectors.seq``, so a vector set on an older memory is not
+missed), and any other change (delete, status or time change) bumps the
 partition's ``generation`` so the next search reloads it whole.  A partition holds the
 vectors of one dimension (a store being re-embedded with another model holds two).
 """
@@ -26,17 +27,17 @@ STATUS_CODES: dict[str, int] = {status: code for code, status in enumerate(MEMOR
 ACTIVE = STATUS_CODES["active"]
 
 _LOAD_SQL = """
-SELECT v.memory_pk, v.vec, m.kind, m.status, m.t_start, m.t_end, m.conversation_id
+SELECT v.memory_pk, v.vec, m.kind, m.status, m.t_start, m.t_end, m.conversation_id, v.seq
 FROM vectors v JOIN memories m ON m.pk = v.memory_pk
-WHERE v.space = ? AND v.user_id = ? AND v.dim = ? AND v.memory_pk > ?
-ORDER BY v.memory_pk
+WHERE v.space = ? AND v.user_id = ? AND v.dim = ? AND v.seq > ?
+ORDER BY v.seq
 """
 
 
 @dataclass
 class _Partition:
     generation: int = -1
-    max_pk: int = 0
+    max_seq: int = 0  # the write order (vectors.seq) read up to
     dim: int = 0
     pks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
@@ -61,7 +62,7 @@ class _Partition:
         self.t_start = np.concatenate([self.t_start, np.array([r[4] for r in rows])])
         self.t_end = np.concatenate([self.t_end, np.array([r[5] for r in rows])])
         self.convs = np.concatenate([self.convs, np.array([r[6] for r in rows], dtype=object)])
-        self.max_pk = int(self.pks[-1])
+        self.max_seq = int(rows[-1][7])
 
 
 class VectorCache:
@@ -79,7 +80,7 @@ class VectorCache:
         if part is None or part.generation != generation:
             part = _Partition(generation=generation, dim=dim)
             self._parts[key] = part
-        part.append(conn.execute(_LOAD_SQL, (space, user_id, dim, part.max_pk)).fetchall())
+        part.append(conn.execute(_LOAD_SQL, (space, user_id, dim, part.max_seq)).fetchall())
         return part
 
     def search(
@@ -130,9 +131,9 @@ class VectorCache:
         k = min(limit, idx.size)
         kth = sub[np.argpartition(-sub, k - 1)[k - 1]]
         # Only rows that can round level with the k-th are rounded and sorted (not the
-        # whole partition); ties then resolve by row order (rows are held in primary-key
+        # whole partition); ties then resolve by primary key (rows are held in write
         # order), exactly as on PostgreSQL.
         cand = np.flatnonzero(sub >= kth - 10.0**-COSINE_DECIMALS)
         rounded = np.round(sub[cand].astype(np.float64), COSINE_DECIMALS)
-        order = np.lexsort((cand, -rounded))[:k]
+        order = np.lexsort((part.pks[idx[cand]], -rounded))[:k]
         return [(int(part.pks[idx[cand[i]]]), float(rounded[i])) for i in order]
