@@ -413,6 +413,21 @@ def test_jobs_claim_lease_expiry_and_dedupe(store):
     assert store.enqueue(_job(), dedupe_key="x")  # done jobs do not block
 
 
+def test_work_arriving_for_a_running_job_makes_it_run_again(store):
+    """The lost wake-up: a message added while its conversation's segmentation runs is
+    deduped against the running job, which may have read its input already; that job
+    must then run again rather than finish."""
+    assert store.enqueue(_job(), dedupe_key="seg")
+    [j] = store.claim_jobs("s1", "w1", lease_seconds=60)
+    assert not store.enqueue(_job(), dedupe_key="seg")  # deduped: the running job is told
+    store.finish_job(j.id, "w1")
+    [again] = store.claim_jobs("s1", "w2", lease_seconds=60)
+    assert again.id == j.id and again.attempts == 1
+    store.finish_job(again.id, "w2")  # nothing arrived meanwhile: done for good
+    assert store.claim_jobs("s1", "w3", lease_seconds=60) == []
+    assert store.job_counts("s1")["done"] == 1
+
+
 def test_jobs_lease_extended_only_by_its_holder(store):
     store.enqueue(_job())
     [j] = store.claim_jobs("s1", "w1", lease_seconds=1)

@@ -87,3 +87,33 @@ def test_a_slow_job_keeps_its_lease(tmp_path):
     assert stolen == [] and len(runs) == 1
     assert store.job_counts("s")["done"] == 1
     store.close()
+
+
+def test_a_message_added_while_its_conversation_is_segmented_is_not_lost(tmp_path, embedder):
+    """Issue 12 part 5(b): a message stored after the running segmentation job read its
+    input is deduped against that job; the job must run again, so the message gets its
+    vector and its cell (before the fix: every job said done, the message had neither)."""
+    from engramos import Config, Memory
+    from engramos.records import turn_id
+
+    with Memory(config=Config(home=tmp_path / "lw", process_inline=False), embedder=embedder) as mem:
+        t = "2024-05-01T10:0{}:00Z"
+        segmenter = mem._pipeline.stages.segmenter
+        original = segmenter.segment
+        late: list[object] = []
+
+        def segment_while_a_message_arrives(ctx):  # the job has read its pending messages
+            if not late:
+                late.append(mem.add([{"speaker": "Ana", "text": "The kiln reached 1200 degrees.",
+                                      "timestamp": t.format(1)}], conversation_id="c", flush=True))
+            return original(ctx)
+
+        segmenter.segment = segment_while_a_message_arrives
+        mem.add([{"speaker": "Ana", "text": "I started pottery.", "timestamp": t.format(0)}], conversation_id="c",
+                flush=True)
+        mem.run_jobs()
+        assert late and late[0].job_ids == []  # deduped against the running job
+        msgs = mem.messages("c")
+        assert len(msgs) == 2 and all(m.cell_id for m in msgs)
+        assert set(mem.admin.vectors([turn_id(m.id) for m in msgs])) == {turn_id(m.id) for m in msgs}
+        assert mem.job_counts()["pending"] == 0 and mem.job_counts()["running"] == 0

@@ -184,7 +184,9 @@ class JobStore(Protocol):
 
     def enqueue(self, job: Job, *, dedupe_key: str | None = None) -> bool:
         """Add a job; with ``dedupe_key``, nothing is added (False) while a pending or
-        running job with the same key exists."""
+        running job with the same key exists.  A running one is then marked to run again
+        (its input may have been read before this call's work was stored):
+        :meth:`finish_job` puts it back to pending instead of done, so no wake-up is lost."""
 
     def claim_jobs(self, space: str | None, worker: str, *, lease_seconds: float,
                    limit: int = 1, now: datetime | None = None) -> list[Job]:
@@ -194,7 +196,8 @@ class JobStore(Protocol):
 
     def finish_job(self, job_id: str, worker: str, usage: dict[str, Any] | None = None) -> None:
         """Mark done (only if ``worker`` still holds the lease), recording what the job
-        spent (LLM calls and tokens) when given."""
+        spent (LLM calls and tokens) when given; a job marked to run again (see
+        :meth:`enqueue`) goes back to pending, due now, instead."""
 
     def extend_lease(self, job_id: str, worker: str, *, lease_seconds: float) -> bool:
         """Push the lease of a running job that ``worker`` holds to now + ``lease_seconds``

@@ -22,10 +22,14 @@ class JobsMixin:
         with self.transaction():
             if dedupe_key is not None:
                 self._x("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{job.space}/{dedupe_key}",))
+                # a running twin may have read its input already: tell it to run again
+                self._x("UPDATE jobs SET rerun=true WHERE space=%s AND dedupe_key=%s AND status='running'",
+                        (job.space, dedupe_key))
                 if self._q("SELECT 1 FROM jobs WHERE space=%s AND dedupe_key=%s AND status IN ('pending','running')",
                            (job.space, dedupe_key)):
                     return False
-            self._x("INSERT INTO jobs VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, %s, %s, %s, NULL)",
+            self._x("INSERT INTO jobs VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, %s, %s, %s, NULL, "
+                    "false)",
                     (job.id, job.space, job.kind, json.dumps(job.payload), dedupe_key, job.status, job.attempts,
                      job.max_attempts, epoch(job.run_after), job.last_error, job.created_at, job.updated_at))
         return True
@@ -48,9 +52,12 @@ class JobsMixin:
         return [by_id[i] for i in ids if i in by_id]
 
     def finish_job(self, job_id: str, worker: str, usage: dict[str, Any] | None = None) -> None:
-        self._x("UPDATE jobs SET status='done', lease_until=NULL, updated_at=%s, usage=%s "
-                "WHERE id=%s AND worker=%s AND status='running'",
-                (utcnow(), json.dumps(usage) if usage else None, job_id, worker))
+        now = utcnow()
+        self._x("UPDATE jobs SET status=CASE WHEN rerun THEN 'pending' ELSE 'done' END, "
+                "run_after=CASE WHEN rerun THEN %s ELSE run_after END, "
+                "attempts=CASE WHEN rerun THEN 0 ELSE attempts END, rerun=false, lease_until=NULL, updated_at=%s, "
+                "usage=%s WHERE id=%s AND worker=%s AND status='running'",
+                (epoch(now), now, json.dumps(usage) if usage else None, job_id, worker))
 
     def extend_lease(self, job_id: str, worker: str, *, lease_seconds: float) -> bool:
         return self._x("UPDATE jobs SET lease_until=%s WHERE id=%s AND worker=%s AND status='running'",

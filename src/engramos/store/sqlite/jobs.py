@@ -20,12 +20,16 @@ class JobsMixin:
 
     def enqueue(self, job: Job, *, dedupe_key: str | None = None) -> bool:
         with self.transaction():
-            if dedupe_key is not None and self._conn.execute(
-                    "SELECT 1 FROM jobs WHERE space=? AND dedupe_key=? AND status IN ('pending','running')",
-                    (job.space, dedupe_key)).fetchone():
-                return False
+            if dedupe_key is not None:
+                # a running twin may have read its input already: tell it to run again
+                self._conn.execute("UPDATE jobs SET rerun=1 WHERE space=? AND dedupe_key=? AND status='running'",
+                                   (job.space, dedupe_key))
+                if self._conn.execute(
+                        "SELECT 1 FROM jobs WHERE space=? AND dedupe_key=? AND status IN ('pending','running')",
+                        (job.space, dedupe_key)).fetchone():
+                    return False
             self._conn.execute(
-                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
                 (job.id, job.space, job.kind, json.dumps(job.payload), dedupe_key, job.status,
                  job.attempts, job.max_attempts, epoch(job.run_after), None, None, job.last_error,
                  iso(job.created_at), iso(job.updated_at)))
@@ -57,9 +61,12 @@ class JobsMixin:
         return [by_id[i] for i in ids if i in by_id]
 
     def finish_job(self, job_id: str, worker: str, usage: dict[str, Any] | None = None) -> None:
-        self._x("UPDATE jobs SET status='done', lease_until=NULL, updated_at=?, usage=? "
+        now = utcnow()
+        self._x("UPDATE jobs SET status=CASE WHEN rerun THEN 'pending' ELSE 'done' END, "
+                "run_after=CASE WHEN rerun THEN ? ELSE run_after END, "
+                "attempts=CASE WHEN rerun THEN 0 ELSE attempts END, rerun=0, lease_until=NULL, updated_at=?, usage=? "
                 "WHERE id=? AND worker=? AND status='running'",
-                (iso(utcnow()), json.dumps(usage) if usage else None, job_id, worker))
+                (epoch(now), iso(now), json.dumps(usage) if usage else None, job_id, worker))
 
     def extend_lease(self, job_id: str, worker: str, *, lease_seconds: float) -> bool:
         return self._x("UPDATE jobs SET lease_until=? WHERE id=? AND worker=? AND status='running'",

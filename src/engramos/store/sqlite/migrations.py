@@ -234,4 +234,12 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         CREATE INDEX vectors_user_seq ON vectors (space, user_id, dim, seq);
         """,
     ),
+    (
+        "0006_job_rerun",
+        """
+        -- Set when work for a running job's dedupe key arrives (a message added while its
+        -- conversation is being segmented): the job then runs again instead of finishing.
+        ALTER TABLE jobs ADD COLUMN rerun INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
