@@ -79,6 +79,8 @@ def test_a_slow_job_keeps_its_lease(tmp_path):
     slow.enqueue("s", "slow", {})
     worker = threading.Thread(target=slow.run_pending, args=("s",))
     worker.start()
+    while not runs and worker.is_alive():  # the slow worker holds the job from here on
+        time.sleep(0.01)
     stolen = []
     while worker.is_alive():
         stolen += store.claim_jobs("s", other.worker_id, lease_seconds=0.5)

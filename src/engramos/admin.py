@@ -110,6 +110,35 @@ class Admin:
         queue.run_one(jobs[0])
         return True
 
+    # ------------------------------------------------------- check / repair
+    def check(self) -> dict[str, int]:
+        """Unfinished work in this space: memories without a vector (not found by vector
+        search), messages not yet in a MemCell (open tails, or segmentation that never
+        ran), and running jobs whose worker on this host is gone."""
+        space = self._memory.space
+        unsegmented = sum(len(self._store.list_messages(space, c, unassigned=True))
+                          for c in self._store.conversations_with_unassigned(space))
+        return {"memories_without_vectors": len(self._store.ids_without_vectors(space, limit=1_000_000)),
+                "messages_without_cells": unsegmented,
+                "running_jobs": self._memory.job_counts()["running"]}
+
+    def repair(self, *, batch: int = 256) -> dict[str, int]:
+        """Finish what :meth:`check` finds: reclaim jobs of dead workers, embed memories
+        that have no vector, and close every conversation's open tail into MemCells
+        (processed now in library mode)."""
+        memory, space = self._memory, self._memory.space
+        reclaimed = memory._queue.reclaim_orphans(space)
+        embedded = 0
+        while ids := self._store.ids_without_vectors(space, limit=batch):
+            records = self._store.get_memories(space, ids)
+            vectors = memory._embedder.embed([r.text for r in records], "passage")
+            self._store.set_vectors(space, [r.id for r in records], vectors, memory._embedder.model_id)
+            embedded += len(records)
+        unsegmented = self.check()["messages_without_cells"]
+        jobs = memory.flush() if unsegmented else 0
+        return {"jobs_reclaimed": reclaimed, "memories_embedded": embedded, "messages_to_cells": unsegmented,
+                "jobs_run": jobs}
+
     # ------------------------------------------------- bulk loads and copies
     @contextmanager
     def bulk_load(self, rows: int) -> Iterator[None]:

@@ -220,9 +220,11 @@ def retry(state: State) -> None:
 
 
 @cli.command()
+@click.option("--repair", is_flag=True, help="Finish unfinished work: reclaim dead workers' jobs, embed memories "
+              "without vectors, close open conversation tails into MemCells.")
 @pass_state
-def doctor(state: State) -> None:
-    """What is installed, which models, and the store's health."""
+def doctor(state: State, repair: bool) -> None:
+    """What is installed, which models, the store's health and unfinished work."""
     from importlib import metadata
 
     from .text import tokenizer_name
@@ -240,6 +242,9 @@ def doctor(state: State) -> None:
                   "space": state.config.space, "packages": packages, "tokenizer": tokenizer_name(),
                   "embedder": state.config.embedder.provider, "reranker": state.config.reranker.provider,
                   "store": state.memory.health()}
+        if repair:
+            report["repaired"] = state.memory.admin.repair()
+        report["unfinished"] = state.memory.admin.check()
 
         def human() -> None:
             click.echo(f"engramos {__version__} on Python {report['python']}")
@@ -251,6 +256,9 @@ def doctor(state: State) -> None:
             for k, v in report["store"].items():
                 if k != "embedding_model":
                     click.echo(f"  {k}: {v}")
+            for part in ("repaired", "unfinished"):
+                if part in report:
+                    click.echo(f"{part}: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report[part].items()))
 
         state.emit(report, human)
 
@@ -279,7 +287,8 @@ def serve(state: State, host: str, port: int, workers_inline: bool, db: str | No
 
 
 @cli.command()
-@click.option("--lease", default=300.0, show_default=True, help="Seconds a claimed job stays leased.")
+@click.option("--lease", default=30.0, show_default=True,
+              help="Seconds a claimed job stays leased (extended while it runs).")
 @click.option("--poll", default=1.0, show_default=True, help="Seconds between polls when idle.")
 @click.option("--until-idle", is_flag=True, help="Exit when no job is due (batch mode).")
 @pass_state

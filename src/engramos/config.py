@@ -97,7 +97,9 @@ class JobsConfig(BaseModel):
     """Durable jobs: a claimed job's lease (extended by the worker's heartbeat while it
     runs), the first retry delay (doubling each attempt), and attempts before parking."""
 
-    lease_seconds: float = Field(default=300.0, gt=0)
+    # short, because a live worker's heartbeat extends it every third of it; a job whose
+    # worker died on this host is reclaimed at once, one elsewhere when its lease runs out
+    lease_seconds: float = Field(default=30.0, gt=0)
     backoff_seconds: float = Field(default=2.0, ge=0)
     max_attempts: int = Field(default=5, ge=1, le=100)
 

@@ -225,6 +225,7 @@ class Job(BaseModel):
     max_attempts: int
     run_after: datetime
     lease_until: datetime | None = None
+    worker: str | None = None  # who holds the lease: "host:pid:tag"
     last_error: str | None = None
     created_at: datetime
     updated_at: datetime

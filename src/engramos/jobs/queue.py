@@ -30,7 +30,7 @@ Handler = Callable[[Job], "dict[str, Any] | None"]
 
 
 class JobQueue:
-    def __init__(self, store: JobStore, *, lease_seconds: float = 300.0, backoff_seconds: float = 2.0,
+    def __init__(self, store: JobStore, *, lease_seconds: float = 30.0, backoff_seconds: float = 2.0,
                  max_attempts: int = 5) -> None:
         self.store = store
         self.handlers: dict[str, Handler] = {}
@@ -51,8 +51,22 @@ class JobQueue:
                   updated_at=now)
         return job.id if self.store.enqueue(job, dedupe_key=dedupe_key) else None
 
+    def reclaim_orphans(self, space: str) -> int:
+        """Put back to pending, due now, the running jobs of ``space`` whose worker was a
+        process of this host that is gone (``kill -9``, a crash): they need not wait for
+        their lease to run out.  The number reclaimed."""
+        host = socket.gethostname()
+        reclaimed = 0
+        for job in self.store.list_jobs(space, ["running"], limit=1000):
+            if job.worker and _dead_local_process(job.worker, host):
+                self.store.fail_job(job.id, job.worker, f"its worker {job.worker} is gone", retry_at=utcnow())
+                reclaimed += 1
+        return reclaimed
+
     def run_pending(self, space: str | None, *, max_jobs: int | None = None) -> int:
         """Claim and run due jobs one at a time until none is due; the number run."""
+        if space is not None:
+            self.reclaim_orphans(space)
         done = 0
         while max_jobs is None or done < max_jobs:
             jobs = self.store.claim_jobs(space, self.worker_id, lease_seconds=self.lease_seconds)
@@ -102,3 +116,20 @@ class JobQueue:
             return False
         self.store.finish_job(job.id, self.worker_id, usage)
         return True
+
+
+def _dead_local_process(worker: str, host: str) -> bool:
+    """Whether a worker id (``host:pid:tag``) names a process of this host that is gone."""
+    parts = worker.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False  # this process: its own jobs are not orphans
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, under another user
+        return False
+    return False

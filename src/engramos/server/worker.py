@@ -18,7 +18,7 @@ log = logging.getLogger("engramos.worker")
 
 
 class Worker:
-    def __init__(self, config: Config, *, embedder: Embedder | None = None, lease_seconds: float = 300.0,
+    def __init__(self, config: Config, *, embedder: Embedder | None = None, lease_seconds: float = 30.0,
                  poll_seconds: float = 1.0) -> None:
         jobs = config.jobs.model_copy(update={"lease_seconds": lease_seconds})
         self.memory = Memory(config=config.model_copy(update={"process_inline": False, "jobs": jobs}),

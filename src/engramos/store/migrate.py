@@ -39,7 +39,7 @@ def _canon(obj: Any) -> Any:
 def _item_digest(table: str, item: Any) -> str:
     if table == "job":  # leases, workers and usage are runtime state, not content
         job, dedupe = item
-        item = (job.model_dump(exclude={"lease_until", "usage", "updated_at"}), dedupe)
+        item = (job.model_dump(exclude={"lease_until", "worker", "usage", "updated_at"}), dedupe)
     data = json.dumps(_canon(item), sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(data.encode()).hexdigest()
 

@@ -53,7 +53,7 @@ def _job(r: Sequence[Any]) -> Job:
     return Job(id=r[0], space=r[1], kind=r[2], payload=r[3], status=r[5], attempts=r[6], max_attempts=r[7],
                run_after=datetime.fromtimestamp(r[8], UTC),
                lease_until=datetime.fromtimestamp(r[9], UTC) if r[9] is not None else None,
-               last_error=r[11], created_at=r[12], updated_at=r[13], usage=r[14])
+               worker=r[10], last_error=r[11], created_at=r[12], updated_at=r[13], usage=r[14])
 
 
 def _key(r: Sequence[Any]) -> ApiKey:

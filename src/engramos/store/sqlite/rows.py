@@ -112,7 +112,7 @@ def _job(r: tuple) -> Job:
     return Job(id=r[0], space=r[1], kind=r[2], payload=json.loads(r[3]), status=r[5], attempts=r[6],
                max_attempts=r[7], run_after=datetime.fromtimestamp(r[8], UTC),
                lease_until=datetime.fromtimestamp(r[9], UTC) if r[9] is not None else None,
-               last_error=r[11], created_at=from_iso(r[12]), updated_at=from_iso(r[13]),
+               worker=r[10], last_error=r[11], created_at=from_iso(r[12]), updated_at=from_iso(r[13]),
                usage=json.loads(r[14]) if len(r) > 14 and r[14] else None)
 
 
