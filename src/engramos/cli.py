@@ -15,7 +15,7 @@ from . import __version__
 from .cli_bench import bench
 from .cli_common import State, _errors, add_json_flag, pass_state
 from .cli_recall import ask, context, print_context, print_hits, search
-from .errors import InvalidInputError
+from .errors import ConfigError, InvalidInputError
 from .formats import load_conversation_file
 from .vocab import KEY_ROLES, MEMORY_KINDS
 
@@ -314,16 +314,19 @@ def worker(state: State, lease: float, poll: float, until_idle: bool) -> None:
 @click.option("--port", default=8421, show_default=True)
 @pass_state
 def mcp(state: State, transport: str, host: str, port: int) -> None:
-    """Serve memory as Model Context Protocol tools (stdio, or streamable HTTP at /mcp)."""
+    """Serve memory as Model Context Protocol tools (stdio, or streamable HTTP at /mcp with API keys)."""
     from .server.mcp_server import build_mcp
 
     with _errors(state):
-        server = build_mcp(state.memory)
         if transport == "stdio":
-            server.run("stdio")
-        else:
-            click.echo(f"EngramOS MCP on http://{host}:{port}/mcp", err=True)
-            server.run("streamable-http", host=host, port=port)
+            build_mcp(state.memory).run("stdio")
+            return
+        if not state.memory.admin.list_keys(all_spaces=True):
+            raise ConfigError("MCP over HTTP takes API keys (Authorization: Bearer <key>), and this store has "
+                              "none: create one with `engram keys create`")
+        url = f"http://{host}:{port}"
+        click.echo(f"EngramOS MCP on {url}/mcp (API keys required)", err=True)
+        build_mcp(state.memory, http_url=url).run("streamable-http", host=host, port=port)
 
 
 @cli.command()

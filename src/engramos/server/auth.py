@@ -62,6 +62,22 @@ class Caller:
         if owner is not None and not self.sees(owner.user_id, owner.agent_id):
             raise NotFoundError("conversation", conversation_id)
 
+    def check_forget(self, *, memory_id: str | None, conversation_id: str | None, user_id: str | None) -> None:
+        """What a hard delete may reach: a memory it sees, a conversation whose owner it
+        sees, a user it may name (not with an agent-limited key: a user's data spans
+        agents)."""
+        if memory_id is not None:
+            rec = self.memory.get(memory_id)
+            if not self.sees(rec.user_id, rec.agent_id):
+                raise NotFoundError("memory", memory_id)
+        elif user_id is not None:
+            self.check_user(user_id)
+            if self.key.agents is not None:
+                raise ForbiddenError("an agent-limited key cannot forget a whole user; forget its conversations "
+                                     "or memories")
+        elif conversation_id is not None:
+            self.check_conversation(conversation_id)
+
     def audit(self, action: str, target: str, **detail: object) -> None:
         self.memory.admin.record(self.key.id, action, target, **detail)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from ...errors import ForbiddenError, NotFoundError
+from ...errors import NotFoundError
 from ...types import AddResult, HistoryEntry, MemoryKind, MemoryRecord, Page
 from ..auth import Auth, Caller
 
@@ -104,17 +104,7 @@ def memory_history(memory_id: str, c: Auth) -> list[HistoryEntry]:
 @router.post("/forget")
 def forget(body: ForgetBody, c: Auth) -> dict[str, int]:
     c.require("write")
-    if body.memory_id is not None:
-        visible(c, body.memory_id)
-    elif body.user_id is not None:
-        c.check_user(body.user_id)
-        if c.key.agents is not None:  # a user's data spans agents the key may not touch
-            raise ForbiddenError("an agent-limited key cannot forget a whole user; forget its conversations "
-                                 "or memories")
-    elif body.conversation_id is not None and c.limited:
-        owner = c.memory.conversation_owner(body.conversation_id)
-        if owner is not None and not c.sees(owner.user_id, owner.agent_id):
-            raise NotFoundError("conversation", body.conversation_id)
+    c.check_forget(memory_id=body.memory_id, conversation_id=body.conversation_id, user_id=body.user_id)
     counts = c.memory.forget(memory_id=body.memory_id, conversation_id=body.conversation_id, user_id=body.user_id)
     c.audit("forget", body.memory_id or body.conversation_id or body.user_id or "", counts=counts)
     return counts
