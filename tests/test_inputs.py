@@ -93,3 +93,29 @@ def test_cli_refuses_bad_files_without_a_traceback(tmp_path, monkeypatch):
     for path, words in ((latin, "not UTF-8"), (deep, "nests too deeply")):
         out = CliRunner().invoke(cli, ["ingest", str(path)])
         assert out.exit_code == 2 and words in out.output and "Traceback" not in out.output, out.output
+
+
+def test_the_key_and_the_body_size_are_checked_before_the_body_is_read(tmp_path, embedder):
+    """Issue 12 part 4 (in part): an unauthenticated body is refused with 401, an
+    oversized one with 413 naming the limit, whether it declares its length or streams."""
+    cfg = Config(home=tmp_path / "lim", limits={"max_body_bytes": 64_000})
+    with Server(cfg, embedder) as srv:
+        key = srv.key("default")
+        big = b'{"query": "' + b"a" * 200_000 + b'"}'
+        r = httpx.post(srv.url + "/v1/search", content=big, headers={"Content-Type": "application/json"})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+        auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        r = httpx.post(srv.url + "/v1/messages", content=big, headers=auth)
+        assert r.status_code == 413 and "max_body_bytes = 64000" in r.json()["error"]["message"]
+
+        def chunks():
+            yield b'{"query": "'
+            for _ in range(40):
+                yield b"a" * 4_000
+            yield b'"}'
+
+        r = httpx.post(srv.url + "/v1/search", content=chunks(), headers=auth)  # streamed, no length
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+        assert httpx.get(srv.url + "/v1/health").status_code == 200
+        ok = httpx.post(srv.url + "/v1/search", json={"query": "bees"}, headers={"Authorization": f"Bearer {key}"})
+        assert ok.status_code == 200

@@ -27,6 +27,7 @@ from .errors import (
     ProviderError,
     ServerError,
     StoreError,
+    TooLargeError,
 )
 from .memory import AsyncMemory, Memory
 from .requests import AnswerRequest, ContextRequest, SearchRequest
@@ -102,5 +103,6 @@ __all__ = [
     "ServerError",
     "StoreError",
     "TimeRange",
+    "TooLargeError",
     "__version__",
 ]

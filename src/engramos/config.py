@@ -104,6 +104,12 @@ class JobsConfig(BaseModel):
     max_attempts: int = Field(default=5, ge=1, le=100)
 
 
+class LimitsConfig(BaseModel):
+    """Bounds the server applies before doing work (docs/security.md)."""
+
+    max_body_bytes: int = Field(default=4_000_000, ge=1_024)  # a request body; larger answers 413
+
+
 class Config(BaseModel):
     home: Path = Field(default_factory=lambda: Path("~/.engram").expanduser())
     # A database URL (postgresql://... or sqlite:///...); None: the SQLite file in ``home``.
@@ -116,6 +122,7 @@ class Config(BaseModel):
     reranker: RerankerConfig = Field(default_factory=RerankerConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     jobs: JobsConfig = Field(default_factory=JobsConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     max_message_chars: int = Field(default=32_000, ge=1)
     process_inline: bool = True  # library mode: run the jobs that add() enqueues at once
 

@@ -99,6 +99,13 @@ class ConflictError(EngramError):
     http_status = 409
 
 
+class TooLargeError(EngramError):
+    """A request over a configured limit (the limit is named in the message)."""
+
+    code = "too_large"
+    http_status = 413
+
+
 class ServerError(EngramError):
     """The server failed, or could not be reached (raised by the client)."""
 

@@ -25,6 +25,7 @@ from ..config import Config
 from ..errors import EngramError, error_classes
 from ..memory import Memory
 from ..providers.embeddings import Embedder
+from .guard import Guard
 from .routers import ROUTERS
 
 
@@ -130,4 +131,6 @@ def create_app(config: Config, *, embedder: Embedder | None = None, process_inli
 
     for router in ROUTERS:
         app.include_router(router)
+    # outermost: the key and the body size are checked before anything reads the body
+    app.add_middleware(Guard, spaces=app.state.spaces, max_body_bytes=config.limits.max_body_bytes)
     return app
