@@ -119,3 +119,26 @@ def test_the_key_and_the_body_size_are_checked_before_the_body_is_read(tmp_path,
         assert httpx.get(srv.url + "/v1/health").status_code == 200
         ok = httpx.post(srv.url + "/v1/search", json={"query": "bees"}, headers={"Authorization": f"Bearer {key}"})
         assert ok.status_code == 200
+
+
+def test_each_key_is_rate_limited_with_retry_after(tmp_path, embedder):
+    cfg = Config(home=tmp_path / "rate", limits={"requests_per_second": 2, "burst": 3})
+    with Server(cfg, embedder) as srv:
+        noisy, quiet = srv.key("default"), srv.key("default")
+        codes = [httpx.get(srv.url + "/v1/users", headers={"Authorization": f"Bearer {noisy}"}).status_code
+                 for _ in range(6)]
+        assert codes[:3] == [200, 200, 200] and 429 in codes[3:]
+        r = httpx.get(srv.url + "/v1/users", headers={"Authorization": f"Bearer {noisy}"})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        assert "requests_per_second = 2" in r.json()["error"]["message"]
+        # another key is not slowed by the noisy one
+        assert httpx.get(srv.url + "/v1/users", headers={"Authorization": f"Bearer {quiet}"}).status_code == 200
+
+
+def test_a_query_searches_its_first_distinct_terms_only(tmp_path, embedder):
+    with Memory(tmp_path / "terms", embedder=embedder, config=Config(recall={"max_query_terms": 8})) as mem:
+        mem.add(one("The zeppelin landed near the lighthouse."), flush=True)
+        filler = " ".join(f"word{i}" for i in range(2000))[:3900]
+        assert mem.search("zeppelin " + filler).hits[0].scores.bm25  # within the first terms
+        late = mem.search(filler + " zeppelin")
+        assert all(h.scores.bm25 is None for h in late.hits)  # beyond them: not a full-text term

@@ -91,6 +91,9 @@ class RecallConfig(BaseModel):
     expand_cell: bool = True
     expand_scene: bool = True
     budget_tokens: int = Field(default=1024, ge=32)
+    # full-text search takes a query's first distinct terms only: a 4,000-character query
+    # costs what a long question does, not 600 index lookups
+    max_query_terms: int = Field(default=64, ge=1, le=1000)
 
 
 class JobsConfig(BaseModel):
@@ -108,6 +111,10 @@ class LimitsConfig(BaseModel):
     """Bounds the server applies before doing work (docs/security.md)."""
 
     max_body_bytes: int = Field(default=4_000_000, ge=1_024)  # a request body; larger answers 413
+    # per API key: a token bucket refilled at this rate, holding up to `burst` requests;
+    # over it, 429 with Retry-After (None: no rate limit)
+    requests_per_second: float | None = Field(default=100.0, gt=0)
+    burst: int = Field(default=200, ge=1)
 
 
 class Config(BaseModel):

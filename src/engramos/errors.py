@@ -106,6 +106,13 @@ class TooLargeError(EngramError):
     http_status = 413
 
 
+class RateLimitedError(EngramError):
+    """Too many requests for this API key; retry after the time the server names."""
+
+    code = "rate_limited"
+    http_status = 429
+
+
 class ServerError(EngramError):
     """The server failed, or could not be reached (raised by the client)."""
 

@@ -80,14 +80,15 @@ class RecallEngine:
         started = time.perf_counter()
         cfg = self.config.recall
         plan = analyze(query, reference_time)
+        words = list(dict.fromkeys(plan.words))[: cfg.max_query_terms]
         window = time_range or plan.time_range
         qvec = self.embedder.embed_query(query) if query_vector is None else query_vector
         n = max(cfg.candidates, top_k)
-        text_hits = self.store.search_text(space, plan.words, filters, limit=n)
+        text_hits = self.store.search_text(space, words, filters, limit=n)
         vec_hits = self.store.search_vectors(space, qvec, filters, limit=n)
         lists = [(text_hits, 1.0), (vec_hits, 1.0)]
         if window is not None:
-            lists += [(self.store.search_text(space, plan.words, filters, limit=n, time_range=window), 1.0),
+            lists += [(self.store.search_text(space, words, filters, limit=n, time_range=window), 1.0),
                       (self.store.search_vectors(space, qvec, filters, limit=n, time_range=window), 1.0)]
         fused = rrf(lists, cfg.rrf_k)
         bm25 = {i: s for ranked, _ in lists[::2] for i, s in ranked}

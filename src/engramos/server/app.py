@@ -132,5 +132,5 @@ def create_app(config: Config, *, embedder: Embedder | None = None, process_inli
     for router in ROUTERS:
         app.include_router(router)
     # outermost: the key and the body size are checked before anything reads the body
-    app.add_middleware(Guard, spaces=app.state.spaces, max_body_bytes=config.limits.max_body_bytes)
+    app.add_middleware(Guard, spaces=app.state.spaces, limits=config.limits)
     return app

@@ -1,16 +1,21 @@
 """The gate in front of every ``/v1`` route, before any body is read: the API key is
-checked (401 otherwise), and the body is capped at ``config.limits.max_body_bytes`` (413,
-whether it says its length or streams it).  A raw ASGI middleware, because FastAPI reads
+checked (401 otherwise), its rate limited (429 with ``Retry-After``, a token bucket per
+key), and the body capped at ``config.limits.max_body_bytes`` (413, whether it says its
+length or streams it).  A raw ASGI middleware, because FastAPI reads
 a route's body before its dependencies run."""
 
 from __future__ import annotations
 
 import json
+import math
+import threading
+import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import AuthError, EngramError, TooLargeError
+from ..config import LimitsConfig
+from ..errors import AuthError, EngramError, RateLimitedError, TooLargeError
 from .auth import bearer_token
 
 OPEN_PATHS = ("/v1/health",)
@@ -20,9 +25,31 @@ class TooLarge(Exception):
     pass
 
 
+class Buckets:
+    """A token bucket per API key: ``rate`` requests a second, up to ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._state: dict[str, tuple[float, float]] = {}  # key id -> (tokens, last time)
+        self._lock = threading.Lock()
+
+    def take(self, key_id: str) -> float:
+        """0 when a request may go now; otherwise the seconds until it may."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._state.get(key_id, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self._state[key_id] = (tokens - 1, now)
+                return 0.0
+            self._state[key_id] = (tokens, now)
+            return (1 - tokens) / self.rate
+
+
 class Guard:
-    def __init__(self, app: ASGIApp, *, spaces: Any, max_body_bytes: int) -> None:
-        self.app, self.spaces, self.max_body = app, spaces, max_body_bytes
+    def __init__(self, app: ASGIApp, *, spaces: Any, limits: LimitsConfig) -> None:
+        self.app, self.spaces, self.max_body = app, spaces, limits.max_body_bytes
+        self.buckets = Buckets(limits.requests_per_second, limits.burst) if limits.requests_per_second else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -31,9 +58,16 @@ class Guard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         try:
-            self.spaces.root.admin.authenticate(bearer_token(headers.get("authorization")))
+            key = self.spaces.root.admin.authenticate(bearer_token(headers.get("authorization")))
         except AuthError as exc:
             await _error(send, 401, exc)
+            return
+        wait = self.buckets.take(key.id) if self.buckets else 0.0
+        if wait > 0:
+            assert self.buckets is not None
+            limited = RateLimitedError(f"this key is over the limit requests_per_second = {self.buckets.rate} "
+                                       f"(burst {self.buckets.burst}); retry in {wait:.2f} s")
+            await _error(send, 429, limited, retry_after=wait)
             return
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_body:
@@ -68,8 +102,10 @@ def _too_large(limit: int) -> EngramError:
     return TooLargeError(f"the request body is over the limit max_body_bytes = {limit}")
 
 
-async def _error(send: Send, status: int, exc: EngramError) -> None:
+async def _error(send: Send, status: int, exc: EngramError, *, retry_after: float | None = None) -> None:
     body = json.dumps({"error": exc.to_dict()}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(max(1, math.ceil(retry_after))).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
