@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any
 
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import LimitsConfig
@@ -58,10 +59,13 @@ class Guard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         try:
-            key = self.spaces.root.admin.authenticate(bearer_token(headers.get("authorization")))
+            token = bearer_token(headers.get("authorization"))
+            # a store lookup: in a worker thread, so a slow database never stalls the event loop
+            key = await anyio.to_thread.run_sync(self.spaces.root.admin.authenticate, token)
         except AuthError as exc:
             await _error(send, 401, exc)
             return
+        scope.setdefault("state", {})["api_key"] = key  # the routes' caller() reads it: one lookup
         wait = self.buckets.take(key.id) if self.buckets else 0.0
         if wait > 0:
             assert self.buckets is not None
