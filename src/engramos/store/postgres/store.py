@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import StoreError
+from ...types import Filters
+from .._filters import POSTGRES, filter_sql
 from .cells import CellsMixin
 from .export import ExportMixin
 from .jobs import JobsMixin
@@ -46,13 +48,8 @@ class PostgresStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysM
 
     def forget(self, space: str, *, user_id: str | None = None,
                conversation_id: str | None = None) -> dict[str, int]:
-        cond, args = "space=%s", [space]
-        if user_id is not None:
-            cond += " AND user_id=%s"
-            args.append(user_id)
-        if conversation_id is not None:
-            cond += " AND conversation_id=%s"
-            args.append(conversation_id)
+        cond, args = filter_sql(POSTGRES, space, Filters(user_id=user_id, conversation_id=conversation_id),
+                                alias="", with_status=False)
         counts: dict[str, int] = {}
         with self.transaction():
             self._x(f"DELETE FROM history WHERE space=%s AND memory_id IN (SELECT id FROM memories WHERE {cond})",

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import StoreError
+from ...types import Filters
+from .._filters import SQLITE, filter_sql
 from .cells import CellsMixin
 from .export import ExportMixin
 from .jobs import JobsMixin
@@ -64,13 +66,8 @@ class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMix
 
     def forget(self, space: str, *, user_id: str | None = None,
                conversation_id: str | None = None) -> dict[str, int]:
-        cond, args = "space=?", [space]
-        if user_id is not None:
-            cond += " AND user_id=?"
-            args.append(user_id)
-        if conversation_id is not None:
-            cond += " AND conversation_id=?"
-            args.append(conversation_id)
+        cond, args = filter_sql(SQLITE, space, Filters(user_id=user_id, conversation_id=conversation_id),
+                                alias="", with_status=False)
         counts: dict[str, int] = {}
         with self.transaction():
             rows = self._conn.execute(f"SELECT pk, user_id, id FROM memories WHERE {cond}", args).fetchall()
