@@ -286,9 +286,13 @@ class Memory:
             self.get(memory_id)
             with self._store.transaction():
                 n = self._store.delete_memories(self.space, [memory_id])
+            self._store.scrub()
             return {"memories": n}
         if conversation_id is not None:
             check_id("conversation_id", conversation_id)
+            owner = self.conversation_owner(conversation_id)
+            if owner is not None:  # scenes it shared with the owner's other talks are rebuilt
+                self._pipeline.request_scene_rebuild(self.space, owner.user_id, owner.agent_id)
             return self._store.forget(self.space, conversation_id=conversation_id)
         check_id("user_id", user_id)
         return self._store.forget(self.space, user_id=user_id)

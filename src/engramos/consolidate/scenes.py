@@ -17,7 +17,7 @@ import numpy as np
 from .._util import new_id
 from ..config import SceneConfig
 from ..text import words
-from ..types import Scene
+from ..types import Cell, Message, Scene
 
 
 def scene_label(texts: list[str], exclude: set[str], size: int = 4) -> str:
@@ -57,3 +57,17 @@ def join_scene(
         "size": scene.size + 1, "first_at": min(scene.first_at, start),
         "last_at": max(scene.last_at, end)})
     return updated, centroid.astype(np.float32)
+
+
+def rebuild_scene(
+    scene: Scene, parts: list[tuple[Cell, list[Message], np.ndarray]],
+) -> tuple[Scene, np.ndarray]:
+    """A scene made again from the cells it still holds (each with its messages and
+    vector), after some of its cells were forgotten: label, size, time span and centroid
+    from those alone (``parts`` is not empty)."""
+    names = {w.lower() for _, messages, _ in parts for m in messages for w in m.sender_name.split()}
+    label = scene_label([m.content for _, messages, _ in parts for m in messages], names)
+    centroid = np.mean(np.vstack([v for _, _, v in parts]), axis=0).astype(np.float32)
+    return scene.model_copy(update={
+        "label": label, "size": len(parts), "first_at": min(c.start_at for c, _, _ in parts),
+        "last_at": max(c.end_at for c, _, _ in parts)}), centroid

@@ -17,7 +17,7 @@ import numpy as np
 from .._util import new_id, utcnow
 from ..config import Config
 from ..consolidate.plan import plan_cell, plan_compaction
-from ..consolidate.scenes import choose_scene, join_scene, scene_label
+from ..consolidate.scenes import choose_scene, join_scene, rebuild_scene, scene_label
 from ..errors import ConflictError
 from ..jobs.queue import JobQueue
 from ..providers.embeddings import Embedder
@@ -49,6 +49,7 @@ class Pipeline:
         self.stages = make_stages(config, embedder, llm)
         queue.register("segment", self._segment_job)
         queue.register("extract", self._extract_job)
+        queue.register("rebuild_scenes", self._rebuild_scenes_job)
 
     # -------------------------------------------------------------------- add
     def store_messages(self, space: str, parsed: Sequence[MessageIn], *, user_id: str, agent_id: str | None,
@@ -179,6 +180,28 @@ class Pipeline:
         names = {w.lower() for m in messages for w in m.sender_name.split()}
         return join_scene(chosen, cell_vec, space=space, user_id=first.user_id, start=cell.start_at,
                           end=cell.end_at, label=scene_label([m.content for m in messages], names))
+
+    # ------------------------------------------------------------ rebuild scenes
+    def request_scene_rebuild(self, space: str, user_id: str, agent_id: str | None) -> str | None:
+        """A job that rebuilds the user's scenes a forget left without a label (enqueued
+        before the forget, so a crash between the two leaves a job with nothing to do,
+        not a scene that is never rebuilt)."""
+        return self.queue.enqueue(space, "rebuild_scenes", {"user_id": user_id, "agent_id": agent_id},
+                                  dedupe_key=f"rebuild_scenes:{user_id}")
+
+    def _rebuild_scenes_job(self, job: Job) -> None:
+        space, user = job.space, job.payload["user_id"]
+        for scene, _ in self.store.list_scenes(space, user):
+            if scene.label:
+                continue
+            parts = []
+            for cell in self.store.list_cells(space, scene_id=scene.id):
+                messages = self.store.list_messages(space, cell.conversation_id, seq_from=cell.first_seq,
+                                                    seq_to=cell.last_seq)
+                if messages:
+                    parts.append((cell, messages, _unit(self.turn_vectors(space, messages).mean(axis=0))))
+            if parts:  # else the forget that emptied it has removed it too
+                self.store.upsert_scene(*rebuild_scene(scene, parts))
 
     def _compact_profiles(self, space: str, first: Message, cell: Cell) -> None:
         extractor = self.stages.extractor

@@ -120,14 +120,13 @@ class MemoryStore(Protocol):
         change drops the old vector (the caller re-embeds)."""
 
     def delete_memories(self, space: str, ids: Sequence[str]) -> int:
-        """Hard delete, with vectors and full-text entries; history rows stay.  Returns the
-        number removed."""
+        """Hard delete, with vectors, full-text entries and history.  Returns the number
+        removed."""
 
     def add_history(self, space: str, entries: Sequence[HistoryEntry]) -> None: ...
 
     def history(self, space: str, memory_id: str) -> list[HistoryEntry]:
-        """Oldest first.  Kept after a hard delete of the memory itself only if the
-        caller did not also ask to forget history (see :meth:`forget`)."""
+        """Oldest first; empty once the memory is hard deleted."""
 
     def bulk_load(self, rows: int) -> AbstractContextManager[None]:
         """A load of about ``rows`` vectors (an import, a migration, a benchmark's fill)
@@ -170,8 +169,10 @@ class CellStore(Protocol):
 
     def get_cell(self, space: str, cell_id: str) -> Cell | None: ...
 
-    def list_cells(self, space: str, conversation_id: str) -> list[Cell]:
-        """A conversation's cells by ``first_seq``."""
+    def list_cells(self, space: str, conversation_id: str | None = None, *,
+                   scene_id: str | None = None) -> list[Cell]:
+        """A conversation's cells by ``first_seq``, or a scene's by start time (then id);
+        give one of the two."""
 
     def upsert_scene(self, scene: Scene, centroid: np.ndarray) -> None: ...
 
@@ -263,6 +264,11 @@ class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStor
         """One atomic unit of work; nested calls join the outermost transaction.  An
         exception inside rolls everything back and propagates."""
 
+    def scrub(self) -> None:
+        """Remove what the backend keeps of rows already deleted (full-text index
+        segments, the write-ahead log) where it keeps any; called after a forget.  May
+        cost time in proportion to the full-text index."""
+
     def health(self) -> dict[str, Any]:
         """Backend name, location, schema version (applied migrations), integrity check,
         row counts (``rows_<table>``), ``size_bytes`` (on SQLite the file and its WAL; on
@@ -279,5 +285,12 @@ class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStor
     def forget(self, space: str, *, user_id: str | None = None,
                conversation_id: str | None = None) -> dict[str, int]:
         """Hard delete everything of a conversation (or of a user, or with neither, of
-        the whole space): messages, memories, vectors, cells, scenes (for a user or
-        space), history and jobs that point at them.  Returns counts per table."""
+        the whole space), leaving no trace of its text: messages, memories (with those of
+        other conversations that drew on its messages, such as a merged profile item),
+        vectors, full-text entries (and the terms only they held), cells, history, jobs
+        whose payload names it, store settings of its conversations (``meta`` keys ending
+        in ``/<space>/<conversation_id>``), and scenes: a user's or space's all go; a
+        conversation's go where no other cell is in them, and the others are left with an
+        empty label for the caller to rebuild from the cells that remain.  A backend that
+        keeps deleted bytes (index segments, a write-ahead log) scrubs them before
+        returning.  Returns counts per table."""

@@ -26,7 +26,11 @@ class CellsMixin(PostgresConnection):
         rows = self._q("SELECT * FROM cells WHERE space=%s AND id=%s", (space, cell_id))
         return _cell(rows[0]) if rows else None
 
-    def list_cells(self, space: str, conversation_id: str) -> list[Cell]:
+    def list_cells(self, space: str, conversation_id: str | None = None, *,
+                   scene_id: str | None = None) -> list[Cell]:
+        if scene_id is not None:
+            return [_cell(r) for r in self._q("SELECT * FROM cells WHERE space=%s AND scene_id=%s "
+                                              "ORDER BY start_at, id", (space, scene_id))]
         return [_cell(r) for r in self._q("SELECT * FROM cells WHERE space=%s AND conversation_id=%s "
                                           "ORDER BY first_seq", (space, conversation_id))]
 

@@ -76,6 +76,9 @@ class TextStatsDelta:
             cur.execute("INSERT INTO text_terms (term, df) SELECT * FROM unnest(%s::text[], %s::bigint[]) AS c(t, d) "
                         "ORDER BY t ON CONFLICT (term) DO UPDATE SET df = text_terms.df + excluded.df",
                         ([t for t, _ in changed], [d for _, d in changed]))
+            gone = [t for t, d in changed if d < 0]
+            if gone:  # a term no row holds any more is not kept (it may be forgotten text)
+                cur.execute("DELETE FROM text_terms WHERE term = ANY(%s) AND df <= 0", (gone,))
         self.clear()
 
 

@@ -186,18 +186,20 @@ class MemoriesMixin(PostgresConnection):
         self._x("UPDATE memories SET tsv = %s::tsvector, doc_len = %s WHERE space=%s AND id=%s",
                 (tsv, length, space, memory_id))
 
-    def _delete_memories_where(self, cond: str, args: Sequence[Any]) -> int:
-        """Deletes rows and takes them out of the full-text statistics."""
+    def _delete_memories_where(self, space: str, cond: str, args: Sequence[Any]) -> int:
+        """Deletes rows with their history (a hard delete leaves no old text behind) and
+        takes them out of the full-text statistics."""
         with self.transaction():
             gone = self._q(f"DELETE FROM memories WHERE {cond} "
-                           "RETURNING array(SELECT lexeme FROM unnest(tsv)), doc_len", args)
+                           "RETURNING id, array(SELECT lexeme FROM unnest(tsv)), doc_len", args)
+            self._x("DELETE FROM history WHERE space=%s AND memory_id = ANY(%s)", (space, [g[0] for g in gone]))
             delta = self._text_delta()
-            for terms, length in gone:
+            for _, terms, length in gone:
                 delta.add(terms, length, sign=-1)
         return len(gone)
 
     def delete_memories(self, space: str, ids: Sequence[str]) -> int:
-        return self._delete_memories_where("space=%s AND id = ANY(%s)", (space, list(ids)))
+        return self._delete_memories_where(space, "space=%s AND id = ANY(%s)", (space, list(ids)))
 
     def add_history(self, space: str, entries: Sequence[HistoryEntry]) -> None:
         with self.transaction():

@@ -52,15 +52,18 @@ class PostgresStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysM
                                 alias="", with_status=False)
         counts: dict[str, int] = {}
         with self.transaction():
-            self._x(f"DELETE FROM history WHERE space=%s AND memory_id IN (SELECT id FROM memories WHERE {cond})",
-                    [space, *args])
-            counts["memories"] = self._delete_memories_where(cond, args)
+            convs = [r[0] for r in self._q(f"SELECT DISTINCT conversation_id FROM messages WHERE {cond}", args)]
+            mcond, margs = cond, list(args)
+            if conversation_id is not None:
+                # memories of other conversations that drew on this one (a merged profile item)
+                mcond = (f"({cond}) OR (space=%s AND message_ids ?| (SELECT coalesce(array_agg(id), '{{}}') "
+                         "FROM messages WHERE space=%s AND conversation_id=%s))")
+                margs += [space, space, conversation_id]
+            counts["memories"] = self._delete_memories_where(space, mcond, margs)
             counts["messages"] = self._x(f"DELETE FROM messages WHERE {cond}", args)
+            scenes = [r[0] for r in self._q(f"SELECT DISTINCT scene_id FROM cells WHERE {cond}", args) if r[0]]
             counts["cells"] = self._x(f"DELETE FROM cells WHERE {cond}", args)
-            if conversation_id is None:
-                scond = "space=%s" + (" AND user_id=%s" if user_id is not None else "")
-                counts["scenes"] = self._x(f"DELETE FROM scenes WHERE {scond}",
-                                           [space] + ([user_id] if user_id is not None else []))
+            counts["scenes"] = self._forget_scenes(space, user_id, conversation_id, scenes)
             jcond, jargs = "space=%s", [space]
             if user_id is not None:
                 jcond += " AND payload->>'user_id' = %s"
@@ -69,6 +72,24 @@ class PostgresStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysM
                 jcond += " AND payload->>'conversation_id' = %s"
                 jargs.append(conversation_id)
             counts["jobs"] = self._x(f"DELETE FROM jobs WHERE {jcond}", jargs)
+            for conv in convs:
+                suffix = f"/{space}/{conv}"  # a conversation's own state (see Store.forget)
+                self._x("DELETE FROM meta WHERE right(key, length(%s)) = %s", (suffix, suffix))
         return counts
 
+    def scrub(self) -> None:
+        """Nothing to do: a term no row holds leaves ``text_terms`` with its last row, and
+        dead tuples are PostgreSQL's own to reclaim (autovacuum; see docs/security.md)."""
 
+    def _forget_scenes(self, space: str, user_id: str | None, conversation_id: str | None,
+                       touched: list[str]) -> int:
+        """As on SQLite: a conversation's scenes go where no other cell is in them and
+        lose their label where one is (the caller rebuilds them)."""
+        if conversation_id is None:
+            return self._x("DELETE FROM scenes WHERE space=%s" + (" AND user_id=%s" if user_id is not None else ""),
+                           [space] + ([user_id] if user_id is not None else []))
+        removed = self._x("DELETE FROM scenes WHERE space=%s AND id = ANY(%s) AND id NOT IN "
+                          "(SELECT scene_id FROM cells WHERE space=%s AND scene_id IS NOT NULL)",
+                          (space, touched, space))
+        self._x("UPDATE scenes SET label='' WHERE space=%s AND id = ANY(%s)", (space, touched))
+        return removed

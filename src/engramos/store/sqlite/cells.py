@@ -26,7 +26,11 @@ class CellsMixin(SQLiteConnection):
         rows = self._q("SELECT * FROM cells WHERE space=? AND id=?", (space, cell_id))
         return _cell(rows[0]) if rows else None
 
-    def list_cells(self, space: str, conversation_id: str) -> list[Cell]:
+    def list_cells(self, space: str, conversation_id: str | None = None, *,
+                   scene_id: str | None = None) -> list[Cell]:
+        if scene_id is not None:
+            return [_cell(r) for r in self._q(
+                "SELECT * FROM cells WHERE space=? AND scene_id=? ORDER BY start_at, id", (space, scene_id))]
         return [_cell(r) for r in self._q(
             "SELECT * FROM cells WHERE space=? AND conversation_id=? ORDER BY first_seq",
             (space, conversation_id))]

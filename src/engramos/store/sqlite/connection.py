@@ -31,6 +31,8 @@ class SQLiteConnection:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
+            # deleted rows are overwritten with zeros, so forgotten text leaves the file
+            self._conn.execute("PRAGMA secure_delete=ON")
             self._conn.execute("PRAGMA busy_timeout=30000")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open SQLite store at {path}: {exc}") from exc

@@ -59,7 +59,10 @@ class MemoriesMixin(SQLiteConnection):
             "ON CONFLICT (memory_pk) DO UPDATE SET model=excluded.model, dim=excluded.dim, vec=excluded.vec, "
             "seq=excluded.seq",
             (pk, space, user_id, conv, model_id, arr.shape[0], arr.tobytes()))
-        self._conn.execute("INSERT OR IGNORE INTO vector_partitions VALUES (?, ?, 0)", (space, user_id))
+        # A partition forgotten and made again must not meet a process's cache of the old
+        # one at the same generation: a new partition starts at a random one.
+        self._conn.execute("INSERT OR IGNORE INTO vector_partitions VALUES (?, ?, abs(random() % 1000000000))",
+                           (space, user_id))
 
     def _bump(self, space: str, user_id: str) -> None:
         self._conn.execute("UPDATE vector_partitions SET generation = generation + 1 "
@@ -163,6 +166,9 @@ class MemoriesMixin(SQLiteConnection):
     def _delete_pks(self, space: str, rows: Sequence[tuple[int, str]]) -> int:
         pks = [r[0] for r in rows]
         for chunk in _chunks(pks):
+            # a hard delete leaves no trace: the memory's history (old texts) goes with it
+            self._conn.execute(f"DELETE FROM history WHERE space=? AND memory_id IN "
+                               f"(SELECT id FROM memories WHERE pk IN ({_ph(chunk)}))", [space, *chunk])
             self._conn.execute(f"DELETE FROM memories_fts WHERE rowid IN ({_ph(chunk)})", chunk)
             self._conn.execute(f"DELETE FROM memories WHERE pk IN ({_ph(chunk)})", chunk)
         for user in {r[1] for r in rows}:

@@ -70,20 +70,61 @@ class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMix
                                 alias="", with_status=False)
         counts: dict[str, int] = {}
         with self.transaction():
-            rows = self._conn.execute(f"SELECT pk, user_id, id FROM memories WHERE {cond}", args).fetchall()
-            ids = [r[2] for r in rows]
-            for chunk in _chunks(ids):
-                self._conn.execute(f"DELETE FROM history WHERE space=? AND memory_id IN ({_ph(chunk)})",
-                                   [space, *chunk])
-            counts["memories"] = self._delete_pks(space, [(r[0], r[1]) for r in rows])
-            counts["messages"] = self._conn.execute(f"DELETE FROM messages WHERE {cond}", args).rowcount
-            counts["cells"] = self._conn.execute(f"DELETE FROM cells WHERE {cond}", args).rowcount
-            if conversation_id is None:
-                scond = "space=?" + (" AND user_id=?" if user_id is not None else "")
-                sargs = [space] + ([user_id] if user_id is not None else [])
-                counts["scenes"] = self._conn.execute(f"DELETE FROM scenes WHERE {scond}", sargs).rowcount
+            c = self._conn
+            convs = [r[0] for r in c.execute(f"SELECT DISTINCT conversation_id FROM messages WHERE {cond}", args)]
+            rows = c.execute(f"SELECT pk, user_id FROM memories WHERE {cond}", args).fetchall()
+            if conversation_id is not None:
+                # memories of other conversations that drew on this one (a merged profile item)
+                rows += c.execute(
+                    "SELECT DISTINCT m.pk, m.user_id FROM messages g JOIN memory_sources s ON s.message_id = g.id "
+                    "JOIN memories m ON m.pk = s.memory_pk WHERE g.space=? AND g.conversation_id=? "
+                    "AND m.conversation_id <> ?", (space, conversation_id, conversation_id)).fetchall()
+            counts["memories"] = self._delete_pks(space, rows)
+            counts["messages"] = c.execute(f"DELETE FROM messages WHERE {cond}", args).rowcount
+            scenes = [r[0] for r in c.execute(f"SELECT DISTINCT scene_id FROM cells WHERE {cond}", args)]
+            counts["cells"] = c.execute(f"DELETE FROM cells WHERE {cond}", args).rowcount
+            counts["scenes"] = self._forget_scenes(space, user_id, conversation_id, [s for s in scenes if s])
             counts["jobs"] = self._forget_jobs(space, user_id, conversation_id)
+            for conv in convs:
+                suffix = f"/{space}/{conv}"  # a conversation's own state (see Store.forget)
+                c.execute("DELETE FROM meta WHERE substr(key, -length(?)) = ?", (suffix, suffix))
+            if conversation_id is None:  # the user's (or space's) vector partitions are empty now
+                c.execute("DELETE FROM vector_partitions WHERE space=?" + (" AND user_id=?" if user_id else ""),
+                          [space] + ([user_id] if user_id else []))
+                self._vectors.drop(space, user_id)
+        self.scrub()
         return counts
+
+    def _forget_scenes(self, space: str, user_id: str | None, conversation_id: str | None,
+                       touched: list[str]) -> int:
+        """A user's (or space's) scenes go; a conversation's scenes go where no other cell
+        is in them, and lose their label (made from forgotten text) where one is: the
+        caller rebuilds those from the cells that remain."""
+        if conversation_id is None:
+            scond = "space=?" + (" AND user_id=?" if user_id is not None else "")
+            return int(self._conn.execute(f"DELETE FROM scenes WHERE {scond}",
+                                          [space] + ([user_id] if user_id is not None else [])).rowcount)
+        removed = 0
+        for chunk in _chunks(touched):
+            removed += self._conn.execute(
+                f"DELETE FROM scenes WHERE space=? AND id IN ({_ph(chunk)}) "
+                "AND id NOT IN (SELECT scene_id FROM cells WHERE space=? AND scene_id IS NOT NULL)",
+                [space, *chunk, space]).rowcount
+            self._conn.execute(f"UPDATE scenes SET label='' WHERE space=? AND id IN ({_ph(chunk)})",
+                               [space, *chunk])
+        return removed
+
+    def scrub(self) -> None:
+        """Forgotten text must not survive in the full-text index's older segments (FTS5
+        keeps a deleted row's terms until its segments are merged) nor in the WAL: merge
+        the index into one segment, then checkpoint and truncate the WAL.  Freed pages are
+        zeroed as they are freed (``secure_delete``).  A checkpoint blocked by a reader
+        leaves the WAL to the next one."""
+        with self.transaction():
+            self._conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
+        with self._lock:
+            if self._depth == 0:  # not inside a caller's transaction, which holds the WAL
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _forget_jobs(self, space: str, user_id: str | None, conversation_id: str | None) -> int:
         removed = 0

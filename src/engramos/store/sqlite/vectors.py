@@ -74,6 +74,12 @@ class VectorCache:
         with self._lock:
             self._parts.clear()
 
+    def drop(self, space: str, user_id: str | None) -> None:
+        """Forget the cached vectors of a user (or of a whole space)."""
+        with self._lock:
+            for key in [k for k in self._parts if k[0] == space and user_id in (None, k[1])]:
+                del self._parts[key]
+
     def _refresh(self, conn: sqlite3.Connection, space: str, user_id: str, dim: int, generation: int) -> _Partition:
         key = (space, user_id, dim)
         part = self._parts.get(key)
