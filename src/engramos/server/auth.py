@@ -42,6 +42,11 @@ class Caller:
     def limited(self) -> bool:
         return self.key.users is not None or self.key.agents is not None
 
+    def require_unlimited(self, why: str) -> None:
+        """For what spans the whole space (its audit log, requeueing all its jobs)."""
+        if self.limited:
+            raise ForbiddenError(f"{why}: use a key without user or agent limits")
+
     def sees_user(self, user_id: str) -> bool:
         return self.key.users is None or user_id in self.key.users
 

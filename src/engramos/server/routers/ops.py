@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from ... import __version__
-from ...errors import ForbiddenError
 from ...types import AuditEntry, Job, JobStatus
 from ..auth import Auth, Caller
 
@@ -61,8 +60,7 @@ def job_status(c: Auth) -> dict[str, Any]:
 @router.post("/v1/jobs/retry")
 def retry(c: Auth) -> dict[str, int]:
     c.require("write")
-    if c.limited:
-        raise ForbiddenError("retry requeues the jobs of the whole space: use a key without user or agent limits")
+    c.require_unlimited("retry requeues the jobs of the whole space")
     return {"requeued": c.memory.retry()}
 
 
@@ -70,4 +68,5 @@ def retry(c: Auth) -> dict[str, int]:
 def audit_log(c: Auth, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
               before: str | None = None) -> list[AuditEntry]:
     c.require("admin")
+    c.require_unlimited("the audit log records the actions on every user and agent of the space")
     return c.memory.admin.audit(limit=limit, before=before)
