@@ -142,3 +142,17 @@ def test_a_query_searches_its_first_distinct_terms_only(tmp_path, embedder):
         assert mem.search("zeppelin " + filler).hits[0].scores.bm25  # within the first terms
         late = mem.search(filler + " zeppelin")
         assert all(h.scores.bm25 is None for h in late.hits)  # beyond them: not a full-text term
+
+
+def test_an_unexpected_failure_answers_the_documented_500_and_is_counted(tmp_path, embedder, monkeypatch):
+    def broken(self, **kw):
+        raise RuntimeError("a bug with a secret path /srv/data in its message")
+
+    with Server(Config(home=tmp_path / "boom"), embedder) as srv:
+        key = srv.key("default", "read")
+        monkeypatch.setattr(Memory, "users", broken)
+        r = httpx.get(srv.url + "/v1/users", headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 500
+        assert r.json()["error"]["code"] == "server_error" and "/srv/data" not in r.text
+        metrics = httpx.get(srv.url + "/metrics").text
+        assert 'engram_requests_total{route="/v1/users",status="500"} 1' in metrics

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..config import Config
-from ..errors import EngramError, error_classes
+from ..errors import EngramError, ServerError, error_classes
 from ..memory import Memory
 from ..providers.embeddings import Embedder
 from .guard import Guard
@@ -103,6 +103,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": {"code": "invalid_input", "message": f"{field or 'body'}: {message}",
                                        "field": field or "body"}}, status_code=422)
 
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+        # a bug, not a bad request: the documented body, no internals; Starlette logs the
+        # traceback after this response is sent
+        error = ServerError("internal error; the server log has the details")
+        return JSONResponse({"error": error.to_dict()}, status_code=error.http_status)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -124,7 +131,12 @@ def create_app(config: Config, *, embedder: Embedder | None = None, process_inli
     @app.middleware("http")
     async def count(request: Request, call_next: Callable[[Request], Any]) -> Any:
         started = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:  # unhandled: answered 500 by internal_error outside this middleware; counted here
+            metrics.observe(getattr(request.scope.get("route"), "path", "unmatched"), 500,
+                            time.perf_counter() - started)
+            raise
         route = request.scope.get("route")
         metrics.observe(getattr(route, "path", "unmatched"), response.status_code, time.perf_counter() - started)
         return response
