@@ -156,3 +156,14 @@ def test_an_unexpected_failure_answers_the_documented_500_and_is_counted(tmp_pat
         assert r.json()["error"]["code"] == "server_error" and "/srv/data" not in r.text
         metrics = httpx.get(srv.url + "/metrics").text
         assert 'engram_requests_total{route="/v1/users",status="500"} 1' in metrics
+
+
+def test_audit_cursor_with_a_nul_is_refused_on_both_backends(open_store, embedder):
+    with Memory(store=open_store(), embedder=embedder) as mem:
+        with pytest.raises(InvalidInputError, match="before"):
+            mem.admin.audit(before="aud_\x00x")
+        with pytest.raises(InvalidInputError, match="cursor"):
+            mem.list(cursor='["2024-05-01T10:00:00+00:00", "a\\u0000b"]' + "\x00")
+        for escaped in ('["2024-05-01T10:00:00+00:00", "a\\u0000b"]', '[1, 2]', '["x", "y"]'):
+            with pytest.raises(InvalidInputError, match="cursor"):
+                mem.list(cursor=escaped)

@@ -90,6 +90,7 @@ class Admin:
 
     def audit(self, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
         """This space's audit log, newest first; ``before``: an entry id to page from."""
+        check_id("before", before, required=False)
         return self._store.list_audit(self._memory.space, limit=limit, before=before)
 
     # ------------------------------------------------------------------- jobs

@@ -31,7 +31,6 @@ from .records import history_entry
 from .requests import AnswerRequest, ContextRequest, SearchRequest
 from .store import Store, is_store_location, open_store
 from .types import (
-    DEFAULT_CONVERSATION,
     DEFAULT_USER,
     AddResult,
     AnswerResult,
@@ -45,6 +44,7 @@ from .types import (
     Page,
     Scene,
     SearchResult,
+    default_conversation,
 )
 from .validation import check_id, check_metadata, clean_text, normalize_messages, validated
 from .vocab import JOB_STATUSES, JobStatus
@@ -125,10 +125,12 @@ class Memory:
 
         ``process`` overrides ``config.process_inline`` for this call: True runs the
         jobs before returning, False leaves them to a worker (the returned ``job_ids``).
-        The open tail of a conversation (no boundary seen yet) stays searchable as raw
-        turns until a later message closes it or ``flush=True`` / :meth:`flush`."""
-        user = check_id("user_id", DEFAULT_USER if user_id is None else user_id)
-        conv = check_id("conversation_id", DEFAULT_CONVERSATION if conversation_id is None else conversation_id)
+        Without ``conversation_id``, the user's default conversation
+        (:func:`~engramos.types.default_conversation`).  The open tail of a conversation
+        (no boundary seen yet) stays searchable as raw turns until a later message closes
+        it or ``flush=True`` / :meth:`flush`."""
+        user = check_id("user_id", DEFAULT_USER if user_id is None else user_id) or DEFAULT_USER
+        conv = check_id("conversation_id", default_conversation(user) if conversation_id is None else conversation_id)
         agent = check_id("agent_id", agent_id, required=False)
         session = check_id("session_id", session_id, required=False)
         assert user is not None and conv is not None
@@ -241,6 +243,7 @@ class Memory:
         """Memories newest first, one page at a time (``cursor``: the previous page's
         ``next_cursor``).  Filter fields may be given as ``filters`` or as keywords."""
         _check_limit(limit, 1000)
+        check_id("cursor", cursor, required=False)  # opaque, but bounded like an id before a store reads it
         return self._store.list_memories(self.space, _filters(filters, scope), limit=limit, cursor=cursor)
 
     def update(self, memory_id: str, *, text: str | None = None, metadata: dict[str, Any] | None = None,

@@ -34,6 +34,12 @@ DEFAULT_USER = "default"
 DEFAULT_CONVERSATION = "default"
 
 
+def default_conversation(user_id: str) -> str:
+    """The conversation of a message added without one: ``default`` for the default user,
+    ``default:<user>`` for any other (a conversation has one owner, so users cannot share it)."""
+    return DEFAULT_CONVERSATION if user_id == DEFAULT_USER else f"{DEFAULT_CONVERSATION}:{user_id}"
+
+
 class Tenant(BaseModel, frozen=True):
     """Where a row lives: the space, and inside it the user and conversation."""
 

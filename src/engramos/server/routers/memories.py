@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from ...errors import NotFoundError
-from ...types import AddResult, HistoryEntry, MemoryKind, MemoryRecord, Page
+from ...types import DEFAULT_USER, AddResult, HistoryEntry, MemoryKind, MemoryRecord, Page, default_conversation
 from ..auth import Auth, Caller
 
 router = APIRouter(prefix="/v1", tags=["memories"])
@@ -49,11 +49,11 @@ def add_messages(body: AddBody, c: Auth) -> AddResult:
     c.require("write")
     c.check_user(body.user_id)
     c.check_agent(body.agent_id)
-    c.check_conversation(body.conversation_id or "default")
-    result = c.memory.add(body.messages, user_id=body.user_id, agent_id=body.agent_id,
-                          conversation_id=body.conversation_id, session_id=body.session_id,
-                          flush=body.flush, process=body.wait)
-    c.audit("messages.add", body.conversation_id or "default", inserted=result.inserted)
+    conv = body.conversation_id or default_conversation(body.user_id or DEFAULT_USER)
+    c.check_conversation(conv)
+    result = c.memory.add(body.messages, user_id=body.user_id, agent_id=body.agent_id, conversation_id=conv,
+                          session_id=body.session_id, flush=body.flush, process=body.wait)
+    c.audit("messages.add", conv, inserted=result.inserted)
     return result
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..._util import from_iso, iso, utcnow
-from ...errors import InvalidInputError, NotFoundError, StoreError
+from ...errors import NotFoundError, StoreError
 from ...types import (
     Filters,
     HistoryEntry,
@@ -18,6 +18,7 @@ from ...types import (
     Page,
 )
 from .._filters import time_bounds
+from .._sql import decode_cursor
 from . import fulltext, knn
 from .connection import _LOCK_ID, PostgresConnection
 from .rows import _MEM, _UPDATABLE, _filter_sql, _memory, _memory_row
@@ -141,11 +142,8 @@ class MemoriesMixin(PostgresConnection):
             where += " AND scene_id = %s"
             args.append(scene_id)
         if cursor:
-            try:
-                c_obs, c_id = json.loads(cursor)
-                c_at = from_iso(c_obs)
-            except (ValueError, TypeError) as exc:
-                raise InvalidInputError("cursor", "not a cursor returned by a previous page") from exc
+            c_obs, c_id = decode_cursor(cursor)
+            c_at = from_iso(c_obs)
             where += " AND (observed_at < %s OR (observed_at = %s AND id < %s))"
             args += [c_at, c_at, c_id]
         rows = self._q(f"SELECT {_MEM}, observed_at FROM memories WHERE {where} "

@@ -18,6 +18,7 @@ from ...types import (
     Page,
 )
 from .._filters import time_bounds
+from .._sql import decode_cursor
 from .connection import SQLiteConnection
 from .rows import (
     _MEM_COLS,
@@ -115,12 +116,7 @@ class MemoriesMixin(SQLiteConnection):
             where += " AND scene_id = ?"
             args.append(scene_id)
         if cursor:
-            try:
-                c_obs, c_id = json.loads(cursor)
-            except (ValueError, TypeError) as exc:
-                from ...errors import InvalidInputError
-
-                raise InvalidInputError("cursor", "not a cursor returned by a previous page") from exc
+            c_obs, c_id = decode_cursor(cursor)
             where += " AND (observed_at < ? OR (observed_at = ? AND id < ?))"
             args += [c_obs, c_obs, c_id]
         rows = self._q(f"SELECT {_MEM_COLS} FROM memories WHERE {where} "
