@@ -10,7 +10,9 @@ random tokens, so a fast hash is enough (as for GitHub or Stripe keys)."""
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -25,6 +27,8 @@ from .types import ApiKey, AuditEntry, KeyRole, MemoryRecord, SearchResult
 from .validation import check_id
 from .vocab import KEY_ROLES
 
+_RECLAIM_EVERY_SECONDS = 10.0
+
 if TYPE_CHECKING:
     from .memory import Memory
 
@@ -38,6 +42,7 @@ def hash_secret(secret: str) -> str:
 class Admin:
     def __init__(self, memory: Memory) -> None:
         self._memory = memory
+        self._reclaimed_at = -math.inf  # when work() last looked for jobs of dead workers
 
     @property
     def _store(self) -> Store:
@@ -104,8 +109,12 @@ class Admin:
         queue = self._memory._queue
         if lease_seconds is not None:
             queue.lease_seconds = lease_seconds
-        jobs = self._store.claim_jobs(None if all_spaces else self._memory.space, queue.worker_id,
-                                      lease_seconds=queue.lease_seconds)
+        space = None if all_spaces else self._memory.space
+        if time.monotonic() - self._reclaimed_at > _RECLAIM_EVERY_SECONDS:
+            # jobs held by a dead worker of this host run now, not when their lease ends
+            queue.reclaim_orphans(space)
+            self._reclaimed_at = time.monotonic()
+        jobs = self._store.claim_jobs(space, queue.worker_id, lease_seconds=queue.lease_seconds)
         if not jobs:
             return False
         queue.run_one(jobs[0])

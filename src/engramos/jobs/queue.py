@@ -37,7 +37,7 @@ class JobQueue:
         self.lease_seconds = lease_seconds
         self.backoff_seconds = backoff_seconds
         self.max_attempts = max_attempts
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{_PROCESS_TAG}.{new_id('w')[-4:]}"
 
     def register(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
@@ -51,10 +51,10 @@ class JobQueue:
                   updated_at=now)
         return job.id if self.store.enqueue(job, dedupe_key=dedupe_key) else None
 
-    def reclaim_orphans(self, space: str) -> int:
-        """Put back to pending, due now, the running jobs of ``space`` whose worker was a
-        process of this host that is gone (``kill -9``, a crash): they need not wait for
-        their lease to run out.  The number reclaimed."""
+    def reclaim_orphans(self, space: str | None) -> int:
+        """Put back to pending, due now, the running jobs of ``space`` (None: of every
+        space) whose worker was a process of this host that is gone (``kill -9``, a
+        crash): they need not wait for their lease to run out.  The number reclaimed."""
         host = socket.gethostname()
         reclaimed = 0
         for job in self.store.list_jobs(space, ["running"], limit=1000):
@@ -118,6 +118,9 @@ class JobQueue:
         return True
 
 
+_PROCESS_TAG = new_id("p")[-6:]  # tells this process from an earlier one with the same pid
+
+
 def _dead_local_process(worker: str, host: str) -> bool:
     """Whether a worker id (``host:pid:tag``) names a process of this host that is gone."""
     parts = worker.rsplit(":", 2)
@@ -125,7 +128,9 @@ def _dead_local_process(worker: str, host: str) -> bool:
         return False
     pid = int(parts[1])
     if pid == os.getpid():
-        return False  # this process: its own jobs are not orphans
+        # this process's own jobs are not orphans; an earlier process that had the same
+        # pid (a restarted container numbers its processes alike) is gone
+        return not parts[2].startswith(_PROCESS_TAG + ".")
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

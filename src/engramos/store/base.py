@@ -217,7 +217,8 @@ class JobStore(Protocol):
         """``llm_calls``, ``prompt_tokens`` and ``completion_tokens`` summed over the space's
         finished jobs (0 each when none recorded usage)."""
 
-    def list_jobs(self, space: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]: ...
+    def list_jobs(self, space: str | None, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]:
+        """Newest first; ``space`` None: every space (for workers)."""
 
 @runtime_checkable
 class KeyStore(Protocol):

@@ -85,9 +85,9 @@ class JobsMixin:
                       + " FROM jobs WHERE space=%s AND status='done' AND usage IS NOT NULL", (space,))[0]
         return {k: int(v) for k, v in zip(keys, row, strict=True)}
 
-    def list_jobs(self, space: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]:
-        sql = "SELECT * FROM jobs WHERE space=%s"
-        args: list[Any] = [space]
+    def list_jobs(self, space: str | None, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]:
+        sql = "SELECT * FROM jobs WHERE " + ("space=%s" if space is not None else "TRUE")
+        args: list[Any] = [space] if space is not None else []
         if statuses:
             sql += " AND status = ANY(%s)"
             args.append(list(statuses))

@@ -95,8 +95,9 @@ class JobsMixin:
                       + " FROM jobs WHERE space=? AND status='done' AND usage IS NOT NULL", (space,))[0]
         return {k: int(v) for k, v in zip(keys, row, strict=True)}
 
-    def list_jobs(self, space: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]:
-        sql, args = "SELECT * FROM jobs WHERE space=?", [space]
+    def list_jobs(self, space: str | None, statuses: Sequence[str] | None = None, limit: int = 100) -> list[Job]:
+        sql, args = "SELECT * FROM jobs WHERE " + ("space=?" if space is not None else "1=1"), \
+            [space] if space is not None else []
         if statuses:
             sql += f" AND status IN ({_ph(statuses)})"
             args += list(statuses)
