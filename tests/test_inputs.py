@@ -8,7 +8,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from engramos import Config, InvalidInputError, Memory
+from engramos import Config, EngramError, InvalidInputError, Memory
 from engramos.cli import cli
 
 from .test_server import Server
@@ -167,3 +167,36 @@ def test_audit_cursor_with_a_nul_is_refused_on_both_backends(open_store, embedde
         for escaped in ('["2024-05-01T10:00:00+00:00", "a\\u0000b"]', '[1, 2]', '["x", "y"]'):
             with pytest.raises(InvalidInputError, match="cursor"):
                 mem.list(cursor=escaped)
+
+
+def test_limits_on_messages_metadata_and_query_are_configurable_and_named(tmp_path, embedder):
+    limits = {"max_messages_per_request": 3, "max_metadata_bytes": 100, "max_query_chars": 20}
+    with Memory(tmp_path / "lim", embedder=embedder, config=Config(limits=limits)) as mem:
+        four = [{"speaker": "A", "text": f"note {i}", "timestamp": "2024-05-01T10:00:00Z"} for i in range(4)]
+        with pytest.raises(InvalidInputError, match=r"limits\.max_messages_per_request") as err:
+            mem.add(four, user_id="u")
+        assert err.value.field == "messages"
+        with pytest.raises(InvalidInputError, match=r"limits\.max_metadata_bytes") as err:
+            mem.add([{**four[0], "metadata": {"blob": "x" * 200}}], user_id="u")
+        assert err.value.field == "messages[0].metadata"
+        assert mem.users() == []  # nothing of a refused batch was stored
+        mem.add(four[:3], user_id="u")
+        memory_id = mem.list(user_id="u").items[0].id
+        with pytest.raises(InvalidInputError, match=r"limits\.max_metadata_bytes"):
+            mem.update(memory_id, metadata={"blob": "y" * 200})
+        with pytest.raises(InvalidInputError, match=r"limits\.max_query_chars"):
+            mem.search("a question well over twenty characters", user_id="u")
+        assert mem.search("note 1", user_id="u").hits
+
+
+def test_limits_from_the_environment_and_the_command_line(tmp_path):
+    cfg = Config.from_env({"ENGRAM_LIMIT_MAX_BODY_BYTES": "65536", "ENGRAM_LIMIT_REQUESTS_PER_SECOND": "none"})
+    assert cfg.limits.max_body_bytes == 65536 and cfg.limits.requests_per_second is None
+    with pytest.raises(EngramError, match="ENGRAM_LIMIT_BURST"):
+        Config.from_env({"ENGRAM_LIMIT_BURST": "many"})
+    runner = CliRunner()
+    home = str(tmp_path / "clilim")
+    r = runner.invoke(cli, ["--home", home, "--limit", "max_query_chars=5", "search", "too long a query"])
+    assert r.exit_code == 2 and "limits.max_query_chars" in r.output
+    r = runner.invoke(cli, ["--home", home, "--limit", "max_body_bytes=12", "doctor"])
+    assert r.exit_code == 2 and "--limit max_body_bytes" in r.output

@@ -33,10 +33,15 @@ DEMO_QUERIES = [
 @click.option("--space", envvar="ENGRAM_SPACE", help="Space (tenant) to use (default 'default').")
 @click.option("--db", envvar="ENGRAM_DB", help="Database URL: postgresql://... (default: SQLite in the home).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+@click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE",
+              help="Set a limit (docs/security.md), e.g. --limit max_body_bytes=1000000 --limit "
+                   "requests_per_second=none; also ENGRAM_LIMIT_<NAME>.")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, space: str | None, db: str | None, as_json: bool) -> None:
+def cli(ctx: click.Context, home: str | None, space: str | None, db: str | None, as_json: bool,
+        limits: tuple[str, ...]) -> None:
     """EngramOS: long-term memory for LLM agents, embedded and offline."""
-    ctx.obj = State(home, space, as_json, db)
+    with _errors(None):
+        ctx.obj = State(home, space, as_json, db, limits)
     ctx.call_on_close(lambda: ctx.obj._memory.close() if ctx.obj._memory else None)
 
 

@@ -11,14 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
-from .config import Config
-from .errors import EngramError
+from .config import Config, LimitsConfig
+from .errors import EngramError, InvalidInputError
 from .memory import Memory
 
 
 class State:
-    def __init__(self, home: str | None, space: str | None, as_json: bool, db: str | None = None) -> None:
+    def __init__(self, home: str | None, space: str | None, as_json: bool, db: str | None = None,
+                 limits: tuple[str, ...] = ()) -> None:
         overrides: dict[str, Any] = {}
         if home:
             overrides["home"] = Path(home).expanduser()
@@ -27,6 +29,8 @@ class State:
         if space:
             overrides["space"] = space
         self.config = Config.from_env(**overrides)
+        if limits:
+            self.config = self.config.model_copy(update={"limits": _with_limits(self.config.limits, limits)})
         self.as_json = as_json
         self._memory: Memory | None = None
 
@@ -41,6 +45,22 @@ class State:
             click.echo(json.dumps(_jsonable(payload), ensure_ascii=False, indent=2))
         else:
             human()
+
+
+def _with_limits(current: LimitsConfig, pairs: tuple[str, ...]) -> LimitsConfig:
+    """``NAME=VALUE`` settings over the current limits; ``none`` lifts an optional one."""
+    changes: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in LimitsConfig.model_fields:
+            raise InvalidInputError("--limit", f"{pair!r}: give NAME=VALUE with NAME one of "
+                                               f"{', '.join(LimitsConfig.model_fields)}")
+        changes[name] = None if value.lower() in ("none", "off") else value
+    try:
+        return LimitsConfig.model_validate({**current.model_dump(), **changes})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInputError(f"--limit {first['loc'][0]}", str(first["msg"])) from exc
 
 
 def _jsonable(obj: Any) -> Any:

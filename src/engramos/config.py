@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+
+from .errors import ConfigError
 
 
 class EmbedderConfig(BaseModel):
@@ -115,6 +117,16 @@ class LimitsConfig(BaseModel):
     # over it, 429 with Retry-After (None: no rate limit)
     requests_per_second: float | None = Field(default=100.0, gt=0)
     burst: int = Field(default=200, ge=1)
+    max_messages_per_request: int = Field(default=1_000, ge=1)  # one add, through any surface
+    max_metadata_bytes: int = Field(default=16_384, ge=64)  # one message's or memory's metadata, as JSON
+    # a query, in characters (the request types refuse more than 4000 whatever this says)
+    max_query_chars: int = Field(default=4_000, ge=1, le=4_000)
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The variable that sets a limit: ``ENGRAM_LIMIT_<FIELD>`` (``none`` lifts an
+        optional one)."""
+        return f"ENGRAM_LIMIT_{field.upper()}"
 
 
 class Config(BaseModel):
@@ -168,5 +180,14 @@ class Config(BaseModel):
                 url=env.get("ENGRAM_RERANKER_URL"),
                 api_key=env.get("ENGRAM_RERANKER_API_KEY"),
             )
+        limits = {f: (None if env[LimitsConfig.env_name(f)].lower() in ("none", "off") else
+                      env[LimitsConfig.env_name(f)])
+                  for f in LimitsConfig.model_fields if env.get(LimitsConfig.env_name(f))}
+        if limits:
+            try:
+                data["limits"] = LimitsConfig.model_validate(limits)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise ConfigError(f"{LimitsConfig.env_name(str(first['loc'][0]))}: {first['msg']}") from exc
         data.update(overrides)
         return cls.model_validate(data)

@@ -134,7 +134,10 @@ class Memory:
         agent = check_id("agent_id", agent_id, required=False)
         session = check_id("session_id", session_id, required=False)
         assert user is not None and conv is not None
-        parsed = normalize_messages(messages, max_chars=self.config.max_message_chars, default_time=utcnow())
+        limits = self.config.limits
+        parsed = normalize_messages(messages, max_chars=self.config.max_message_chars, default_time=utcnow(),
+                                    max_messages=limits.max_messages_per_request,
+                                    max_metadata_bytes=limits.max_metadata_bytes)
         stored = self._pipeline.store_messages(self.space, parsed, user_id=user, agent_id=agent,
                                                conversation_id=conv, session_id=session, flush=flush)
         inline = self.config.process_inline if process is None else process
@@ -207,6 +210,10 @@ class Memory:
         return self._recall(SearchRequest.of(request, options))
 
     def _recall(self, req: SearchRequest, *, query_vector: np.ndarray | None = None) -> SearchResult:
+        limit = self.config.limits.max_query_chars
+        if len(req.query) > limit:
+            raise InvalidInputError("query", f"is {len(req.query)} characters; the limit is {limit} "
+                                             "(limits.max_query_chars)")
         return self._engine.search(self.space, req, query_vector=query_vector)
 
     def context(self, request: ContextRequest | str | None = None, /, **options: Any) -> ContextBlock:
@@ -256,7 +263,7 @@ class Memory:
         if metadata is not None:
             if not isinstance(metadata, dict):
                 raise InvalidInputError("metadata", "must be an object")
-            check_metadata(metadata, "metadata")
+            check_metadata(metadata, "metadata", max_bytes=self.config.limits.max_metadata_bytes)
             changes["metadata"] = {**before.metadata, **metadata}
         if not changes:
             raise InvalidInputError("text", "nothing to update: give text and/or metadata")

@@ -16,6 +16,7 @@ chat-shaped input; speaker-shaped input must carry its time).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import unicodedata
@@ -133,9 +134,17 @@ def _no_surrogates(value: str, field_name: str) -> None:
         raise InvalidInputError(field_name, "holds a lone UTF-16 surrogate, which is not text")
 
 
-def check_metadata(value: object, field_name: str, depth: int = 0) -> None:
+def check_metadata(value: object, field_name: str, depth: int = 0, *, max_bytes: int | None = None) -> None:
     """JSON-shaped metadata: string keys, finite numbers, text without lone surrogates,
-    at most :data:`MAX_METADATA_DEPTH` levels."""
+    at most :data:`MAX_METADATA_DEPTH` levels and, given ``max_bytes``, at most that
+    many bytes as UTF-8 JSON."""
+    if max_bytes is not None:
+        check_metadata(value, field_name, depth)
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+        if size > max_bytes:
+            raise InvalidInputError(field_name, f"is {size} bytes as JSON; the limit is {max_bytes} "
+                                                "(limits.max_metadata_bytes)")
+        return
     if depth > MAX_METADATA_DEPTH:
         raise InvalidInputError(field_name, f"nests deeper than {MAX_METADATA_DEPTH} levels")
     if isinstance(value, dict):
@@ -168,7 +177,8 @@ def clean_text(value: object, field_name: str, max_chars: int) -> str:
 
 
 def normalize_messages(
-    messages: object, *, max_chars: int, default_time: datetime | None = None
+    messages: object, *, max_chars: int, default_time: datetime | None = None,
+    max_messages: int | None = None, max_metadata_bytes: int | None = None,
 ) -> list[MessageIn]:
     """Validate every message before anything is stored: one bad message rejects the
     whole batch with an error that names it (``messages[3].timestamp: ...``)."""
@@ -178,10 +188,14 @@ def normalize_messages(
         raise InvalidInputError("messages", f"must be a list of messages, got {type(messages).__name__}")
     if not messages:
         raise InvalidInputError("messages", "is empty")
-    return [_one(m, f"messages[{i}]", max_chars, default_time) for i, m in enumerate(messages)]
+    if max_messages is not None and len(messages) > max_messages:
+        raise InvalidInputError("messages", f"holds {len(messages)} messages; the limit is {max_messages} "
+                                            "(limits.max_messages_per_request)")
+    return [_one(m, f"messages[{i}]", max_chars, default_time, max_metadata_bytes) for i, m in enumerate(messages)]
 
 
-def _one(raw: object, where: str, max_chars: int, default_time: datetime | None) -> MessageIn:
+def _one(raw: object, where: str, max_chars: int, default_time: datetime | None,
+         max_metadata_bytes: int | None = None) -> MessageIn:
     if isinstance(raw, str):
         raw = {"role": "user", "content": raw}
     if not isinstance(raw, dict):
@@ -212,7 +226,7 @@ def _one(raw: object, where: str, max_chars: int, default_time: datetime | None)
     metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict):
         raise InvalidInputError(f"{where}.metadata", "must be an object")
-    check_metadata(metadata, f"{where}.metadata")
+    check_metadata(metadata, f"{where}.metadata", max_bytes=max_metadata_bytes)
     caption = raw.get("image_caption", raw.get("blip_caption"))
     if caption is not None:
         metadata = {**metadata, "image_caption": clean_text(caption, f"{where}.image_caption", max_chars)}
