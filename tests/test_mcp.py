@@ -60,7 +60,8 @@ def test_mcp_streamable_http_takes_api_keys_scoped_like_rest(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "engramos.cli", "mcp", "--transport", "http", "--port", str(port)]
+    cmd = [sys.executable, "-m", "engramos.cli", "--limit", "max_body_bytes=65536", "mcp", "--transport", "http",
+           "--port", str(port)]
     refused = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "keys" in refused.stderr  # no key in the store: not served
 
@@ -83,6 +84,9 @@ def test_mcp_streamable_http_takes_api_keys_scoped_like_rest(tmp_path):
         bad = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
                          headers={"Authorization": "Bearer engram_not-a-key"})
         assert bad.status_code == 401
+        # the REST API's gate: a body over the limit is refused before the MCP SDK reads it
+        big = httpx.post(url, content=b"x" * 100_000, headers={"Authorization": f"Bearer {app_key}"})
+        assert big.status_code == 413 and "max_body_bytes" in big.json()["error"]["message"]
 
         async def session(secret: str, calls) -> None:
             client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {secret}"}, timeout=60)

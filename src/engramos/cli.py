@@ -320,7 +320,7 @@ def worker(state: State, lease: float, poll: float, until_idle: bool) -> None:
 @pass_state
 def mcp(state: State, transport: str, host: str, port: int) -> None:
     """Serve memory as Model Context Protocol tools (stdio, or streamable HTTP at /mcp with API keys)."""
-    from .server.mcp_server import build_mcp
+    from .server.mcp_server import build_mcp, serve_http
 
     with _errors(state):
         if transport == "stdio":
@@ -329,9 +329,8 @@ def mcp(state: State, transport: str, host: str, port: int) -> None:
         if not state.memory.admin.list_keys(all_spaces=True):
             raise ConfigError("MCP over HTTP takes API keys (Authorization: Bearer <key>), and this store has "
                               "none: create one with `engram keys create`")
-        url = f"http://{host}:{port}"
-        click.echo(f"EngramOS MCP on {url}/mcp (API keys required)", err=True)
-        build_mcp(state.memory, http_url=url).run("streamable-http", host=host, port=port)
+        click.echo(f"EngramOS MCP on http://{host}:{port}/mcp (API keys required)", err=True)
+        serve_http(state.memory, host=host, port=port, limits=state.config.limits)
 
 
 @cli.command()

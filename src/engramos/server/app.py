@@ -144,5 +144,5 @@ def create_app(config: Config, *, embedder: Embedder | None = None, process_inli
     for router in ROUTERS:
         app.include_router(router)
     # outermost: the key and the body size are checked before anything reads the body
-    app.add_middleware(Guard, spaces=app.state.spaces, limits=config.limits)
+    app.add_middleware(Guard, authenticate=app.state.spaces.root.admin.authenticate, limits=config.limits)
     return app

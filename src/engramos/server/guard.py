@@ -10,13 +10,14 @@ import json
 import math
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
 
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import LimitsConfig
 from ..errors import AuthError, EngramError, RateLimitedError, TooLargeError
+from ..types import ApiKey
 from .auth import bearer_token
 
 OPEN_PATHS = ("/v1/health",)
@@ -48,20 +49,24 @@ class Buckets:
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, *, spaces: Any, limits: LimitsConfig) -> None:
-        self.app, self.spaces, self.max_body = app, spaces, limits.max_body_bytes
+    """``authenticate``: an API key's secret (or None) to its key, raising AuthError;
+    ``prefix``: the paths it guards (the REST API's ``/v1/``, the MCP endpoint's ``/mcp``)."""
+
+    def __init__(self, app: ASGIApp, *, authenticate: Callable[[str | None], ApiKey], limits: LimitsConfig,
+                 prefix: str = "/v1/") -> None:
+        self.app, self.authenticate, self.prefix, self.max_body = app, authenticate, prefix, limits.max_body_bytes
         self.buckets = Buckets(limits.requests_per_second, limits.burst) if limits.requests_per_second else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/v1/") or path in OPEN_PATHS:
+        if scope["type"] != "http" or not path.startswith(self.prefix) or path in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         try:
             token = bearer_token(headers.get("authorization"))
             # a store lookup: in a worker thread, so a slow database never stalls the event loop
-            key = await anyio.to_thread.run_sync(self.spaces.root.admin.authenticate, token)
+            key = await anyio.to_thread.run_sync(self.authenticate, token)
         except AuthError as exc:
             await _error(send, 401, exc)
             return

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Optional
 from pydantic import AnyHttpUrl, Field
 
 from .._util import utcnow
+from ..config import LimitsConfig
 from ..errors import AuthError
 from ..filters import Filters
 from ..memory import Memory
@@ -192,3 +193,16 @@ def _writer(scope: Callable[[KeyRole], tuple[Memory, Caller | None]], user_id: s
         c.check_agent(None)  # the remember tools name no agent: an agent-limited key may not use them
         c.check_conversation(conversation_id)
     return mem
+
+
+def serve_http(memory: Memory, *, host: str, port: int, limits: LimitsConfig) -> None:
+    """MCP over streamable HTTP at ``/mcp``, behind the REST API's gate: the API key is
+    checked and rate limited, and the body capped, before the MCP SDK reads anything."""
+    import uvicorn
+
+    from .guard import Guard
+
+    url = f"http://{host}:{port}"
+    app = build_mcp(memory, http_url=url).streamable_http_app(max_request_body_size=limits.max_body_bytes, host=host)
+    guarded = Guard(app, authenticate=memory.admin.authenticate, limits=limits, prefix="/mcp")
+    uvicorn.run(guarded, host=host, port=port, log_level="warning")
