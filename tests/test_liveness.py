@@ -75,3 +75,19 @@ def test_doctor_reports_and_repairs_unfinished_work(tmp_path, embedder, monkeypa
     fixed = json.loads(runner.invoke(cli, ["doctor", "--repair", "--json"], catch_exceptions=False).output)
     assert fixed["repaired"]["memories_embedded"] == 2 and fixed["repaired"]["messages_to_cells"] == 2
     assert fixed["unfinished"] == {"memories_without_vectors": 0, "messages_without_cells": 0, "running_jobs": 0}
+
+
+def test_retry_takes_back_the_jobs_of_a_dead_worker_at_once(tmp_path, embedder):
+    import socket
+
+    cfg = Config(home=tmp_path / "retry", process_inline=False)
+    with Memory(config=cfg, embedder=embedder) as mem:
+        mem.add([{"speaker": "Ana", "text": "I moved to Porto.", "timestamp": "2024-03-01T10:00:00Z"}],
+                user_id="u", conversation_id="c", flush=True)
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()  # a pid of this host that is gone
+        claimed = mem._store.claim_jobs(mem.space, f"{socket.gethostname()}:{dead.pid}:x.y", lease_seconds=300)
+        assert claimed and mem.job_counts()["running"] == 1
+        assert mem.retry() >= 1  # not 300 s later
+        mem.run_jobs()
+        assert mem.job_counts()["running"] == 0 and mem.admin.check()["memories_without_vectors"] == 0

@@ -187,9 +187,11 @@ class Memory:
                           "conversation_id": j.payload.get("conversation_id")} for j in problems]}
 
     def retry(self) -> int:
-        """Requeue failed, parked and backing-off jobs to run now, then run them (library
-        mode); the number of jobs requeued."""
-        n = self._store.requeue_jobs(self.space, ("failed", "parked", "pending"))
+        """Requeue failed, parked and backing-off jobs, and running ones whose worker on
+        this host is gone, to run now, then run them (library mode); the number of jobs
+        requeued."""
+        n = self._queue.reclaim_orphans(self.space)
+        n += self._store.requeue_jobs(self.space, ("failed", "parked", "pending"))
         if self.config.process_inline:
             self.run_jobs()
         return n

@@ -4,6 +4,7 @@ tenant from :mod:`.vectors`."""
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from .rows import (
     _ph,
 )
 from .search import SearchMixin
+
+log = logging.getLogger("engramos.store")
 
 
 class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMixin, JobsMixin, ExportMixin):
@@ -123,8 +126,17 @@ class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMix
         with self.transaction():
             self._conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
         with self._lock:
-            if self._depth == 0:  # not inside a caller's transaction, which holds the WAL
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if self._depth > 0:  # inside a caller's transaction, which holds the WAL
+                return
+            try:
+                busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.OperationalError as exc:  # locked by a statement of ours: the next checkpoint will do
+                busy, detail = 1, str(exc)
+            else:
+                detail = "a reader holds an older snapshot"
+            if busy:
+                log.warning("WAL not truncated after a forget (%s); forgotten bytes stay in it until the next "
+                            "checkpoint", detail)
 
     def _forget_jobs(self, space: str, user_id: str | None, conversation_id: str | None) -> int:
         removed = 0
