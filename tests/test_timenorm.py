@@ -56,3 +56,42 @@ def test_annotation_keeps_text_and_adds_dates():
 def test_absolute_dates_are_not_annotated_and_words_are_not_dates():
     assert annotate("on 8 May 2023", MONDAY)[0] == "on 8 May 2023"
     assert find_mentions("I may go, said March", MONDAY) == []
+
+
+# Dates said without a year (issue 13 part 3): the coming one for what lies ahead, the
+# past one for what is reported; the reference is 10 January 2024.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I fly to Rome on February 3rd.", date(2024, 2, 3)),
+    ("My exam is on March 22.", date(2024, 3, 22)),
+    ("I'm going to Lisbon in October.", date(2024, 10, 1)),
+    ("We'll visit Grandma on June 14th.", date(2024, 6, 14)),
+    ("We met on June 14th.", date(2023, 6, 14)),
+    ("Ana got married in October.", date(2023, 10, 1)),
+    ("We went to the coast on January 3rd.", date(2024, 1, 3)),
+    ("I'll see her on the 5th.", date(2024, 2, 5)),
+    ("We spoke on the 5th.", date(2024, 1, 5)),
+    ("3月22日我要去北京。", date(2024, 3, 22)),
+    ("3月22日我去了北京。", date(2023, 3, 22)),
+    ("十月我们打算去杭州。", date(2024, 10, 1)),
+    ("十月份我们去了杭州。", date(2023, 10, 1)),
+    ("我们三月二十二号见过面。", date(2023, 3, 22)),
+])
+def test_a_date_without_a_year_lies_ahead_for_plans_and_behind_for_events(text, expected):
+    mentions = find_mentions(text, date(2024, 1, 10))
+    assert [m.first for m in mentions] == [expected]
+    assert mentions[0].relative  # so annotate() writes the year it chose
+    assert str(expected.year) in annotate(text, date(2024, 1, 10))[0]
+
+
+def test_a_state_that_begins_later_has_a_validity_start():
+    from engramos.ingest.extract import _sentence_drafts
+    from engramos.types import Message
+
+    said = datetime(2024, 1, 10, 10, tzinfo=UTC)
+    msg = Message(id="m1", space="s", user_id="u", conversation_id="c", seq=1, sender="Ana", sender_name="Ana",
+                  role="user", content="The new head of department takes over next month.", timestamp=said,
+                  content_hash="h", created_at=said)
+    facts = [d for d in _sentence_drafts(msg) if d.kind == "fact"]
+    assert facts and facts[0].valid_from == datetime(2024, 2, 1, tzinfo=UTC)
+    plan = _sentence_drafts(msg.model_copy(update={"content": "I fly to Rome on February 3rd."}))[0]
+    assert plan.kind == "foresight" and plan.valid_to and plan.valid_to.date() == date(2024, 2, 4)

@@ -8,8 +8,13 @@ so that query analysis can turn any of them into a time range.
 
 Conventions: weeks run Monday to Sunday.  "last Friday" is the most recent Friday
 before the reference day; "this Friday" the Friday of the reference week; "next Friday"
-the Friday of the following week.  A bare month ("in May") is the most recent such month
-not after the reference.
+the Friday of the following week.
+
+A date without a year ("February 3rd", "in October", "3月22日", "十月") is the coming one
+when the text speaks of what is ahead (a plan: "I'm flying to Rome on February 3rd", "my
+exam is on March 22", "3月22日我要去北京"), and otherwise the most recent one not after
+the reference (a reported event: "we met on June 14th").  The same holds for a bare day
+of the month ("on the 5th").  :func:`dates_lie_ahead` decides.
 """
 
 from __future__ import annotations
@@ -120,7 +125,59 @@ def _en_number(token: str) -> int:
 
 
 Resolution = tuple[date, date, Granularity]
-Handler = Callable[[re.Match[str], date], Resolution | None]
+# (the match, the reference day, whether the text speaks of what is ahead)
+Handler = Callable[[re.Match[str], date, bool], Resolution | None]
+
+# What marks a sentence as about the future: modal and going-to futures, plans and hopes,
+# and words that name a time ahead.
+_FUTURE_EN = re.compile(
+    r"\b(will|won't|shall|going to|gonna|plan(?:ning|s)? to|intend(?:s)? to|about to|looking forward to|"
+    r"can't wait to|hop(?:e|ing) to|next (?:week|month|year|weekend|summer|winter|spring|fall)|tomorrow|"
+    r"upcoming|this coming|scheduled|booked)\b|\b\w+'ll\b", re.I)
+_FUTURE_ZH = re.compile(r"明天|后天|下周|下星期|下个月|明年|打算|计划|准备|将要|将会|要去|会去|想去")
+# An arrangement or a schedule ("I'm flying on ...", "the exam is on ...").
+_ARRANGED_EN = re.compile(
+    r"\b(?:i'm|i am|we're|we are|he's|she's|they're|you're)\s+(?!\w+ed\b)\w+ing\b|"
+    r"\b(?:is|are)\s+(?:on|in|at|set for|planned for|due)\b|\bwhen (?:is|are)\b|"
+    r"\b(?:i|we|you|they)\s+(?:fly|leave|start|arrive|return|travel|move|head off|begin|go back|come back)\b|"
+    r"\b(?:flies|leaves|starts|arrives|returns|travels|moves|begins|opens|takes over)\b", re.I)
+_PAST_EN = re.compile(
+    r"\b(was|were|did|had|went|came|met|saw|got|made|took|gave|told|said|found|left|bought|brought|thought|"
+    r"felt|kept|began|ran|won|lost|paid|sent|spent|built|wrote|read|flew|drove|ate|drank|sang|swam|"
+    r"became|chose|fell|forgot|heard|held|knew|led|meant|sat|slept|spoke|stood|taught|understood|wore|"
+    r"ago|last|yesterday|\w{2,}ed)\b", re.I)
+_PAST_ZH = re.compile(r"了|过|昨天|前天|上周|上个月|去年|之前|以前")
+_AHEAD_ZH = re.compile(r"要|会|将|打算|计划|准备|想|预计|安排")
+
+
+def speaks_of_future(text: str) -> bool:
+    """Whether a sentence says what will happen (a plan, an expectation), by its markers."""
+    return bool((_FUTURE_ZH if _has_cjk(text) else _FUTURE_EN).search(text))
+
+
+def dates_lie_ahead(text: str) -> bool:
+    """Whether the dates without a year in a text lie ahead of when it was said: a plan
+    ("I'm going to Lisbon in October"), an arrangement or a schedule ("I fly to Rome on
+    February 3rd", "my exam is on March 22"), with no sign of the past.  Otherwise (a
+    reported event, "we met on June 14th", or a bare "in June") they look back."""
+    if _has_cjk(text):
+        return bool(_FUTURE_ZH.search(text) or _AHEAD_ZH.search(text)) and not _PAST_ZH.search(text)
+    if _FUTURE_EN.search(text):
+        return True
+    return bool(_ARRANGED_EN.search(text)) and not _PAST_EN.search(text)
+
+
+def _has_cjk(text: str) -> bool:
+    return re.search(r"[\u4e00-\u9fff]", text) is not None
+
+
+def _year_of(ref: date, month: int, day: int | None, ahead: bool) -> int:
+    """The year of a month (and day) said without one: the coming one for what is ahead,
+    else the most recent one not after the reference."""
+    if ahead:
+        last = day or calendar.monthrange(ref.year, month)[1]
+        return ref.year if (month, last) >= (ref.month, ref.day) else ref.year + 1
+    return ref.year if (month, day or 1) <= (ref.month, ref.day) else ref.year - 1
 
 
 def _shift(ref: date, unit: str, n: int) -> Resolution:
@@ -145,15 +202,15 @@ _WD = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _MONTH_NAMES = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)"
 
 
-def _en_ago(m: re.Match[str], ref: date) -> Resolution:
+def _en_ago(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     return _shift(ref, m.group(2), -_en_number(m.group(1)))
 
 
-def _en_ahead(m: re.Match[str], ref: date) -> Resolution:
+def _en_ahead(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     return _shift(ref, m.group(2), _en_number(m.group(1)))
 
 
-def _en_day_word(m: re.Match[str], ref: date) -> Resolution:
+def _en_day_word(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     word = m.group(0).lower()
     offsets = {"the day before yesterday": -2, "the day after tomorrow": 2, "yesterday": -1,
                "last night": -1, "tomorrow": 1, "today": 0, "tonight": 0,
@@ -162,7 +219,7 @@ def _en_day_word(m: re.Match[str], ref: date) -> Resolution:
     return d, d, "day"
 
 
-def _en_rel_period(m: re.Match[str], ref: date) -> Resolution:
+def _en_rel_period(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     which, unit = m.group(1).lower(), m.group(2).lower()
     n = {"last": -1, "past": -1, "previous": -1, "this": 0, "next": 1, "coming": 1}[which]
     if unit == "weekend":
@@ -182,7 +239,7 @@ def _en_rel_period(m: re.Match[str], ref: date) -> Resolution:
     return _shift(ref, unit, n)
 
 
-def _en_weekday(m: re.Match[str], ref: date) -> Resolution:
+def _en_weekday(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     which, wd = m.group(1).lower(), _WEEKDAYS[m.group(2).lower()]
     if which == "last":
         delta = (ref.weekday() - wd) % 7 or 7
@@ -196,11 +253,11 @@ def _en_weekday(m: re.Match[str], ref: date) -> Resolution:
     return d, d, "day"
 
 
-def _en_day_month_year(m: re.Match[str], ref: date) -> Resolution | None:
+def _en_day_month_year(m: re.Match[str], ref: date, ahead: bool) -> Resolution | None:
     g = m.groupdict()
     month = _MONTHS[(g["m1"] or g["m2"]).lower()]
     day = int(g["d1"] or g["d2"])
-    year = int(g["y"]) if g.get("y") else _recent_year(ref, month, day)
+    year = int(g["y"]) if g.get("y") else _year_of(ref, month, day, ahead)
     try:
         d = date(year, month, day)
     except ValueError:
@@ -208,18 +265,27 @@ def _en_day_month_year(m: re.Match[str], ref: date) -> Resolution | None:
     return d, d, "day"
 
 
-def _recent_year(ref: date, month: int, day: int = 1) -> int:
-    return ref.year if (month, day) <= (ref.month, ref.day) else ref.year - 1
-
-
-def _en_month_year(m: re.Match[str], ref: date) -> Resolution:
+def _en_month_year(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     month = _MONTHS[m.group(1).lower()]
     year_text = m.group(2) if m.re.groups >= 2 else None
-    year = int(year_text) if year_text else _recent_year(ref, month)
+    year = int(year_text) if year_text else _year_of(ref, month, None, ahead)
     return (*_month_range(year, month), "month")
 
 
-def _iso_date(m: re.Match[str], ref: date) -> Resolution | None:
+def _en_day_of_month(m: re.Match[str], ref: date, ahead: bool) -> Resolution | None:
+    """"on the 5th": this month's, or the next (ahead) or previous month's when this
+    month's is on the wrong side of the reference."""
+    day = int(m.group(1))
+    step = (1 if day < ref.day else 0) if ahead else (-1 if day > ref.day else 0)
+    year, month = _add_months(ref, step)
+    try:
+        d = date(year, month, day)
+    except ValueError:
+        return None
+    return d, d, "day"
+
+
+def _iso_date(m: re.Match[str], ref: date, ahead: bool) -> Resolution | None:
     try:
         d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
@@ -227,12 +293,12 @@ def _iso_date(m: re.Match[str], ref: date) -> Resolution | None:
     return d, d, "day"
 
 
-def _year_only(m: re.Match[str], ref: date) -> Resolution:
+def _year_only(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     y = int(m.group(1))
     return date(y, 1, 1), date(y, 12, 31), "year"
 
 
-def _season_year(m: re.Match[str], ref: date) -> Resolution:
+def _season_year(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     name = m.group(1).lower()
     year = int(m.group(2))
     return (*_season_range(name, year), "season")
@@ -247,6 +313,7 @@ _EN_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
     (re.compile(rf"\b(last|this|next|coming)\s+{_WD}\b", re.I), _en_weekday, True),
     (re.compile(rf"\b(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m1>{_MONTH_NAMES})|(?P<m2>{_MONTH_NAMES})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?)(?:,?\s+(?P<y>(?:19|20)\d\d))?\b", re.I), _en_day_month_year, False),
     (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), _iso_date, False),
+    (re.compile(r"\bon the (\d{1,2})(?:st|nd|rd|th)\b", re.I), _en_day_of_month, False),
     (re.compile(rf"\b{_MONTH_NAMES}(?:,?\s+((?:19|20)\d\d))\b", re.I), _en_month_year, False),
     (re.compile(rf"\b(?:in|during|since|of)\s+{_MONTH_NAMES}\b(?!\s+\d)", re.I), _en_month_year, False),
     (re.compile(r"\b(spring|summer|autumn|fall|winter)\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I), _season_year, False),
@@ -257,28 +324,28 @@ _EN_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
 _ZH_NUM = r"([0-9]+|[零一二两三四五六七八九十几]+)"
 
 
-def _zh_day_word(m: re.Match[str], ref: date) -> Resolution:
+def _zh_day_word(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     offsets = {"大前天": -3, "前天": -2, "昨天": -1, "昨晚": -1, "昨日": -1, "今天": 0,
                "今晚": 0, "今日": 0, "明天": 1, "明晚": 1, "明日": 1, "后天": 2, "大后天": 3}
     d = ref + timedelta(days=offsets[m.group(0)])
     return d, d, "day"
 
 
-def _zh_ago_ahead(m: re.Match[str], ref: date) -> Resolution:
+def _zh_ago_ahead(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     n = _zh_number(m.group(1))
     unit = m.group(2)
     sign = -1 if m.group(3) in ("前", "以前", "之前") else 1
     return _shift(ref, unit, sign * n)
 
 
-def _zh_week_day(m: re.Match[str], ref: date) -> Resolution:
+def _zh_week_day(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     prefix, wd = m.group(1) or "", _ZH_WEEKDAY[m.group(2)]
     weeks = -1 if prefix.startswith("上") else 1 if prefix.startswith("下") else 0
     d = _week_start(ref) + timedelta(weeks=weeks, days=wd)
     return d, d, "day"
 
 
-def _zh_period(m: re.Match[str], ref: date) -> Resolution:
+def _zh_period(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     prefix, unit = m.group(1), m.group(2)
     n = -1 if prefix in ("上", "上个") else 1 if prefix in ("下", "下个") else 0
     if unit == "周末":
@@ -287,18 +354,20 @@ def _zh_period(m: re.Match[str], ref: date) -> Resolution:
     return _shift(ref, "周" if unit in ("周", "星期", "礼拜") else "月", n)
 
 
-def _zh_year_word(m: re.Match[str], ref: date) -> Resolution:
+def _zh_year_word(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     n = {"前年": -2, "去年": -1, "今年": 0, "明年": 1, "后年": 2}[m.group(0)]
     y = ref.year + n
     return date(y, 1, 1), date(y, 12, 31), "year"
 
 
-def _zh_absolute(m: re.Match[str], ref: date) -> Resolution | None:
+def _zh_absolute(m: re.Match[str], ref: date, ahead: bool) -> Resolution | None:
     year = int(m.group(1)) if m.group(1) else None
-    month = int(m.group(2))
-    day = int(m.group(3)) if m.group(3) else None
+    month = _zh_number(m.group(2))
+    day = _zh_number(m.group(3)) if m.group(3) else None
+    if not 1 <= month <= 12:
+        return None
     if year is None:
-        year = _recent_year(ref, month, day or 1)
+        year = _year_of(ref, month, day, ahead)
     try:
         if day is None:
             return (*_month_range(year, month), "month")
@@ -308,7 +377,7 @@ def _zh_absolute(m: re.Match[str], ref: date) -> Resolution | None:
     return d, d, "day"
 
 
-def _zh_year(m: re.Match[str], ref: date) -> Resolution:
+def _zh_year(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     y = int(m.group(1))
     return date(y, 1, 1), date(y, 12, 31), "year"
 
@@ -319,28 +388,34 @@ _ZH_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
     (re.compile(r"(上上|上个|上|这个|这|本|下个|下)?(?:周|星期|礼拜)([一二三四五六日天])"), _zh_week_day, True),
     (re.compile(r"(上个|上|这个|这|本|下个|下)(周末|周|星期|礼拜|月)"), _zh_period, True),
     (re.compile(r"前年|去年|今年|明年|后年"), _zh_year_word, True),
-    (re.compile(r"(?:(\d{4})年)?(\d{1,2})月(?:(\d{1,2})[日号])?"), _zh_absolute, False),
+    # 3月22日, 十月, 三月二十二号 (not 一个月 or 十月份's 份, which the pattern leaves alone)
+    (re.compile(r"(?:(\d{4})年)?(\d{1,2}|十[一二]?|[一二三四五六七八九])月(?:(\d{1,2}|[一二三]?十[一二三四五六七八九]?|"
+                r"[一二三四五六七八九])[日号])?"), _zh_absolute, False),
     (re.compile(r"(\d{4})年(?!\d{1,2}月)"), _zh_year, False),
 ]
 
 
-def find_mentions(text: str, reference: datetime | date) -> list[TimeMention]:
+def find_mentions(text: str, reference: datetime | date, *, ahead: bool | None = None) -> list[TimeMention]:
     """All time expressions in ``text``, resolved against ``reference``; non-overlapping,
-    in order of appearance (the longest match wins where two overlap)."""
+    in order of appearance (the longest match wins where two overlap).  ``ahead``: whether
+    dates without a year lie ahead of the reference (default: :func:`dates_lie_ahead`)."""
     ref = reference.date() if isinstance(reference, datetime) else reference
+    future = dates_lie_ahead(text) if ahead is None else ahead
     found: list[TimeMention] = []
     for lang, rules in (("en", _EN_RULES), ("zh", _ZH_RULES)):
         for pattern, handler, relative in rules:
             for m in pattern.finditer(text):
                 try:
-                    res = handler(m, ref)
+                    res = handler(m, ref, future)
                 except (OverflowError, ValueError):  # "2100 years ago" said in year 1: off the calendar
                     continue
                 if res is None:
                     continue
                 first, last, gran = res
+                # a date said without its year is resolved like a relative one, and shown so
+                yearless = not re.search(r"\d{4}", m.group(0))
                 found.append(TimeMention(m.group(0), m.start(), m.end(), first, last, gran,
-                                         relative, lang))  # type: ignore[arg-type]
+                                         relative or yearless, lang))  # type: ignore[arg-type]
     found.sort(key=lambda t: (t.start, -(t.end - t.start)))
     result: list[TimeMention] = []
     for t in found:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from ..consolidate.plan import Draft
 from ..records import render_turn
 from ..text import has_cjk, split_sentences, words
-from ..timenorm import TimeMention, annotate, format_date
+from ..timenorm import TimeMention, annotate, format_date, speaks_of_future
 from ..types import Message
 
 # ------------------------------------------------------------ person rewrite
@@ -68,11 +68,9 @@ def third_person(sentence: str, name: str) -> str:
 
 
 # --------------------------------------------------------------- patterns
-_FUTURE_EN = re.compile(
-    r"\b(will|going to|gonna|plan(?:ning)? to|intend to|about to|looking forward to|"
-    r"can't wait to|hoping to|next (?:week|month|year|weekend|summer|winter|spring|fall)|"
-    r"tomorrow|upcoming|this coming)\b", re.I)
-_FUTURE_ZH = re.compile(r"明天|后天|下周|下星期|下个月|明年|打算|计划|准备|将要|将会|要去|会去|想去")
+# a state that begins at a time ahead, rather than an event that happens then
+_STARTS = re.compile(r"\b(takes? over|starts?|starting|begins?|beginning|becomes?|will be the new|"
+                     r"takes? effect|from then on|moves? in)\b|开始|起|接任|上任|生效|入职|搬进", re.I)
 _SMALL_TALK = re.compile(
     r"^(hi|hey|hello|thanks|thank you|bye|wow|cool|nice|great|awesome|sure|yeah|yes|no|ok|okay|"
     r"lol|haha|that's (?:great|awesome|cool|nice|amazing|so cool)|same|sounds good)\b", re.I)
@@ -125,8 +123,7 @@ def _day_bounds(mention: TimeMention, tz: object) -> tuple[datetime, datetime]:
 def _is_future(sentence: str, mentions: list[TimeMention], said: datetime) -> bool:
     if any(t.first > said.date() for t in mentions):
         return True
-    pattern = _FUTURE_ZH if has_cjk(sentence) else _FUTURE_EN
-    return bool(pattern.search(sentence)) and not any(t.last < said.date() for t in mentions)
+    return speaks_of_future(sentence) and not any(t.last < said.date() for t in mentions)
 
 
 def extract_cell(messages: list[Message]) -> list[Draft]:
@@ -160,10 +157,13 @@ def _sentence_drafts(m: Message) -> list[Draft]:
             text = f"{m.sender_name}: {text}"
         event = _day_bounds(mentions[0], m.timestamp.tzinfo) if mentions else (None, None)
         future = _is_future(sentence, mentions, m.timestamp)
-        kind = "foresight" if future else "fact"
+        starts = event[0] is not None and event[0] > m.timestamp and _STARTS.search(sentence) is not None
+        kind = "foresight" if future and not starts else "fact"
         draft = Draft(kind=kind, text=text, speaker=m.sender_name, observed_at=m.timestamp,
                       message_ids=[m.id], event_start=event[0], event_end=event[1])
-        if future:
+        if starts:  # a state that begins later ("takes over next month"): not true before then
+            draft.valid_from = event[0]
+        elif future:
             draft.valid_from = m.timestamp
             draft.valid_to = (event[1] + timedelta(days=1)) if event[1] else m.timestamp + timedelta(days=30)
         out.append(draft)
