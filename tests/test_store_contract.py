@@ -536,3 +536,15 @@ def test_a_vector_set_on_an_older_row_after_a_search_is_found(store, open_store)
     for handle in (store, other):
         assert [i for i, _ in handle.search_vectors("s1", unit(1, 0), Filters(user_id="u1"), limit=5)] == \
             [older.id, newer.id]
+
+
+def test_successors_name_the_newest_memory_that_replaced_each(store):
+    old, mid_value = mem("lives in Leeds"), mem("lives in York", observed=T0 + timedelta(days=1))
+    store.insert_memories([old, mid_value])
+    newest = mem("lives in Glasgow", observed=T0 + timedelta(days=2), supersedes=old.id)
+    again = mem("lives in York again", observed=T0 + timedelta(days=1), supersedes=old.id)
+    other_space = mem("elsewhere", space="s2", supersedes=old.id)
+    store.insert_memories([newest, again, other_space])
+    assert store.successors("s1", [old.id, mid_value.id, "mem_unknown"]) == {old.id: newest.id}
+    assert store.successors("s2", [old.id]) == {old.id: other_space.id}
+    assert store.successors("s1", []) == {}

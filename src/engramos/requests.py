@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .errors import InvalidInputError
 from .filters import Filters
@@ -43,6 +43,9 @@ class SearchRequest(BaseModel):
                                          "said) time overlaps this range; [start, end] is accepted.")
     reference_time: datetime | None = Field(default=None, description="'Now' for relative words in the query "
                                             "('last week'); default: the current time.")
+    as_of: datetime | None = Field(default=None, description="Judge what was true at this time (a superseded "
+                                   "fact that still held then counts as current); default: a time the query "
+                                   "names, else the reference time.")
     expand: bool = Field(default=True, description="Add neighbouring turns, cell episodes and scene episodes.")
     agentic: bool = Field(default=False, description="With an LLM: check the evidence and, if it is not "
                           "enough, search again with complementary queries.")
@@ -72,10 +75,10 @@ class SearchRequest(BaseModel):
     def _clean_query(cls, value: Any) -> Any:
         return clean_text(value, "query", MAX_QUERY_CHARS) if isinstance(value, str) else value
 
-    @field_validator("reference_time", mode="before")
+    @field_validator("reference_time", "as_of", mode="before")
     @classmethod
-    def _reference_time(cls, value: Any) -> Any:
-        return None if value is None else parse_timestamp(value, "reference_time")
+    def _timestamps(cls, value: Any, info: ValidationInfo) -> Any:
+        return None if value is None else parse_timestamp(value, str(info.field_name))
 
     @field_validator("time_range", mode="before")
     @classmethod

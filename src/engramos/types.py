@@ -22,11 +22,12 @@ from .vocab import (
     KeyRole,
     MemoryKind,
     MemoryStatus,
+    Validity,
 )
 
 __all__ = [
     "JOB_STATUSES", "KEY_ROLES", "MEMORY_KINDS", "MEMORY_STATUSES", "Filters", "HistoryAction", "JobStatus",
-    "KeyRole", "MemoryKind", "MemoryStatus", "MetadataCondition",
+    "KeyRole", "MemoryKind", "MemoryStatus", "MetadataCondition", "Validity",
 ]
 
 DEFAULT_SPACE = "default"
@@ -127,6 +128,10 @@ class Hit(BaseModel):
     scores: Scores
     citations: list[Citation] = Field(default_factory=list)
     via: str = "direct"  # "direct", or how an expansion reached it: "cell", "neighbour", "scene"
+    # true at the time the question is about? ranked below current hits when not
+    validity: Validity = "current"
+    note: str | None = None  # why not current: "until 3 May 2024; replaced by: ..."
+    superseded_by: str | None = None  # the memory that replaced it
 
 
 class TimeRange(BaseModel):
@@ -163,6 +168,7 @@ class ContextBlock(BaseModel):
     budget_tokens: int
     hits: list[Hit]
     message_ids: list[str]
+    external_ids: list[str] = Field(default_factory=list)  # the caller's own ids (``id`` given to add) of those
 
 
 class Page(BaseModel):

@@ -23,11 +23,17 @@ def _cites(hit: Hit, limit: int = 6) -> str:
     return text + (f", +{more} more" if more > 0 else "")
 
 
+_FLAGS = {"superseded": "NO LONGER TRUE", "expired": "PAST PLAN", "not_yet": "NOT YET TRUE"}
+
+
 def render_hit(hit: Hit) -> str:
+    """One context line; a hit that is not true at the time asked about says so where
+    the reader of the prompt sees it."""
     m = hit.memory
     date = m.observed_at.strftime("%-d %B %Y")
     body = m.text if m.kind != "episode" else m.text.replace("\n", "\n    ")
-    return f"[{date}] {body} ({_cites(hit)})"
+    flag = f" [{_FLAGS[hit.validity]}: {hit.note}]" if hit.validity != "current" else ""
+    return f"[{date}] {body} ({_cites(hit)}){flag}"
 
 
 def assemble(query: str, hits: list[Hit], budget_tokens: int) -> ContextBlock:
@@ -55,5 +61,6 @@ def assemble(query: str, hits: list[Hit], budget_tokens: int) -> ContextBlock:
         parts.append("## Events\n" + "\n".join(line for _, line in events) + "\n")
     text = "".join(parts)
     ordered = [h for h, _ in profile + events]
+    external = {c.external_id for h in ordered for c in h.citations if c.external_id}
     return ContextBlock(query=query, text=text, tokens=count_tokens(text), budget_tokens=budget_tokens,
-                        hits=ordered, message_ids=sorted(covered))
+                        hits=ordered, message_ids=sorted(covered), external_ids=sorted(external))

@@ -21,6 +21,7 @@ from .expand import expansions
 from .fusion import rrf
 from .query import analyze
 from .rerank import NoopReranker, Reranker, normalise
+from .validity import CURRENT, WEIGHTS, State, assess, point_in_time
 
 TIME_MATCH_BOOST = 0.5  # a hit inside the question's time range
 DATED_BOOST = 0.2  # a dated fact for a "when" question
@@ -41,17 +42,18 @@ class RecallEngine:
         ref = req.reference_time or utcnow()
         if req.agentic:
             return self.agentic_recall(space, req.query, req.filters, top_k=req.top_k, reference_time=ref,
-                                       time_range=req.time_range, expand=req.expand)
+                                       time_range=req.time_range, expand=req.expand, as_of=req.as_of)
         return self.recall(space, req.query, req.filters, top_k=req.top_k, reference_time=ref,
-                           time_range=req.time_range, expand=req.expand, query_vector=query_vector)
+                           time_range=req.time_range, expand=req.expand, query_vector=query_vector,
+                           as_of=req.as_of)
 
     def agentic_recall(self, space: str, query: str, filters: Filters, *, top_k: int,
                        reference_time: datetime, time_range: TimeRange | None = None,
-                       expand: bool = True) -> SearchResult:
+                       expand: bool = True, as_of: datetime | None = None) -> SearchResult:
         """First round; if an LLM is configured and judges the evidence insufficient, up to
         3 complementary queries, merged with the first round by RRF and reranked."""
         first = self.recall(space, query, filters, top_k=top_k, reference_time=reference_time,
-                            time_range=time_range, expand=expand)
+                            time_range=time_range, expand=expand, as_of=as_of)
         if self.llm is None:
             return first
         started = time.perf_counter()
@@ -60,7 +62,8 @@ class RecallEngine:
         if check.sufficient or not check.queries:
             return first.model_copy(update={"rounds": 1})
         rounds = [first] + [self.recall(space, q, filters, top_k=top_k, reference_time=reference_time,
-                                        time_range=time_range, expand=expand) for q in check.queries[:3]]
+                                        time_range=time_range, expand=expand, as_of=as_of)
+                            for q in check.queries[:3]]
         fused = rrf([([(h.memory.id, h.score) for h in r.hits], 1.0 if i == 0 else 0.7)
                      for i, r in enumerate(rounds)], self.config.recall.rrf_k)
         by_id = {h.memory.id: h for r in reversed(rounds) for h in r.hits}
@@ -74,9 +77,10 @@ class RecallEngine:
 
     def recall(self, space: str, query: str, filters: Filters, *, top_k: int, reference_time: datetime,
                time_range: TimeRange | None = None, expand: bool = True,
-               query_vector: np.ndarray | None = None) -> SearchResult:
+               query_vector: np.ndarray | None = None, as_of: datetime | None = None) -> SearchResult:
         """``query_vector``: a precomputed embedding of ``query`` by the store's model
-        (callers that batch their query embeddings); embedded here when None."""
+        (callers that batch their query embeddings); embedded here when None.  ``as_of``:
+        judge validity at this time (see :mod:`.validity`)."""
         started = time.perf_counter()
         cfg = self.config.recall
         plan = analyze(query, reference_time)
@@ -84,12 +88,15 @@ class RecallEngine:
         window = time_range or plan.time_range
         qvec = self.embedder.embed_query(query) if query_vector is None else query_vector
         n = max(cfg.candidates, top_k)
-        text_hits = self.store.search_text(space, words, filters, limit=n)
-        vec_hits = self.store.search_vectors(space, qvec, filters, limit=n)
+        # superseded memories are candidates too: ranked below what replaced them, flagged,
+        # and current again for a question about a time when they held (deleted ones are not)
+        wide = filters if filters.include_inactive else filters.model_copy(update={"include_inactive": True})
+        text_hits = self.store.search_text(space, words, wide, limit=n)
+        vec_hits = self.store.search_vectors(space, qvec, wide, limit=n)
         lists = [(text_hits, 1.0), (vec_hits, 1.0)]
         if window is not None:
-            lists += [(self.store.search_text(space, words, filters, limit=n, time_range=window), 1.0),
-                      (self.store.search_vectors(space, qvec, filters, limit=n, time_range=window), 1.0)]
+            lists += [(self.store.search_text(space, words, wide, limit=n, time_range=window), 1.0),
+                      (self.store.search_vectors(space, qvec, wide, limit=n, time_range=window), 1.0)]
         fused = rrf(lists, cfg.rrf_k)
         bm25 = {i: s for ranked, _ in lists[::2] for i, s in ranked}
         cosine = {i: s for ranked, _ in lists[1::2] for i, s in ranked}
@@ -99,7 +106,7 @@ class RecallEngine:
         via: dict[str, str] = {}
         for mid in ranked_ids:
             rec = records.get(mid)
-            if rec is None or not filters.matches(rec):  # the one filter test, on every path
+            if rec is None or not _admits(filters, rec):  # the one filter test, on every path
                 continue
             boost = _time_boost(rec, window, plan.wants_date)
             scores[mid] = Scores(bm25=bm25.get(mid), vector=cosine.get(mid), fusion=fused[mid],
@@ -108,8 +115,9 @@ class RecallEngine:
         if expand:
             self._expand(space, records, scores, via, qvec, top_k, filters)
         self._rerank(query, records, scores)
+        states = self._validity(space, records, scores, reference_time, as_of, window)
         order = _distinct(sorted(scores, key=lambda i: -scores[i].final), records)[:top_k]
-        hits = self._hits([records[i] for i in order], scores, via, space)
+        hits = self._hits([records[i] for i in order], scores, via, space, states)
         return SearchResult(query=query, hits=hits, time_range=window, reference_time=reference_time,
                             wants_date=plan.wants_date, took_ms=(time.perf_counter() - started) * 1000)
 
@@ -120,7 +128,7 @@ class RecallEngine:
         found = expansions(self.store, space, seeds, qvec, self.config.recall)
         new_ids = [i for i, _, _ in found if i not in records]
         for rec in self.store.get_memories(space, list(dict.fromkeys(new_ids))):
-            if filters.matches(rec):
+            if _admits(filters, rec):
                 records[rec.id] = rec
         for mid, score, how in found:
             if mid not in records:
@@ -145,8 +153,24 @@ class RecallEngine:
             blended = ((1 - weight) * base[i] + weight * rr[i]) * top_final + 1e-9
             scores[mid] = scores[mid].model_copy(update={"rerank": float(r), "final": float(blended)})
 
+    def _validity(self, space: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
+                  reference: datetime, as_of: datetime | None, window: TimeRange | None) -> dict[str, State]:
+        """Each scored memory's validity at the time asked about; what is not current keeps
+        a share of its score (:data:`.validity.WEIGHTS`)."""
+        at, past_point = point_in_time(reference, as_of, window)
+        scored = {mid: records[mid] for mid in scores}
+        newer = self.store.successors(space, [m for m, r in scored.items() if r.status == "superseded"])
+        missing = [i for i in newer.values() if i not in records]
+        known = {**records, **{r.id: r for r in self.store.get_memories(space, missing)}}
+        successors = {old: known[new] for old, new in newer.items() if new in known}
+        states = assess(scored, at, past_point, successors)
+        for mid, state in states.items():
+            if state.validity != "current":
+                scores[mid] = scores[mid].model_copy(update={"final": scores[mid].final * WEIGHTS[state.validity]})
+        return states
+
     def _hits(self, recs: list[MemoryRecord], scores: dict[str, Scores], via: dict[str, str],
-              space: str) -> list[Hit]:
+              space: str, states: dict[str, State]) -> list[Hit]:
         wanted = list(dict.fromkeys(m for r in recs for m in r.message_ids[:MAX_CITATIONS]))
         messages = {m.id: m for m in self.store.get_messages(space, wanted)}
         hits = []
@@ -154,9 +178,19 @@ class RecallEngine:
             cites = [Citation(message_id=m.id, timestamp=m.timestamp, speaker=m.sender_name,
                               external_id=m.external_id)
                      for mid in r.message_ids[:MAX_CITATIONS] if (m := messages.get(mid))]
+            state = states.get(r.id, CURRENT)
             hits.append(Hit(memory=r, score=scores[r.id].final, scores=scores[r.id], citations=cites,
-                            via=via.get(r.id, "direct")))
+                            via=via.get(r.id, "direct"), validity=state.validity, note=state.note,
+                            superseded_by=state.superseded_by))
         return hits
+
+
+def _admits(filters: Filters, rec: MemoryRecord) -> bool:
+    """The caller's filters, except that a superseded memory is admitted (see
+    :mod:`.validity`); a deleted one only when the caller includes inactive memories."""
+    if rec.status == "superseded" and not filters.include_inactive:
+        return filters.model_copy(update={"include_inactive": True}).matches(rec)
+    return filters.matches(rec)
 
 
 def _distinct(ids: list[str], records: dict[str, MemoryRecord]) -> list[str]:

@@ -106,6 +106,10 @@ class MemoryStore(Protocol):
     def get_vectors(self, space: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of these memories (those that have one)."""
 
+    def successors(self, space: str, ids: Sequence[str]) -> dict[str, str]:
+        """For those of ``ids`` that a newer memory supersedes: old id -> the newest such
+        memory's id (a hard-deleted successor is not reported)."""
+
     def list_memories(
         self, space: str, filters: Filters, *, limit: int = 50, cursor: str | None = None,
         cell_ids: Sequence[str] | None = None, scene_id: str | None = None,

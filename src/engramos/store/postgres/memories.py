@@ -196,6 +196,11 @@ class MemoriesMixin(PostgresConnection):
                 delta.add(terms, length, sign=-1)
         return len(gone)
 
+    def successors(self, space: str, ids: Sequence[str]) -> dict[str, str]:
+        rows = self._q("SELECT supersedes, id FROM memories WHERE space=%s AND supersedes = ANY(%s) "
+                       "ORDER BY observed_at, pk", (space, list(ids)))
+        return {old: new for old, new in rows}  # the newest last, so it wins
+
     def delete_memories(self, space: str, ids: Sequence[str]) -> int:
         return self._delete_memories_where(space, "space=%s AND id = ANY(%s)", (space, list(ids)))
 

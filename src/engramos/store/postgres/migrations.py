@@ -135,4 +135,6 @@ MIGRATIONS: list[tuple[str, str | Callable[[Any], None]]] = [
     ("0004_shared_index_terms", migrate_to_shared_terms),
     # see the SQLite migration of the same name: a running job told to run again
     ("0006_job_rerun", "ALTER TABLE jobs ADD COLUMN rerun BOOLEAN NOT NULL DEFAULT false;"),
+    ("0007_supersedes_index",
+     "CREATE INDEX memories_supersedes ON memories (space, supersedes) WHERE supersedes IS NOT NULL;"),
 ]

@@ -81,6 +81,14 @@ class MemoriesMixin(SQLiteConnection):
                 if replacing:
                     self._bump(space, row[1])
 
+    def successors(self, space: str, ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(ids)):
+            for old, new in self._q(f"SELECT supersedes, id FROM memories WHERE space=? AND supersedes IN "
+                                    f"({_ph(chunk)}) ORDER BY observed_at, pk", [space, *chunk]):
+                found[old] = new  # the newest last
+        return found
+
     def ids_without_vectors(self, space: str, limit: int = 1000) -> list[str]:
         return [r[0] for r in self._q(
             "SELECT m.id FROM memories m LEFT JOIN vectors v ON v.memory_pk = m.pk "

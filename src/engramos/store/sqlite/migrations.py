@@ -242,4 +242,11 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         ALTER TABLE jobs ADD COLUMN rerun INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        "0007_supersedes_index",
+        """
+        -- recall asks which memories replaced its candidates (validity at recall)
+        CREATE INDEX memories_supersedes ON memories (space, supersedes) WHERE supersedes IS NOT NULL;
+        """,
+    ),
 ]

@@ -1,0 +1,95 @@
+"""Validity at recall: whether each candidate was true at the time a question is about.
+
+The time is ``as_of`` when the caller gives one, else the end of a time the question
+names ("in the winter of 2023"), else the reference time (now).  At that time a memory is
+
+* ``current``: in force (a fact not yet superseded, a plan whose date is still ahead);
+* ``superseded``: replaced by a newer value before that time (its validity closed), or a
+  raw turn, episode or same-sentence fact that said what a superseded memory says (the
+  turn "I live in Leeds" once the user moved);
+* ``expired``: a plan whose window closed before that time;
+* ``not_yet``: a state that begins after that time (or, for a question about an earlier
+  time, an event that happened after it).
+
+Recall keeps what is not current but ranks it below what is, and the hit and its context
+line say why ("until 3 May 2024", "planned for 12 March 2024; that date has passed")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..timenorm import format_date
+from ..types import MemoryRecord, TimeRange, Validity
+
+# the share of its score a hit keeps when it is not true at the time asked about (a past
+# plan is still the best evidence that it was planned, so it sinks less)
+WEIGHTS: dict[Validity, float] = {"current": 1.0, "superseded": 0.35, "not_yet": 0.35, "expired": 0.5}
+
+
+@dataclass(frozen=True)
+class State:
+    validity: Validity
+    note: str | None = None
+    superseded_by: str | None = None
+
+
+CURRENT = State("current")
+
+
+def point_in_time(reference: datetime, as_of: datetime | None, window: TimeRange | None) -> tuple[datetime, bool]:
+    """The time validity is judged at, and whether the question asks about a past point
+    (then memories said only later are not yet known)."""
+    if as_of is not None:
+        return as_of, True
+    if window is not None and window.end < reference:
+        return window.end, True
+    return reference, False
+
+
+def assess(records: dict[str, MemoryRecord], at: datetime, past_point: bool,
+           successors: dict[str, MemoryRecord]) -> dict[str, State]:
+    """The state of every record at ``at``; ``successors``: a superseded memory's id ->
+    the memory that replaced it (where known)."""
+    states = {mid: _own_state(rec, at, past_point, successors.get(mid)) for mid, rec in records.items()}
+    # what says what a memory that is not current says is in the same state: the turns and
+    # episodes of its messages (which carry no validity of their own), and a memory of the
+    # same sentence
+    stale: dict[str, tuple[State, MemoryRecord | None, str]] = {}
+    for mid, state in states.items():
+        rec = records[mid]
+        if state.validity != "current" and rec.kind not in ("turn", "episode"):
+            for message_id in rec.message_ids:
+                stale.setdefault(message_id, (state, successors.get(mid), rec.text))
+    for mid, rec in records.items():
+        if states[mid].validity != "current":
+            continue
+        for message_id in rec.message_ids:
+            if message_id not in stale:
+                continue
+            state, newer, text = stale[message_id]
+            said_again = newer is not None and message_id in newer.message_ids
+            if not said_again and (rec.kind in ("turn", "episode") or rec.text == text):
+                states[mid] = state
+                break
+    return states
+
+
+def _own_state(rec: MemoryRecord, at: datetime, past_point: bool, successor: MemoryRecord | None) -> State:
+    if rec.valid_from is not None and rec.valid_from > at:
+        return State("not_yet", f"from {format_date(rec.valid_from.date())}")
+    if past_point and rec.event_start is not None and rec.event_start > at and rec.kind != "foresight":
+        # what happened after the time asked about (said later about that time is fine)
+        return State("not_yet", f"happened {format_date(rec.event_start.date())}, after the time asked about")
+    if rec.status == "superseded":
+        closed = rec.valid_to or (successor.observed_at if successor else None)
+        if closed is None or closed <= at:
+            note = f"until {format_date(closed.date())}" if closed else "superseded"
+            if successor is not None:
+                note += f"; replaced by: {successor.text[:160]}"
+            return State("superseded", note, successor.id if successor else None)
+        return CURRENT  # it was still true at the time asked about
+    if rec.kind == "foresight" and rec.valid_to is not None and rec.valid_to <= at:
+        when = rec.event_start or rec.valid_to
+        return State("expired", f"planned for {format_date(when.date())}; that date has passed")
+    return CURRENT

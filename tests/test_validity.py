@@ -1,0 +1,77 @@
+"""Validity at recall (issue 13 part 4): what was true at the time a question is about
+ranks first; what is no longer true (a superseded value, a plan whose date has passed,
+and the raw turns that said them) ranks below it and says so, in the hit and in the
+context line; a question about an earlier time, or ``as_of``, gets what was true then."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from engramos import Memory
+
+
+@pytest.fixture
+def ana(tmp_path, embedder) -> Iterator[Memory]:
+    with Memory(tmp_path / "validity", embedder=embedder) as mem:
+        for mid, when, text in (
+            ("a1", "2024-01-05T10:00:00Z", "I live in Leeds with my two cats."),
+            ("a2", "2024-03-20T10:00:00Z", "Big news: I moved to Glasgow last week!"),
+            ("a3", "2024-03-21T10:00:00Z", "I'm off to Reykjavik next week."),
+        ):
+            mem.add([{"speaker": "Ana", "text": text, "timestamp": when, "id": mid}], user_id="ana",
+                    conversation_id=f"c-{mid}", flush=True)
+        yield mem
+
+
+def _cites(hit, ext: str) -> bool:
+    return any(c.external_id == ext for c in hit.citations)
+
+
+def test_the_current_value_ranks_above_the_superseded_one_which_says_so(ana):
+    hits = ana.search("Where do I live?", user_id="ana", top_k=10).hits
+    best_current = next(i for i, h in enumerate(hits) if _cites(h, "a2"))
+    stale = [i for i, h in enumerate(hits) if _cites(h, "a1")]
+    assert stale and best_current < min(stale)
+    for i in stale:  # the fact, the raw turn and the episode that said "Leeds"
+        assert hits[i].validity == "superseded"
+        assert hits[i].note and "until 20 March 2024" in hits[i].note and "Glasgow" in hits[i].note
+        assert hits[i].superseded_by is not None
+    assert hits[best_current].validity == "current"
+    block = ana.context("Where does Ana live?", user_id="ana", budget_tokens=256)
+    leeds = [line for line in block.text.splitlines() if "Leeds" in line]
+    glasgow = [line for line in block.text.splitlines() if "Glasgow" in line and "Leeds" not in line]
+    assert leeds and all("NO LONGER TRUE" in line for line in leeds)
+    assert glasgow and not any("NO LONGER TRUE" in line for line in glasgow)
+    assert "a2" in block.external_ids  # the caller's own ids
+
+
+def test_a_question_about_an_earlier_time_gets_what_was_true_then(ana):
+    for hits in (ana.search("Where did Ana live in February 2024?", user_id="ana").hits,
+                 ana.search("Where does Ana live?", user_id="ana", as_of="2024-02-01T00:00:00Z").hits):
+        assert _cites(hits[0], "a1") and hits[0].validity == "current"
+        later = [h for h in hits if _cites(h, "a2")]
+        assert all(h.validity == "not_yet" for h in later)
+
+
+def test_a_plan_whose_date_has_passed_is_flagged_and_an_open_one_is_not(ana):
+    soon = ana.search("Is Ana going to Reykjavik?", user_id="ana",
+                      reference_time=datetime(2024, 3, 22, tzinfo=UTC)).hits
+    assert _cites(soon[0], "a3") and soon[0].validity == "current"
+    later = ana.search("Is Ana going to Reykjavik?", user_id="ana",
+                       reference_time=datetime(2024, 6, 1, tzinfo=UTC)).hits
+    plans = [h for h in later if _cites(h, "a3")]
+    assert plans and all(h.validity == "expired" for h in plans)
+    assert all("that date has passed" in (h.note or "") for h in plans)
+    block = ana.context("Is Ana going to Reykjavik?", user_id="ana", reference_time="2024-06-01T00:00:00Z")
+    assert any("PAST PLAN" in line for line in block.text.splitlines() if "Reykjavik" in line)
+
+
+def test_deleted_memories_come_back_only_with_include_inactive(ana):
+    hit = ana.search("Reykjavik", user_id="ana").hits[0]
+    ana.delete(hit.memory.id)
+    assert hit.memory.id not in {h.memory.id for h in ana.search("Reykjavik", user_id="ana", top_k=50).hits}
+    back = ana.search("Reykjavik", user_id="ana", top_k=50, include_inactive=True).hits
+    assert hit.memory.id in {h.memory.id for h in back}
