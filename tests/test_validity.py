@@ -62,11 +62,19 @@ def test_a_plan_whose_date_has_passed_is_flagged_and_an_open_one_is_not(ana):
     assert _cites(soon[0], "a3") and soon[0].validity == "current"
     later = ana.search("Is Ana going to Reykjavik?", user_id="ana",
                        reference_time=datetime(2024, 6, 1, tzinfo=UTC)).hits
-    plans = [h for h in later if _cites(h, "a3")]
+    # the plan and the turn that made it (not the episode around it, which holds more)
+    plans = [h for h in later if _cites(h, "a3") and h.memory.kind != "episode"]
     assert plans and all(h.validity == "expired" for h in plans)
     assert all("that date has passed" in (h.note or "") for h in plans)
     block = ana.context("Is Ana going to Reykjavik?", user_id="ana", reference_time="2024-06-01T00:00:00Z")
     assert any("PAST PLAN" in line for line in block.text.splitlines() if "Reykjavik" in line)
+    # a plan still open ranks above the past one when the question looks ahead
+    ana.add([{"speaker": "Ana", "text": "Change of plans: I'm going to Oslo on June 20th.", "id": "a4",
+              "timestamp": "2024-05-25T10:00:00Z"}], user_id="ana", conversation_id="c-a4", flush=True)
+    trips = ana.search("Where is Ana going next?", user_id="ana", reference_time=datetime(2024, 6, 1, tzinfo=UTC)).hits
+    oslo = next(i for i, h in enumerate(trips) if _cites(h, "a4"))
+    past = [i for i, h in enumerate(trips) if _cites(h, "a3") and h.memory.kind != "episode"]
+    assert trips[oslo].validity == "current" and past and oslo < min(past)
 
 
 def test_deleted_memories_come_back_only_with_include_inactive(ana):
@@ -75,3 +83,18 @@ def test_deleted_memories_come_back_only_with_include_inactive(ana):
     assert hit.memory.id not in {h.memory.id for h in ana.search("Reykjavik", user_id="ana", top_k=50).hits}
     back = ana.search("Reykjavik", user_id="ana", top_k=50, include_inactive=True).hits
     assert hit.memory.id in {h.memory.id for h in back}
+
+
+def test_the_readme_example_prints_what_its_comments_say(tmp_path, embedder, capsys):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "Where did Ana live" in b)
+    with Memory(tmp_path / "readme", embedder=embedder) as mem:
+        exec(block, {"mem": mem})  # noqa: S102 (the README's own example)
+    printed = capsys.readouterr().out.splitlines()
+    said = [c.strip() for c in re.findall(r"#\s*(.+)", block)]
+    assert printed[0] == said[0]
+    assert printed[1].startswith(said[1].removesuffix("...')"))
+    assert printed[2] == said[2]

@@ -111,7 +111,8 @@ def profile_matches(sentence: str) -> list[tuple[str, str]]:
 def _is_statement(sentence: str) -> bool:
     if sentence.rstrip().endswith(("?", "？")) or (_SMALL_TALK.match(sentence) and len(sentence) < 40):
         return False
-    return len(words(sentence)) >= (2 if has_cjk(sentence) else 3)
+    # a short statement about a person ("I live in Leeds.") is kept however few its words
+    return len(words(sentence)) >= (2 if has_cjk(sentence) else 3) or bool(profile_matches(sentence))
 
 
 def _day_bounds(mention: TimeMention, tz: object) -> tuple[datetime, datetime]:

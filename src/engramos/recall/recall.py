@@ -21,7 +21,7 @@ from .expand import expansions
 from .fusion import rrf
 from .query import analyze
 from .rerank import NoopReranker, Reranker, normalise
-from .validity import CURRENT, WEIGHTS, State, assess, point_in_time
+from .validity import CURRENT, State, assess, point_in_time, weight
 
 TIME_MATCH_BOOST = 0.5  # a hit inside the question's time range
 DATED_BOOST = 0.2  # a dated fact for a "when" question
@@ -115,7 +115,7 @@ class RecallEngine:
         if expand:
             self._expand(space, records, scores, via, qvec, top_k, filters)
         self._rerank(query, records, scores)
-        states = self._validity(space, records, scores, reference_time, as_of, window)
+        states = self._validity(space, query, records, scores, reference_time, as_of, window)
         order = _distinct(sorted(scores, key=lambda i: -scores[i].final), records)[:top_k]
         hits = self._hits([records[i] for i in order], scores, via, space, states)
         return SearchResult(query=query, hits=hits, time_range=window, reference_time=reference_time,
@@ -153,10 +153,10 @@ class RecallEngine:
             blended = ((1 - weight) * base[i] + weight * rr[i]) * top_final + 1e-9
             scores[mid] = scores[mid].model_copy(update={"rerank": float(r), "final": float(blended)})
 
-    def _validity(self, space: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
+    def _validity(self, space: str, query: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
                   reference: datetime, as_of: datetime | None, window: TimeRange | None) -> dict[str, State]:
         """Each scored memory's validity at the time asked about; what is not current keeps
-        a share of its score (:data:`.validity.WEIGHTS`)."""
+        a share of its score (:func:`.validity.weight`)."""
         at, past_point = point_in_time(reference, as_of, window)
         scored = {mid: records[mid] for mid in scores}
         newer = self.store.successors(space, [m for m, r in scored.items() if r.status == "superseded"])
@@ -164,9 +164,11 @@ class RecallEngine:
         known = {**records, **{r.id: r for r in self.store.get_memories(space, missing)}}
         successors = {old: known[new] for old, new in newer.items() if new in known}
         states = assess(scored, at, past_point, successors)
+        open_plans = any(s.validity == "current" and scored[m].kind == "foresight" for m, s in states.items())
         for mid, state in states.items():
-            if state.validity != "current":
-                scores[mid] = scores[mid].model_copy(update={"final": scores[mid].final * WEIGHTS[state.validity]})
+            share = weight(state.validity, query, records[mid].kind, open_plans=open_plans)
+            if share != 1.0:
+                scores[mid] = scores[mid].model_copy(update={"final": scores[mid].final * share})
         return states
 
     def _hits(self, recs: list[MemoryRecord], scores: dict[str, Scores], via: dict[str, str],

@@ -11,20 +11,33 @@ names ("in the winter of 2023"), else the reference time (now).  At that time a 
 * ``not_yet``: a state that begins after that time (or, for a question about an earlier
   time, an event that happened after it).
 
-Recall keeps what is not current but ranks it below what is, and the hit and its context
-line say why ("until 3 May 2024", "planned for 12 March 2024; that date has passed")."""
+Recall keeps what is not current but ranks it below what is (a past plan only under a
+question about what lies ahead), and the hit and its context line say why ("until 3 May
+2024", "planned for 12 March 2024; that date has passed")."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..timenorm import format_date
+from ..timenorm import format_date, speaks_of_future
 from ..types import MemoryRecord, TimeRange, Validity
 
-# the share of its score a hit keeps when it is not true at the time asked about (a past
-# plan is still the best evidence that it was planned, so it sinks less)
+# the share of its score a hit keeps when it is not true at the time asked about
 WEIGHTS: dict[Validity, float] = {"current": 1.0, "superseded": 0.35, "not_yet": 0.35, "expired": 0.5}
+_ASKS_AHEAD = re.compile(r"\b(plans?|planning|upcoming|next|soon|future)\b|计划|打算|准备", re.I)
+
+
+def weight(validity: Validity, query: str, kind: str, *, open_plans: bool) -> float:
+    """A past plan sinks only below a plan still open (``open_plans``: one is among the
+    candidates) under a question about what lies ahead; otherwise, asked about it after
+    its date, it is still the evidence, only flagged.  An episode with a past plan among
+    its lines is flagged, not sunk: it holds more."""
+    if validity == "expired":
+        asks_ahead = speaks_of_future(query) or _ASKS_AHEAD.search(query) is not None
+        return WEIGHTS[validity] if asks_ahead and open_plans and kind != "episode" else 1.0
+    return WEIGHTS[validity]
 
 
 @dataclass(frozen=True)
@@ -52,9 +65,9 @@ def assess(records: dict[str, MemoryRecord], at: datetime, past_point: bool,
     """The state of every record at ``at``; ``successors``: a superseded memory's id ->
     the memory that replaced it (where known)."""
     states = {mid: _own_state(rec, at, past_point, successors.get(mid)) for mid, rec in records.items()}
-    # what says what a memory that is not current says is in the same state: the turns and
-    # episodes of its messages (which carry no validity of their own), and a memory of the
-    # same sentence
+    # what says what a memory that is not current says is in the same state: the raw turn
+    # of its message (which carries no validity of its own) and a memory of the same
+    # sentence; not an episode, which holds a whole cell of messages
     stale: dict[str, tuple[State, MemoryRecord | None, str]] = {}
     for mid, state in states.items():
         rec = records[mid]
@@ -69,8 +82,14 @@ def assess(records: dict[str, MemoryRecord], at: datetime, past_point: bool,
                 continue
             state, newer, text = stale[message_id]
             said_again = newer is not None and message_id in newer.message_ids
-            if not said_again and (rec.kind in ("turn", "episode") or rec.text == text):
+            if said_again:
+                continue
+            if rec.kind == "turn" or rec.text == text:
                 states[mid] = state
+                break
+            if rec.kind == "episode":
+                # an episode holds a whole cell: it says which of its lines is stale
+                states[mid] = State(state.validity, f"one of its lines: {state.note}", state.superseded_by)
                 break
     return states
 
