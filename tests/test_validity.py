@@ -92,9 +92,26 @@ def test_the_readme_example_prints_what_its_comments_say(tmp_path, embedder, cap
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "Where did Ana live" in b)
     with Memory(tmp_path / "readme", embedder=embedder) as mem:
-        exec(block, {"mem": mem})  # noqa: S102 (the README's own example)
+        exec(block, {"mem": mem})  # the README's own example
     printed = capsys.readouterr().out.splitlines()
     said = [c.strip() for c in re.findall(r"#\s*(.+)", block)]
     assert printed[0] == said[0]
     assert printed[1].startswith(said[1].removesuffix("...')"))
     assert printed[2] == said[2]
+
+
+def test_profile_items_reach_the_hits_the_context_and_engram_profile(ana, tmp_path):
+    from click.testing import CliRunner
+
+    from engramos.cli import cli
+
+    hits = ana.search("Where does Ana live?", user_id="ana").hits
+    homes = [h for h in hits if h.memory.kind == "profile" and h.memory.metadata.get("attribute") == "home"]
+    assert homes and homes[0].validity == "current" and "Glasgow" in homes[0].memory.text
+    block = ana.context("Where does Ana live?", user_id="ana", budget_tokens=512)
+    profile = block.text.split("## Profile\n", 1)[1].split("##", 1)[0]
+    assert "Glasgow" in profile
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path / "validity"), "profile", "ana"])
+    assert result.exit_code == 0 and "home: Glasgow" in result.output and "Leeds" not in result.output
+    everything = CliRunner().invoke(cli, ["--home", str(tmp_path / "validity"), "profile", "ana", "--all"])
+    assert "until 2024-03-20" in everything.output and "Leeds" in everything.output

@@ -195,6 +195,30 @@ def forget(state: State, memory_id: str | None, conversation_id: str | None, use
 
 
 @cli.command()
+@click.argument("user_id")
+@click.option("--all", "show_all", is_flag=True, help="Also the items a newer value replaced.")
+@pass_state
+def profile(state: State, user_id: str, show_all: bool) -> None:
+    """What is known about a user's people: profile items by person, with evidence."""
+    with _errors(state):
+        items = [m for m in state.memory.profile(user_id=user_id) if show_all or m.status == "active"]
+
+        def human() -> None:
+            if not items:
+                click.echo(f"no profile items for {user_id}")
+            for person in sorted({m.speaker or "" for m in items}):
+                click.echo(f"{person or '(unknown)'}:")
+                for m in sorted((m for m in items if (m.speaker or "") == person),
+                                key=lambda m: (str(m.metadata.get("attribute", "")), m.observed_at)):
+                    since = (m.valid_from or m.observed_at).date().isoformat()
+                    until = f" until {m.valid_to.date().isoformat()}" if m.status != "active" and m.valid_to else ""
+                    click.echo(f"  {m.metadata.get('attribute', 'item')}: {m.metadata.get('value', m.text)}"
+                               f"   (since {since}{until}; evidence {', '.join(m.message_ids[:4])})")
+
+        state.emit(items, human)
+
+
+@cli.command()
 @pass_state
 def status(state: State) -> None:
     """Background jobs: pending, running, failed and parked, with reasons; LLM usage."""

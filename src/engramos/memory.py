@@ -348,7 +348,7 @@ class Memory:
         return [s for s, _ in self._store.list_scenes(self.space, user_id)]
 
     def profile(self, *, user_id: str) -> builtins.list[MemoryRecord]:
-        """A user's profile items (active and superseded, newest first)."""
+        """A user's profile items, active and superseded (``status``), newest first."""
         check_id("user_id", user_id)
         return self._store.list_memories(self.space, Filters(user_id=user_id, kinds=["profile"]), limit=1000).items
 

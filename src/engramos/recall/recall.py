@@ -196,15 +196,19 @@ def _admits(filters: Filters, rec: MemoryRecord) -> bool:
 
 
 def _distinct(ids: list[str], records: dict[str, MemoryRecord]) -> list[str]:
-    """Drop a hit whose text repeats a better-ranked one (a sentence stored both as a
-    foresight and a profile item, say): it would add nothing to a context."""
-    seen: set[str] = set()
-    out = []
+    """Drop a hit whose text repeats a better-ranked one (a sentence stored both as a fact
+    and a profile item, say): it would add nothing to a context.  Of a profile item and
+    another memory with the same text, the profile item stays, in the better rank: it
+    names the attribute and goes to the context's profile section."""
+    kept: dict[str, int] = {}
+    out: list[str] = []
     for i in ids:
         key = records[i].text
-        if key not in seen:
-            seen.add(key)
+        if key not in kept:
+            kept[key] = len(out)
             out.append(i)
+        elif records[i].kind == "profile" and records[out[kept[key]]].kind != "profile":
+            out[kept[key]] = i
     return out
 
 
