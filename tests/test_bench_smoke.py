@@ -124,3 +124,24 @@ def test_mem0_peer_when_installed(tmp_path):
     data.write_text(json.dumps(_locomo_fixture()))
     results = benchmark("locomo", load_locomo(data), peers=["mem0"])
     assert results["systems"]["mem0"]["overall"]["recall@50"] == 100.0
+
+
+def test_bench_memory_runs_the_three_systems_and_flags_what_changed(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from engramos.cli import cli
+
+    out = tmp_path / "memory.json"
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path / "h"), "bench", "memory", "--split", "dev",
+                                      "--json", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "| engramos | dev | all | all |" in result.output
+    data = json.loads(out.read_text())
+    overall = {s["system"]: s for s in data["summary"] if s["lang"] == "all" and s["category"] == "all"}
+    assert set(overall) == {"engramos", "bm25", "bm25+recency"}
+    assert all(0 <= s[m] <= 100 for s in overall.values() for m in ("current@1", "current>stale"))
+    assert {r["lang"] for r in data["rows"]} == {"en", "zh"} and data["probes"] == len(data["rows"]) // 3
+    # the baselines show every stale turn they retrieve as it is; EngramOS says it no longer holds
+    assert overall["engramos"]["stale unflagged"] < overall["bm25"]["stale unflagged"]

@@ -113,6 +113,29 @@ def bench_longmemeval(state: State, data: str, limit: int | None, json_out: str 
         _bench_output(state, results, "longmemeval", json_out, folder)
 
 
+@bench.command(name="memory")
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True,
+              help="The scenarios to run: dev (tuned on), test (kept out of tuning), or all.")
+@click.option("--json", "json_out", default=None, help="Also write the full results (every probe) here.")
+@pass_state
+def bench_memory(state: State, split: str, json_out: str | None) -> None:
+    """Knowledge updates, plans, point-in-time and profile questions (the project's own
+    English and Chinese scenarios): EngramOS, BM25 over turns and BM25 with a recency bonus."""
+    from .bench.memory import benchmark_memory
+    from .providers.embeddings import make_embedder
+
+    with _errors(state):
+        results = benchmark_memory(make_embedder(state.config.embedder), split=split, config=state.config,
+                                   progress=_progress(state))
+        if json_out:
+            Path(json_out).write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+        if state.as_json:
+            click.echo(json.dumps(results, indent=2, default=str))
+            return
+        click.echo(f"{results['scenarios']} scenarios, {results['probes']} probes, {results['when']}")
+        click.echo(results["table"])
+
+
 def _sizes(text: str) -> list[int]:
     out = []
     for part in text.split(","):

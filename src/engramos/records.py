@@ -3,6 +3,7 @@ mirrors each raw message, and history rows."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from ._util import new_id, utcnow
@@ -41,3 +42,16 @@ def history_entry(memory_id: str, action: HistoryAction, actor: str, before: dic
                   after: dict[str, Any] | None) -> HistoryEntry:
     return HistoryEntry(id=new_id("hist"), memory_id=memory_id, action=action, actor=actor, at=utcnow(),
                         before=before, after=after)
+
+
+FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def time_span(rec: MemoryRecord) -> tuple[datetime, datetime]:
+    """The time a memory is about: its event, or when it was said; for a profile item (a
+    state), from when it held until a newer value replaced it (open-ended while current)."""
+    if rec.kind == "profile":
+        return rec.valid_from or rec.observed_at, rec.valid_to or FOREVER
+    if rec.event_start is not None:
+        return rec.event_start, rec.event_end or rec.event_start
+    return rec.observed_at, rec.observed_at

@@ -133,7 +133,7 @@ Handler = Callable[[re.Match[str], date, bool], Resolution | None]
 _FUTURE_EN = re.compile(
     r"\b(will|won't|shall|going to|gonna|plan(?:ning|s)? to|intend(?:s)? to|about to|looking forward to|"
     r"can't wait to|hop(?:e|ing) to|next (?:week|month|year|weekend|summer|winter|spring|fall)|tomorrow|"
-    r"upcoming|this coming|scheduled|booked)\b|\b\w+'ll\b", re.I)
+    r"upcoming|coming up|this coming|scheduled|booked)\b|\b\w+'ll\b", re.I)
 _FUTURE_ZH = re.compile(r"明天|后天|下周|下星期|下个月|明年|打算|计划|准备|将要|将会|要去|会去|想去")
 # An arrangement or a schedule ("I'm flying on ...", "the exam is on ...").
 _ARRANGED_EN = re.compile(

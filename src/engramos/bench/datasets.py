@@ -60,6 +60,8 @@ class Question:
     evidence_sessions: set[str]
     reference_time: datetime
     abstention: bool = False
+    stale_turns: set[str] = field(default_factory=set)  # turns stating what no longer holds (bench memory)
+    as_of: datetime | None = None  # judge validity at this time instead (bench memory)
 
 
 @dataclass

@@ -29,7 +29,7 @@ from ..errors import ConfigError
 from ..memory import Memory
 from ..providers.embeddings import Embedder
 from ..recall.context import assemble
-from ..text import count_tokens
+from ..text import count_tokens, has_cjk, words
 from .datasets import Conversation, Question, Turn
 
 
@@ -38,6 +38,9 @@ class Retrieval:
     units: list[set[str]]  # per ranked unit, the turn ids it cites
     contexts: dict[int, tuple[set[str], str, int]] = field(default_factory=dict)  # budget -> (ids, text, tokens)
     search_ms: float = 0.0  # the search alone (query embedding included), not context packing
+    # budget -> ids cited by context lines that carry no "not true any more" flag (a system
+    # without flags: every id in the context)
+    unflagged: dict[int, set[str]] = field(default_factory=dict)
 
 
 class System(Protocol):
@@ -89,15 +92,18 @@ class EngramSystem:
     def retrieve(self, question: Question, k: int, budgets: tuple[int, ...]) -> Retrieval:
         mem = self._memory(self._current)
         t0 = time.perf_counter()
-        res = mem.search(question.text, top_k=max(k, 50), reference_time=question.reference_time)
+        res = mem.search(question.text, top_k=max(k, 50), reference_time=question.reference_time,
+                         as_of=question.as_of)
         took = (time.perf_counter() - t0) * 1000
         units = [{c.external_id or c.message_id for c in h.citations} for h in res.hits]
-        contexts = {}
+        contexts, unflagged = {}, {}
         for b in budgets:
             block = assemble(res.query, res.hits, b)
             ids = {c.external_id or c.message_id for h in block.hits for c in h.citations}
             contexts[b] = (ids, block.text, block.tokens)
-        return Retrieval(units, contexts, took)
+            unflagged[b] = {c.external_id or c.message_id for h in block.hits if h.validity == "current"
+                            for c in h.citations}
+        return Retrieval(units, contexts, took, unflagged)
 
     def llm_usage(self) -> dict[str, Any] | None:
         """LLM calls and tokens spent building memories (ingestion), over all conversations."""
@@ -144,17 +150,50 @@ class BM25Turns(_TurnBaseline):
 
         self.turns = self._keys(conv)
         self.index = bm25s.BM25()
-        self.index.index(bm25s.tokenize([t.render() for t in self.turns], stopwords="en", show_progress=False),
-                         show_progress=False)
+        self.index.index(bm25s.tokenize([_segmented(t.render()) for t in self.turns], stopwords="en",
+                                        show_progress=False), show_progress=False)
 
     def _rank(self, question: Question, k: int) -> list[int]:
         import bm25s
 
-        tokens = bm25s.tokenize([question.text], stopwords="en", show_progress=False)
+        tokens = bm25s.tokenize([_segmented(question.text)], stopwords="en", show_progress=False)
         if not tokens.vocab:
             return []
         docs, _ = self.index.retrieve(tokens, k=min(k, len(self.turns)), show_progress=False)
         return [int(i) for i in docs[0]]
+
+
+def _segmented(text: str) -> str:
+    """Chinese split into words (as EngramOS does), so that BM25 sees words, not runs of
+    characters; other text as it is."""
+    return " ".join(words(text)) if has_cjk(text) else text
+
+
+class BM25Recency(BM25Turns):
+    """BM25 over turns with a recency bonus: the top candidates re-scored by
+    ``bm25 * (1 + RECENCY_BONUS * age rank)``, the newest turn getting the full bonus (the
+    simple baseline a memory engine's handling of change must beat)."""
+
+    name = "bm25+recency"
+    RECENCY_BONUS = 0.5
+
+    def _rank(self, question: Question, k: int) -> list[int]:
+        import bm25s
+
+        tokens = bm25s.tokenize([_segmented(question.text)], stopwords="en", show_progress=False)
+        if not tokens.vocab:
+            return []
+        docs, scores = self.index.retrieve(tokens, k=min(max(k, 50), len(self.turns)), show_progress=False)
+        times = [t.timestamp.timestamp() for t in self.turns]
+        lo, hi = min(times), max(times)
+        span = (hi - lo) or 1.0
+
+        def boosted(j: int) -> float:
+            i = int(docs[0][j])
+            return float(scores[0][j]) * (1 + self.RECENCY_BONUS * (times[i] - lo) / span)
+
+        order = sorted(range(len(docs[0])), key=lambda j: -boosted(j))
+        return [int(docs[0][j]) for j in order if scores[0][j] > 0][:k]
 
 
 class DenseTurns(_TurnBaseline):

@@ -48,7 +48,8 @@ _EN_PERSON = [
     (re.compile(r"\b[Mm]yself\b"), "{n}"), (re.compile(r"\b[Mm]y\b"), "{n}'s"),
     (re.compile(r"\b[Mm]ine\b"), "{n}'s"), (re.compile(r"\bme\b"), "{n}"),
 ]
-_EN_I_VERB = re.compile(r"\bI\s+(?:(really|also|just|still|always|never|often|usually)\s+)?([a-z]+)\b")
+_ADVERBS = r"really|also|just|still|always|never|often|usually|now|currently|finally|recently|sometimes|mostly"
+_EN_I_VERB = re.compile(rf"\bI\s+(?:({_ADVERBS})\s+)?([a-z]+)\b")
 
 
 def third_person(sentence: str, name: str) -> str:
@@ -76,10 +77,10 @@ _SMALL_TALK = re.compile(
     r"lol|haha|that's (?:great|awesome|cool|nice|amazing|so cool)|same|sounds good)\b", re.I)
 
 _PROFILE_EN: list[tuple[str, re.Pattern[str]]] = [
-    ("job", re.compile(r"\bI(?:'m| am)?\s*(?:currently\s+)?work(?:ing)?\s+(?:as|at|for|in)\s+([^.,!?;]{3,60})", re.I)),
+    ("job", re.compile(r"\bI(?:'m| am)?\s*(?:(?:currently|now|still|also)\s+)?work(?:ing)?\s+(?:as|at|for|in)\s+([^.,!?;]{3,60})", re.I)),
     ("job", re.compile(r"\b(?:my job|my work)\s+(?:is|as)\s+([^.,!?;]{3,60})", re.I)),
     ("job", re.compile(r"\bI(?:'m| am) an? ([a-z ]{3,40}?(?:er|or|ist|ian|ant|ent|nurse|chef|teacher|student|engineer|doctor|artist|musician|writer|designer))\b", re.I)),
-    ("home", re.compile(r"\bI\s+(?:live|lived|grew up|moved)\s+(?:in|to)\s+([^.,!?;]{2,60})", re.I)),
+    ("home", re.compile(r"\bI\s+(?:(?:now|still|finally|just|recently)\s+)?(?:live|lived|grew up|moved)\s+(?:in|to)\s+([^.,!?;]{2,60})", re.I)),
     ("home", re.compile(r"\bI(?:'m| am) (?:originally )?from\s+([^.,!?;]{2,60})", re.I)),
     ("family", re.compile(r"\bmy\s+((?:wife|husband|partner|son|daughter|kids|children|child|mom|mother|dad|father|sister|brother|girlfriend|boyfriend|grandma|grandmother|grandpa|grandfather|family|parents|baby)\b[^.,!?;]{0,50})", re.I)),
     ("likes", re.compile(r"\bI\s+(?:really\s+|also\s+|just\s+)?(?:love|like|enjoy|adore)\s+([^.,!?;]{3,60})", re.I)),
@@ -89,7 +90,8 @@ _PROFILE_EN: list[tuple[str, re.Pattern[str]]] = [
 _PROFILE_ZH: list[tuple[str, re.Pattern[str]]] = [
     ("job", re.compile(r"我(?:现在)?在([^，。！？；]{2,30})(?:工作|上班|当)")),
     ("job", re.compile(r"我是(?:一名|一个|一位)([^，。！？；]{2,20})")),
-    ("home", re.compile(r"我(?:住在|来自|搬到了?|在)([^，。！？；]{2,20}?)(?:住|长大)?(?:[，。！？；]|$)")),
+    ("home", re.compile(r"我(?:[^，。！？；]{0,6}?(?:住在|搬到了?|搬去了?)|来自)([^，。！？；]{2,20}?)(?:[，。！？；]|$)")),
+    ("home", re.compile(r"我在([^，。！？；]{2,20}?)(?:住|长大)(?:[，。！？；]|$)")),
     ("family", re.compile(r"我的?(妻子|老婆|丈夫|老公|儿子|女儿|孩子|妈妈|爸爸|母亲|父亲|姐姐|妹妹|哥哥|弟弟|男朋友|女朋友)([^，。！？；]{0,20})")),
     ("likes", re.compile(r"我(?:很|非常|特别|最)?(?:喜欢|爱|热爱)([^，。！？；]{1,30})")),
     ("dislikes", re.compile(r"我(?:很|非常|特别)?(?:不喜欢|讨厌|受不了)([^，。！？；]{1,30})")),

@@ -14,6 +14,7 @@ from ..config import Config
 from ..prompts.recall_prompts import SUFFICIENCY
 from ..providers.embeddings import Embedder
 from ..providers.llm import ChatModel
+from ..records import time_span
 from ..requests import SearchRequest
 from ..store.base import Store
 from ..types import Citation, Filters, Hit, MemoryRecord, Scores, SearchResult, TimeRange
@@ -214,8 +215,7 @@ def _distinct(ids: list[str], records: dict[str, MemoryRecord]) -> list[str]:
 
 def _time_boost(rec: MemoryRecord, window: TimeRange | None, wants_date: bool) -> float:
     boost = 0.0
-    start = rec.event_start or rec.observed_at
-    end = rec.event_end or rec.event_start or rec.observed_at
+    start, end = time_span(rec)
     if window is not None and end >= window.start and start <= window.end:
         boost += TIME_MATCH_BOOST
     if wants_date and rec.event_start is not None and rec.kind in ("fact", "foresight"):

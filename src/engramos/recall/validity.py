@@ -26,17 +26,17 @@ from ..types import MemoryRecord, TimeRange, Validity
 
 # the share of its score a hit keeps when it is not true at the time asked about
 WEIGHTS: dict[Validity, float] = {"current": 1.0, "superseded": 0.35, "not_yet": 0.35, "expired": 0.5}
-_ASKS_AHEAD = re.compile(r"\b(plans?|planning|upcoming|next|soon|future)\b|计划|打算|准备", re.I)
+_ASKS_AHEAD = re.compile(r"\b(plans?|planning|upcoming|coming up|next|soon|future)\b|计划|打算|准备|接下来", re.I)
 
 
 def weight(validity: Validity, query: str, kind: str, *, open_plans: bool) -> float:
     """A past plan sinks only below a plan still open (``open_plans``: one is among the
-    candidates) under a question about what lies ahead; otherwise, asked about it after
-    its date, it is still the evidence, only flagged.  An episode with a past plan among
-    its lines is flagged, not sunk: it holds more."""
+    candidates) under a question about what lies ahead, and so does the episode it was
+    made in; otherwise, asked about it after its date, it is still the evidence, only
+    flagged."""
     if validity == "expired":
         asks_ahead = speaks_of_future(query) or _ASKS_AHEAD.search(query) is not None
-        return WEIGHTS[validity] if asks_ahead and open_plans and kind != "episode" else 1.0
+        return WEIGHTS[validity] if asks_ahead and open_plans else 1.0
     return WEIGHTS[validity]
 
 

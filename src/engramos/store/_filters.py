@@ -14,6 +14,7 @@ from typing import Any
 
 from .._util import epoch
 from ..filters import Filters, MetadataCondition, is_number
+from ..records import time_span
 from ..types import MemoryRecord, TimeRange
 
 
@@ -141,8 +142,7 @@ def search_sql(dialect: Dialect, space: str, f: Filters, *, alias: str,
 
 
 def time_bounds(rec: MemoryRecord) -> tuple[float, float]:
-    """A memory's time span in epoch seconds (``t_start``, ``t_end``): its event time, or
-    when it was said."""
-    if rec.event_start is not None:
-        return epoch(rec.event_start), epoch(rec.event_end or rec.event_start)
-    return epoch(rec.observed_at), epoch(rec.observed_at)
+    """A memory's time span (:func:`engramos.records.time_span`) in epoch seconds
+    (``t_start``, ``t_end``)."""
+    start, end = time_span(rec)
+    return epoch(start), epoch(end)
