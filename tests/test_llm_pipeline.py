@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from engramos import Config, Memory
+from engramos import Config, Filters, Memory
 from engramos.cli import cli
 from engramos.config import LLMConfig
 from engramos.formats import locomo_batches
@@ -229,4 +229,31 @@ def test_chinese_conversation_uses_the_chinese_prompts(tmp_path, embedder):
         episode = mem.list(user_id="u", kinds=["episode"]).items[0]
         assert "玛雅" in episode.text and episode.produced_by == "llm:scripted"
         assert mem.search("玛雅去上海看谁？", user_id="u").hits
+        mem.close()
+
+
+def test_updates_are_found_by_slot_not_only_by_cosine(tmp_path, embedder):
+    """Issue 13 part 2: "lives in Leeds" / "moved to Glasgow" (cosine under 0.9) reach the
+    labelling call because both are about where Ana lives; three homes leave one current
+    value and a chain; one labelling call per MemCell at most."""
+    with ScriptedLLM() as server:
+        mem = llm_memory(tmp_path, embedder, server)
+        homes = [("I live in Bristol with two flatmates.", "2021-09-01"),
+                 ("Last week I moved to Cardiff for work.", "2022-10-01"),
+                 ("I moved to Edinburgh to be with my partner.", "2024-03-15")]
+        for i, (text, day) in enumerate(homes):
+            mem.add([{"speaker": "Maya", "text": text, "timestamp": f"{day}T10:00:00Z"}], user_id="u",
+                    conversation_id=f"c{i}", flush=True)
+        facts = mem._store.list_memories(mem.space, Filters(user_id="u", kinds=["fact"], include_inactive=True),
+                                         limit=50).items
+        current = [f for f in facts if f.status == "active"]
+        assert [f.text for f in current] == ["Maya said that I moved to Edinburgh to be with my partner."]
+        by_id = {f.id: f for f in facts}
+        chain, node = [], current[0]
+        while node.supersedes:
+            node = by_id[node.supersedes]
+            chain.append(node.text)
+        assert len(chain) == 2 and "Cardiff" in chain[0] and "Bristol" in chain[1]
+        assert len(server.chat_requests("updates")) <= 2  # the 2nd and 3rd cells; never more than one per cell
+        assert all(f.valid_to is not None for f in facts if f.status == "superseded")
         mem.close()

@@ -115,3 +115,39 @@ def test_profile_items_reach_the_hits_the_context_and_engram_profile(ana, tmp_pa
     assert result.exit_code == 0 and "home: Glasgow" in result.output and "Leeds" not in result.output
     everything = CliRunner().invoke(cli, ["--home", str(tmp_path / "validity"), "profile", "ana", "--all"])
     assert "until 2024-03-20" in everything.output and "Leeds" in everything.output
+
+
+def test_a_changed_number_supersedes_the_old_one_offline(tmp_path, embedder):
+    from engramos.consolidate.slots import changed_number, slots_of
+
+    assert slots_of("Ana moved to Glasgow") == {"home"} and slots_of("我上个月搬到了上海") == {"home"}
+    assert slots_of("I work as a paramedic now") == {"job"} and slots_of("My rent is 950 pounds") == {"rent"}
+    assert changed_number("my rent went up to 1100 pounds", "my rent is 950 pounds") == {"rent"}
+    assert not changed_number("my rent is 950 pounds", "I paid 950 pounds rent")
+    with Memory(tmp_path / "rent", embedder=embedder) as mem:
+        for mid, day, text in (("k1", "2023-08-01", "My rent is 950 pounds a month, which is a lot for one room."),
+                               ("k2", "2024-08-01", "The landlord raised my rent to 1100 pounds a month.")):
+            mem.add([{"speaker": "Kai", "text": text, "timestamp": f"{day}T10:00:00Z", "id": mid}],
+                    user_id="kai", conversation_id=mid, flush=True)
+        hits = mem.search("How much rent does Kai pay?", user_id="kai").hits
+        assert _cites(hits[0], "k2") and hits[0].validity == "current"
+        old = [h for h in hits if _cites(h, "k1") and h.memory.kind != "episode"]
+        assert old and all(h.validity == "superseded" for h in old)
+
+
+def test_a_plan_called_off_is_no_longer_an_open_plan(tmp_path, embedder):
+    from engramos.consolidate.slots import calls_off
+
+    assert calls_off("We cancelled the trip to Rome.") and calls_off("我们的三亚之行取消了。")
+    assert not calls_off("I'm running every day.")
+    with Memory(tmp_path / "cancel", embedder=embedder) as mem:
+        for mid, day, text in (
+                ("n1", "2024-04-02", "I'm planning to run the Berlin half marathon on April 28th."),
+                ("n2", "2024-04-15", "Sprained my ankle, so I'm not running the half marathon any more.")):
+            mem.add([{"speaker": "Nina", "text": text, "timestamp": f"{day}T10:00:00Z", "id": mid}],
+                    user_id="nina", conversation_id=mid, flush=True)
+        hits = mem.search("Is Nina running the Berlin half marathon?", user_id="nina",
+                          reference_time="2024-04-20T00:00:00Z").hits
+        assert _cites(hits[0], "n2")
+        plan = next(h for h in hits if h.memory.kind == "foresight")
+        assert plan.validity == "superseded" and "not running" in (plan.note or "")

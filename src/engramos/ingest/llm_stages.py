@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 
 from ..config import Config
+from ..consolidate.slots import SLOT_CANDIDATE_SIMILARITY, slots_of
 from ..prompts.memory_prompts import BOUNDARY, COMPACTION, EXTRACTION, UPDATES, Lang, PromptMessage
 from ..providers.embeddings import Embedder
 from ..providers.llm import ChatModel
@@ -28,7 +29,15 @@ from .extract import Draft
 from .segment import Segment, segment
 from .stages import CellContext, Compaction, OlderFacts, SegmentContext
 
-UPDATE_CANDIDATE_SIMILARITY = 0.9  # e5 cosine above which an older fact is compared
+UPDATE_CANDIDATE_SIMILARITY = 0.9  # e5 cosine above which any older fact is compared
+
+
+def _candidate(new: str, old: str, score: float) -> bool:
+    """Whether an older fact is shown to the labelling call: a near restatement, or a
+    statement about the same slot of a life ("lives in Leeds" / "moved to Glasgow",
+    cosine 0.88), which a cosine threshold alone misses."""
+    return score >= UPDATE_CANDIDATE_SIMILARITY or (
+        score >= SLOT_CANDIDATE_SIMILARITY and bool(slots_of(new) & slots_of(old)))
 
 
 def _prompt_messages(messages: list[Message]) -> list[PromptMessage]:
@@ -140,7 +149,7 @@ class LLMExtractor:
         for i, d in enumerate(drafts):
             if d.kind != "fact":
                 continue
-            olds = [rec for rec, score in older(vectors[i]) if score >= UPDATE_CANDIDATE_SIMILARITY]
+            olds = [rec for rec, score in older(vectors[i]) if _candidate(d.text, rec.text, score)]
             if olds:
                 pairs.append((i, [o.id for o in olds], [o.text for o in olds]))
         if not pairs:

@@ -168,8 +168,9 @@ class Pipeline:
         return usage or None
 
     def _older_facts(self, first: Message, vector: np.ndarray) -> list[tuple[MemoryRecord, float]]:
-        near = self.store.search_vectors(first.space, vector, Filters(user_id=first.user_id, kinds=["fact"]),
-                                         limit=3)
+        # facts and plans: a new statement may update either (a plan may be called off)
+        near = self.store.search_vectors(first.space, vector,
+                                         Filters(user_id=first.user_id, kinds=["fact", "foresight"]), limit=10)
         records = {r.id: r for r in self.store.get_memories(first.space, [mid for mid, _ in near])}
         return [(records[mid], score) for mid, score in near if mid in records]
 

@@ -18,6 +18,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..config import Config
+from ..consolidate.slots import (
+    SLOT_CANDIDATE_SIMILARITY,
+    calls_off,
+    changed_number,
+    numbers_of,
+    shared_content_words,
+)
 from ..providers.embeddings import Embedder
 from ..providers.llm import ChatModel
 from ..records import OFFLINE
@@ -108,7 +115,26 @@ class OfflineExtractor:
         return drafts, np.vstack(vectors)
 
     def label_updates(self, drafts: list[Draft], vectors: np.ndarray, older: OlderFacts) -> None:
-        return None  # offline knowledge updates are the profile rules (consolidate.profiles)
+        """Offline, only unambiguous updates: a number of a single-valued slot that changed
+        (rent 950 -> 1100), and a plan called off by a statement about the same thing ("not
+        running the half marathon any more").  Home and job are the profile rules
+        (consolidate.profiles)."""
+        for i, d in enumerate(drafts):
+            if d.kind not in ("fact", "foresight"):
+                continue
+            numeric, cancels = d.kind == "fact" and bool(numbers_of(d.text)), calls_off(d.text)
+            if not (numeric or cancels):
+                continue
+            for rec, score in older(vectors[i]):
+                if score < SLOT_CANDIDATE_SIMILARITY or rec.speaker != d.speaker or rec.status != "active":
+                    continue
+                name = {w.lower() for w in (d.speaker or "").split()}
+                if numeric and rec.kind == "fact" and changed_number(d.text, rec.text):
+                    d.metadata["update"] = {"label": "update", "older": rec.id, "rule": "numeric slot"}
+                    break
+                if cancels and rec.kind == "foresight" and shared_content_words(d.text, rec.text, ignore=name):
+                    d.metadata["update"] = {"label": "update", "older": rec.id, "rule": "plan called off"}
+                    break
 
     def compact(self, person: str, items: list[MemoryRecord]) -> Compaction:
         return Compaction([], np.zeros((0, 1), np.float32), [])

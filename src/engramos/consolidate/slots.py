@@ -1,0 +1,87 @@
+"""What a statement is about: the slots of a person's life (home, job, partner, rent...)
+a sentence speaks of, by its words (English word stems, Chinese keywords).
+
+Knowledge updates look for an older statement about the same slot, not only for a
+similar sentence: "Ana lives in Leeds" and "Ana moved to Glasgow" share few words and a
+cosine under any safe threshold, but both are about where Ana lives.  Slots narrow the
+candidates; whether the new statement replaces the old is then decided by the LLM, or
+offline only where it is unambiguous (a number of a single-valued slot that changed)."""
+
+from __future__ import annotations
+
+import re
+
+from ..text import has_cjk, words
+
+_EN: dict[str, tuple[str, ...]] = {
+    "home": ("live", "lived", "living", "lives", "move", "moving", "relocat", "flat", "apartment", "house",
+             "home", "neighbo"),
+    "job": ("work", "job", "employ", "hired", "career", "profession", "promot", "colleague", "boss", "office",
+            "shift", "resign", "quit"),
+    "partner": ("married", "marry", "wife", "husband", "partner", "girlfriend", "boyfriend", "engaged",
+                "divorc", "fianc"),
+    "rent": ("rent",),
+    "salary": ("salary", "salaries", "earn", "wage", "income"),
+    "weight": ("weigh", "kg", "kilos"),
+    "phone": ("phone",),
+    "car": ("car", "cars", "drive", "driving"),
+    "school": ("school", "universit", "college", "studying", "degree"),
+    "diet": ("vegetarian", "vegan", "meat", "diet"),
+    "pet": ("dog", "cat", "kitten", "puppy", "pet"),
+}
+_ZH: dict[str, tuple[str, ...]] = {
+    "home": ("住", "搬"),
+    "job": ("工作", "上班", "职位", "辞职", "入职", "当"),
+    "partner": ("结婚", "老婆", "老公", "女朋友", "男朋友"),
+    "rent": ("房租", "租金"),
+    "salary": ("工资", "薪水", "月薪", "年薪"),
+    "weight": ("体重", "公斤", "斤"),
+    "phone": ("手机",),
+    "car": ("车",),
+    "school": ("学校", "大学", "读书"),
+    "diet": ("吃素", "素食"),
+    "pet": ("狗", "猫", "宠物"),
+}
+# e5 cosine above which an older statement about the same slot is an update candidate
+SLOT_CANDIDATE_SIMILARITY = 0.75
+# one value at a time: a newer number replaces the older one
+NUMERIC = frozenset({"rent", "salary", "weight"})
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def slots_of(text: str) -> set[str]:
+    """The slots a sentence speaks of."""
+    if has_cjk(text):
+        return {slot for slot, keys in _ZH.items() if any(k in text for k in keys)}
+    seen = words(text, keep_stopwords=True)
+    return {slot for slot, stems in _EN.items() if any(w.startswith(stems) for w in seen)}
+
+
+def numbers_of(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def changed_number(new: str, old: str) -> set[str]:
+    """The numeric slots both statements speak of with different numbers (rent 950 ->
+    1100): an unambiguous update."""
+    shared = slots_of(new) & slots_of(old) & NUMERIC
+    new_n, old_n = numbers_of(new), numbers_of(old)
+    return shared if shared and new_n and old_n and not new_n & old_n else set()
+
+
+# a plan called off: "not running the half marathon any more", "we cancelled the trip", "去不了了"
+_CANCELLED = re.compile(
+    r"\b(cancel(?:l?ed|s)?|called off|calling off|no longer|won't be (?:going|coming|doing)|"
+    r"(?:not|n't) (?:going|running|doing|coming|flying|travelling|traveling|taking|attending)\b.*\bany ?more|"
+    r"(?:not|n't) (?:going|coming|flying|travelling|traveling) (?:to|after all)|postponed|dropped out|"
+    r"(?:isn't|is not|aren't) happening)\b|取消|不去了|不参加了|去不了|泡汤|推迟", re.I)
+
+
+def calls_off(text: str) -> bool:
+    """Whether a statement calls a plan off."""
+    return _CANCELLED.search(text) is not None
+
+
+def shared_content_words(a: str, b: str, *, ignore: set[str]) -> set[str]:
+    """Words (not stopwords, not ``ignore``: the speaker's name) two statements share."""
+    return (set(words(a)) & set(words(b))) - ignore
