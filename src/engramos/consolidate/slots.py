@@ -73,7 +73,7 @@ def changed_number(new: str, old: str) -> set[str]:
 _CANCELLED = re.compile(
     r"\b(cancel(?:l?ed|s)?|called off|calling off|no longer|won't be (?:going|coming|doing)|"
     r"(?:not|n't) (?:going|running|doing|coming|flying|travelling|traveling|taking|attending)\b.*\bany ?more|"
-    r"(?:not|n't) (?:going|coming|flying|travelling|traveling) (?:to|after all)|postponed|dropped out|"
+    r"(?:not|n't) (?:going|coming|flying|travelling|traveling)\b.*\bafter all|postponed|dropped out|"
     r"(?:isn't|is not|aren't) happening)\b|取消|不去了|不参加了|去不了|泡汤|推迟", re.I)
 
 
