@@ -38,6 +38,12 @@ def test_mcp_stdio_remember_then_recall(tmp_path):
             assert "Miso" in _text(ctx)
             bad = await s.call_tool("recall", {"query": "cat", "top_k": 0})
             assert bad.is_error
+            # the profile right after remember (issue 13 part 5): the open cell is read too
+            await s.call_tool("remember", {"text": "I work as a paramedic in Leeds.", "user_id": "ana",
+                                           "speaker": "Ana", "timestamp": "2024-03-05T10:00:00Z"})
+            known = json.loads(_text(await s.call_tool("profile", {"user_id": "ana"})))
+            known = known if isinstance(known, list) else [known]
+            assert any(item["attribute"] == "job" and "paramedic" in item["value"] for item in known), known
 
     asyncio.run(session())
 

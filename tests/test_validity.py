@@ -152,3 +152,14 @@ def test_a_plan_called_off_is_no_longer_an_open_plan(tmp_path, embedder):
         assert _cites(hits[0], "n2")
         plan = next(h for h in hits if h.memory.kind == "foresight")
         assert plan.validity == "superseded" and "not running" in (plan.note or "")
+
+
+def test_a_flush_for_one_user_leaves_other_users_open_tails_alone(tmp_path, embedder):
+    with Memory(tmp_path / "flush", embedder=embedder) as mem:
+        for user in ("alice", "bob"):
+            mem.add([{"speaker": user, "text": f"I work as a baker, says {user}.",
+                      "timestamp": "2024-03-05T10:00:00Z"}], user_id=user)
+        assert mem.admin.check()["messages_without_cells"] == 2
+        mem.flush(user_id="alice")
+        assert mem.admin.check()["messages_without_cells"] == 1
+        assert [m.user_id for m in mem.profile(user_id="alice")] == ["alice"] and not mem.profile(user_id="bob")

@@ -201,6 +201,7 @@ def forget(state: State, memory_id: str | None, conversation_id: str | None, use
 def profile(state: State, user_id: str, show_all: bool) -> None:
     """What is known about a user's people: profile items by person, with evidence."""
     with _errors(state):
+        state.memory.flush(user_id=user_id)  # what was just added sits in an open MemCell
         items = [m for m in state.memory.profile(user_id=user_id) if show_all or m.status == "active"]
 
         def human() -> None:

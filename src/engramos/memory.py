@@ -148,13 +148,16 @@ class Memory:
                          job_ids=[stored.job_id] if stored.job_id else [])
 
     def flush(self, *, user_id: str | None = None, conversation_id: str | None = None) -> int:
-        """Close the open tails of a conversation (or of all conversations) into MemCells
-        and process them; the number of jobs run."""
+        """Close the open tails of a conversation (or of all conversations, or of all of a
+        user's) into MemCells and process them; the number of jobs run."""
         if conversation_id is not None:
             check_id("conversation_id", conversation_id)
+        check_id("user_id", user_id, required=False)
         convs = [conversation_id] if conversation_id else self._store.conversations_with_unassigned(self.space)
         for conv in convs:
             owner = self.conversation_owner(conv)
+            if user_id is not None and owner is not None and owner.user_id != user_id:
+                continue  # another user's conversation: a flush for one user leaves it open
             user = user_id or (owner.user_id if owner else DEFAULT_USER)
             self._pipeline.request_segmentation(self.space, user, conv, flush=True,
                                                 agent_id=owner.agent_id if owner else None)

@@ -161,12 +161,17 @@ def build_mcp(memory: Memory, *, http_url: str | None = None) -> Any:
             c.audit("forget", memory_id or conversation_id or user_id or "", counts=counts, via="mcp")
         return counts
 
-    @server.tool(description="What is known about a user: profile items (job, home, family, likes...).")
+    @server.tool(description="What is known about a user now: profile items (job, home, family, likes...), "
+                             "including what was just remembered.")
     def profile(user_id: UserId) -> list[dict[str, Any]]:
         mem, c = scope("read")
         if c is not None:
             c.check_user(user_id)
-        items = [m for m in mem.profile(user_id=user_id) if c is None or c.sees(m.user_id, m.agent_id)]
+        # what was just remembered sits in an open MemCell: close the user's open tails so
+        # that it is read too (the engine's own processing of stored messages, no new data)
+        mem.flush(user_id=user_id)
+        items = [m for m in mem.profile(user_id=user_id)
+                 if m.status == "active" and (c is None or c.sees(m.user_id, m.agent_id))]
         return [{"id": m.id, "text": m.text, "attribute": m.metadata.get("attribute"),
                  "value": m.metadata.get("value"), "said_on": m.observed_at.date().isoformat()} for m in items[:200]]
 
