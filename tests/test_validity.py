@@ -163,3 +163,15 @@ def test_a_flush_for_one_user_leaves_other_users_open_tails_alone(tmp_path, embe
         mem.flush(user_id="alice")
         assert mem.admin.check()["messages_without_cells"] == 1
         assert [m.user_id for m in mem.profile(user_id="alice")] == ["alice"] and not mem.profile(user_id="bob")
+
+
+def test_a_question_about_a_persons_job_gets_the_profile_item_first(tmp_path, embedder):
+    with Memory(tmp_path / "job", embedder=embedder) as mem:
+        mem.add([{"speaker": "Maya", "text": t, "timestamp": f"2024-03-0{i + 1}T10:00:00Z"} for i, t in enumerate((
+            "Work was chaos today, the printer died again.",
+            "I work as a veterinary nurse at a clinic in Bath.",
+            "After work we went for pizza."))], user_id="maya", conversation_id="m", flush=True)
+        top = mem.search("What does Maya do for work?", user_id="maya").hits[0]
+        assert top.memory.kind == "profile" and top.memory.metadata["attribute"] == "job"
+        block = mem.context("What does Maya do for work?", user_id="maya", budget_tokens=200)
+        assert "veterinary nurse" in block.text.split("## Profile\n", 1)[1].split("\n", 1)[0]

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._util import utcnow
 from ..config import Config
+from ..consolidate.slots import slots_of
 from ..prompts.recall_prompts import SUFFICIENCY
 from ..providers.embeddings import Embedder
 from ..providers.llm import ChatModel
@@ -26,6 +27,7 @@ from .validity import CURRENT, State, assess, point_in_time, weight
 
 TIME_MATCH_BOOST = 0.5  # a hit inside the question's time range
 DATED_BOOST = 0.2  # a dated fact for a "when" question
+SLOT_MATCH_BOOST = 0.3  # a profile item of the slot the question asks about
 MAX_CITATIONS = 40
 
 
@@ -99,6 +101,7 @@ class RecallEngine:
             lists += [(self.store.search_text(space, words, wide, limit=n, time_range=window), 1.0),
                       (self.store.search_vectors(space, qvec, wide, limit=n, time_range=window), 1.0)]
         fused = rrf(lists, cfg.rrf_k)
+        asked = slots_of(query)  # what about a person the question asks (home, job...)
         bm25 = {i: s for ranked, _ in lists[::2] for i, s in ranked}
         cosine = {i: s for ranked, _ in lists[1::2] for i, s in ranked}
         ranked_ids = sorted(fused, key=lambda i: -fused[i])[:n]
@@ -109,7 +112,7 @@ class RecallEngine:
             rec = records.get(mid)
             if rec is None or not _admits(filters, rec):  # the one filter test, on every path
                 continue
-            boost = _time_boost(rec, window, plan.wants_date)
+            boost = _time_boost(rec, window, plan.wants_date) + _slot_boost(rec, asked)
             scores[mid] = Scores(bm25=bm25.get(mid), vector=cosine.get(mid), fusion=fused[mid],
                                  time=boost, final=fused[mid] * (1.0 + boost))
             via[mid] = "direct"
@@ -211,6 +214,12 @@ def _distinct(ids: list[str], records: dict[str, MemoryRecord]) -> list[str]:
         elif records[i].kind == "profile" and records[out[kept[key]]].kind != "profile":
             out[kept[key]] = i
     return out
+
+
+def _slot_boost(rec: MemoryRecord, asked: set[str]) -> float:
+    """A profile item of the slot the question asks about ("What does Maya do for work?"
+    -> her job) comes before the events that mention it."""
+    return SLOT_MATCH_BOOST if rec.kind == "profile" and rec.metadata.get("attribute") in asked else 0.0
 
 
 def _time_boost(rec: MemoryRecord, window: TimeRange | None, wants_date: bool) -> float:
