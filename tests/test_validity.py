@@ -39,6 +39,7 @@ def test_the_current_value_ranks_above_the_superseded_one_which_says_so(ana):
         assert hits[i].validity == "superseded"
         assert hits[i].note and "until 20 March 2024" in hits[i].note and "Glasgow" in hits[i].note
         assert hits[i].superseded_by is not None
+        assert hits[i].scores.validity == 0.35  # in the score breakdown
     assert hits[best_current].validity == "current"
     block = ana.context("Where does Ana live?", user_id="ana", budget_tokens=256)
     leeds = [line for line in block.text.splitlines() if "Leeds" in line]

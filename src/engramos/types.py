@@ -119,6 +119,7 @@ class Scores(BaseModel):
     fusion: float = 0.0
     time: float = 0.0
     rerank: float | None = None
+    validity: float = 1.0  # the share of its score a hit not true at the time asked about keeps
     final: float = 0.0
 
 

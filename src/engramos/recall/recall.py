@@ -172,7 +172,7 @@ class RecallEngine:
         for mid, state in states.items():
             share = weight(state.validity, query, records[mid].kind, open_plans=open_plans)
             if share != 1.0:
-                scores[mid] = scores[mid].model_copy(update={"final": scores[mid].final * share})
+                scores[mid] = scores[mid].model_copy(update={"final": scores[mid].final * share, "validity": share})
         return states
 
     def _hits(self, recs: list[MemoryRecord], scores: dict[str, Scores], via: dict[str, str],
