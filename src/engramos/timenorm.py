@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from .text import has_cjk
+
 Granularity = Literal["day", "week", "weekend", "month", "season", "year"]
 
 _EN_NUM = {
@@ -152,7 +154,7 @@ _AHEAD_ZH = re.compile(r"要|会|将|打算|计划|准备|想|预计|安排")
 
 def speaks_of_future(text: str) -> bool:
     """Whether a sentence says what will happen (a plan, an expectation), by its markers."""
-    return bool((_FUTURE_ZH if _has_cjk(text) else _FUTURE_EN).search(text))
+    return bool((_FUTURE_ZH if has_cjk(text) else _FUTURE_EN).search(text))
 
 
 def dates_lie_ahead(text: str) -> bool:
@@ -160,15 +162,11 @@ def dates_lie_ahead(text: str) -> bool:
     ("I'm going to Lisbon in October"), an arrangement or a schedule ("I fly to Rome on
     February 3rd", "my exam is on March 22"), with no sign of the past.  Otherwise (a
     reported event, "we met on June 14th", or a bare "in June") they look back."""
-    if _has_cjk(text):
+    if has_cjk(text):
         return bool(_FUTURE_ZH.search(text) or _AHEAD_ZH.search(text)) and not _PAST_ZH.search(text)
     if _FUTURE_EN.search(text):
         return True
     return bool(_ARRANGED_EN.search(text)) and not _PAST_EN.search(text)
-
-
-def _has_cjk(text: str) -> bool:
-    return re.search(r"[\u4e00-\u9fff]", text) is not None
 
 
 def _year_of(ref: date, month: int, day: int | None, ahead: bool) -> int:

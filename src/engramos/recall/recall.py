@@ -23,7 +23,7 @@ from .expand import expansions
 from .fusion import rrf
 from .query import analyze
 from .rerank import NoopReranker, Reranker, normalise
-from .validity import CURRENT, State, assess, point_in_time, weight
+from .validity import CURRENT, State, asks_ahead, assess, point_in_time, weight
 
 TIME_MATCH_BOOST = 0.5  # a hit inside the question's time range
 DATED_BOOST = 0.2  # a dated fact for a "when" question
@@ -110,14 +110,14 @@ class RecallEngine:
         via: dict[str, str] = {}
         for mid in ranked_ids:
             rec = records.get(mid)
-            if rec is None or not _admits(filters, rec):  # the one filter test, on every path
+            if rec is None or not _admits(filters, wide, rec):  # the one filter test, on every path
                 continue
             boost = _time_boost(rec, window, plan.wants_date) + _slot_boost(rec, asked)
             scores[mid] = Scores(bm25=bm25.get(mid), vector=cosine.get(mid), fusion=fused[mid],
                                  time=boost, final=fused[mid] * (1.0 + boost))
             via[mid] = "direct"
         if expand:
-            self._expand(space, records, scores, via, qvec, top_k, filters)
+            self._expand(space, records, scores, via, qvec, top_k, filters, wide)
         self._rerank(query, records, scores)
         states = self._validity(space, query, records, scores, reference_time, as_of, window)
         order = _distinct(sorted(scores, key=lambda i: -scores[i].final), records)[:top_k]
@@ -126,13 +126,13 @@ class RecallEngine:
                             wants_date=plan.wants_date, took_ms=(time.perf_counter() - started) * 1000)
 
     def _expand(self, space: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
-                via: dict[str, str], qvec: np.ndarray, top_k: int, filters: Filters) -> None:
+                via: dict[str, str], qvec: np.ndarray, top_k: int, filters: Filters, wide: Filters) -> None:
         n_seeds = min(top_k, self.config.recall.expand_seeds)
         seeds = [(records[i], scores[i].final) for i in sorted(scores, key=lambda i: -scores[i].final)[:n_seeds]]
         found = expansions(self.store, space, seeds, qvec, self.config.recall)
         new_ids = [i for i, _, _ in found if i not in records]
         for rec in self.store.get_memories(space, list(dict.fromkeys(new_ids))):
-            if _admits(filters, rec):
+            if _admits(filters, wide, rec):
                 records[rec.id] = rec
         for mid, score, how in found:
             if mid not in records:
@@ -169,8 +169,9 @@ class RecallEngine:
         successors = {old: known[new] for old, new in newer.items() if new in known}
         states = assess(scored, at, past_point, successors)
         open_plans = any(s.validity == "current" and scored[m].kind == "foresight" for m, s in states.items())
+        ahead = asks_ahead(query)
         for mid, state in states.items():
-            share = weight(state.validity, query, records[mid].kind, open_plans=open_plans)
+            share = weight(state.validity, ahead=ahead, open_plans=open_plans)
             if share != 1.0:
                 scores[mid] = scores[mid].model_copy(update={"final": scores[mid].final * share, "validity": share})
         return states
@@ -191,12 +192,11 @@ class RecallEngine:
         return hits
 
 
-def _admits(filters: Filters, rec: MemoryRecord) -> bool:
-    """The caller's filters, except that a superseded memory is admitted (see
-    :mod:`.validity`); a deleted one only when the caller includes inactive memories."""
-    if rec.status == "superseded" and not filters.include_inactive:
-        return filters.model_copy(update={"include_inactive": True}).matches(rec)
-    return filters.matches(rec)
+def _admits(filters: Filters, wide: Filters, rec: MemoryRecord) -> bool:
+    """The caller's filters, except that a superseded memory is admitted (``wide``: the
+    same filters with inactive memories; see :mod:`.validity`); a deleted one only when
+    the caller includes inactive memories."""
+    return (wide if rec.status == "superseded" else filters).matches(rec)
 
 
 def _distinct(ids: list[str], records: dict[str, MemoryRecord]) -> list[str]:

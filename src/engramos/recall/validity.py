@@ -29,14 +29,18 @@ WEIGHTS: dict[Validity, float] = {"current": 1.0, "superseded": 0.35, "not_yet":
 _ASKS_AHEAD = re.compile(r"\b(plans?|planning|upcoming|coming up|next|soon|future)\b|计划|打算|准备|接下来", re.I)
 
 
-def weight(validity: Validity, query: str, kind: str, *, open_plans: bool) -> float:
+def asks_ahead(query: str) -> bool:
+    """Whether a question is about what lies ahead ("Is Ana going to Reykjavik?")."""
+    return speaks_of_future(query) or _ASKS_AHEAD.search(query) is not None
+
+
+def weight(validity: Validity, *, ahead: bool, open_plans: bool) -> float:
     """A past plan sinks only below a plan still open (``open_plans``: one is among the
-    candidates) under a question about what lies ahead, and so does the episode it was
-    made in; otherwise, asked about it after its date, it is still the evidence, only
-    flagged."""
+    candidates) under a question about what lies ahead (``ahead``), and so does the
+    episode it was made in; otherwise, asked about it after its date, it is still the
+    evidence, only flagged."""
     if validity == "expired":
-        asks_ahead = speaks_of_future(query) or _ASKS_AHEAD.search(query) is not None
-        return WEIGHTS[validity] if asks_ahead and open_plans else 1.0
+        return WEIGHTS[validity] if ahead and open_plans else 1.0
     return WEIGHTS[validity]
 
 
