@@ -8,7 +8,7 @@ import pytest
 from engramos import InvalidInputError, Memory
 from engramos._util import utcnow
 from engramos.config import SegmentationConfig
-from engramos.ingest.extract import extract_cell, profile_matches, third_person
+from engramos.ingest.extract import extract_cell
 from engramos.ingest.segment import segment
 from engramos.types import Message
 from engramos.validation import normalize_messages
@@ -127,15 +127,12 @@ def test_extraction_makes_episode_facts_foresight_and_profile():
     plan = next(d for d in drafts if d.kind == "foresight")
     assert plan.text.startswith("Leo is moving to Porto next month (April 2024)")
     assert plan.valid_to is not None and plan.valid_to.date().isoformat() == "2024-05-01"
-    prof = next(d for d in drafts if d.kind == "profile")
-    assert prof.metadata == {"attribute": "job", "value": "a nurse at the city hospital"}
-
-
-def test_third_person_rewrite_and_chinese_profile():
-    assert third_person("I love my dog and I'm happy", "Ana") == "Ana loves Ana's dog and Ana is happy"
-    assert third_person("我们和我的奶奶", "玛雅") == "我们和玛雅的奶奶"
-    assert ("likes", "画画") in profile_matches("我很喜欢画画")
-    assert ("home", "上海") in profile_matches("我住在上海。")
+    prof = next(d for d in drafts if d.kind == "profile" and d.metadata["attribute"] == "job")
+    assert {k: prof.metadata[k] for k in ("subject", "attribute", "value")} == \
+        {"subject": "Maya", "attribute": "job", "value": "nurse"}
+    assert prof.metadata["evidence"] == ["msg_2"] and prof.metadata["nature"] == "state"
+    # a plan is not yet a fact about the person: no profile item for Leo's move
+    assert not any(d.kind == "profile" and d.speaker == "Leo" for d in drafts)
 
 
 def test_pipeline_builds_cells_scenes_and_profile_updates(memory: Memory):
@@ -148,9 +145,9 @@ def test_pipeline_builds_cells_scenes_and_profile_updates(memory: Memory):
     cells = memory._store.list_cells(memory.space, "c")
     assert [c.boundary for c in cells] == ["day", "flush"] and all(c.status == "extracted" for c in cells)
     assert all(c.scene_id for c in cells)
-    profile = memory.list(user_id="u", kinds=["profile"], filters=None).items
+    profile = memory.list(user_id="u", kinds=["profile"], filters=None, include_inactive=True).items
     by_value = {p.metadata["value"]: p for p in profile}
-    old, new = by_value["a teacher at the village school"], by_value["a pilot for a small airline now"]
+    old, new = by_value["teacher"], by_value["pilot"]
     assert old.status == "superseded" and old.valid_to is not None and new.supersedes == old.id
     assert [h.action for h in memory.history(old.id)] == ["create", "supersede"]
 

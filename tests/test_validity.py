@@ -37,7 +37,8 @@ def test_the_current_value_ranks_above_the_superseded_one_which_says_so(ana):
     assert stale and best_current < min(stale)
     for i in stale:  # the fact, the raw turn and the episode that said "Leeds"
         assert hits[i].validity == "superseded"
-        assert hits[i].note and "until 20 March 2024" in hits[i].note and "Glasgow" in hits[i].note
+        # closed when the move happened ("last week" of 20 March), not when it was told
+        assert hits[i].note and "until 11 March 2024" in hits[i].note and "Glasgow" in hits[i].note
         assert hits[i].superseded_by is not None
         assert hits[i].scores.validity == 0.35  # in the score breakdown
     assert hits[best_current].validity == "current"
@@ -115,7 +116,7 @@ def test_profile_items_reach_the_hits_the_context_and_engram_profile(ana, tmp_pa
     result = CliRunner().invoke(cli, ["--home", str(tmp_path / "validity"), "profile", "ana"])
     assert result.exit_code == 0 and "home: Glasgow" in result.output and "Leeds" not in result.output
     everything = CliRunner().invoke(cli, ["--home", str(tmp_path / "validity"), "profile", "ana", "--all"])
-    assert "until 2024-03-20" in everything.output and "Leeds" in everything.output
+    assert "until 2024-03-11" in everything.output and "Leeds" in everything.output
 
 
 def test_a_changed_number_supersedes_the_old_one_offline(tmp_path, embedder):

@@ -63,9 +63,29 @@ class WritePlan:
             if self.cell is not None:
                 store.upsert_cell(self.cell)
 
-    def supersede(self, older: MemoryRecord, newer: MemoryRecord | None, actor: str) -> None:
-        """Close an older memory's validity (knowledge update, contradiction, deletion)."""
-        closes_at = newer.observed_at if newer else utcnow()
+    def add_evidence(self, older: MemoryRecord, newer: MemoryRecord) -> None:
+        """A restatement: the existing item gains the new message as evidence."""
+        said = older.metadata.get("evidence")
+        evidence = [str(e) for e in said] if isinstance(said, list) else list(older.message_ids)
+        fresh = [m for m in newer.message_ids if m not in evidence]
+        if not fresh:
+            return
+        confidence = older.metadata.get("confidence", 0.9)
+        gained = min(1.0, (confidence if isinstance(confidence, float | int) else 0.9) + profiles.RESTATED_GAIN)
+        meta = {**older.metadata, "evidence": evidence + fresh, "confidence": round(gained, 2),
+                "last_said": newer.observed_at.isoformat()}
+        older.metadata = meta
+        if not any(m.id == older.id for m in self.memories):
+            self.changes.append((older.id, {"metadata": meta}))
+        self.history.append(history_entry(older.id, "update", newer.produced_by, {"evidence": evidence},
+                                          {"evidence": evidence + fresh, "restated_in": fresh}))
+
+    def supersede(self, older: MemoryRecord, newer: MemoryRecord | None, actor: str,
+                  at: datetime | None = None) -> None:
+        """Close an older memory's validity (knowledge update, contradiction, deletion) when
+        the newer one starts (a dated move: when it happened; else when it was said), or
+        ``at`` (a statement that ends it), or now."""
+        closes_at = (newer.valid_from or newer.observed_at) if newer else (at or utcnow())
         pending = next((m for m in self.memories if m.id == older.id), None)
         if pending is not None:  # written by this same plan: change it before it is inserted
             pending.status, pending.valid_to = "superseded", closes_at
@@ -96,8 +116,11 @@ def plan_cell(store: Store, drafts: list[Draft], vectors: np.ndarray, messages: 
                      cell=cell.model_copy(update={"status": "extracted", "scene_id": scene[0].id}))
     by_id = {m.id: m for m in messages}
     profile_cache: dict[str, list[MemoryRecord]] = {}
+    restated: set[str] = set()  # texts whose every slot was said before: no new fact
+    changed: set[str] = set()
     now = utcnow()
-    for d, vec in zip(drafts, vectors, strict=True):
+    # profile items first: whether a fact restates what is known depends on them
+    for d, vec in sorted(zip(drafts, vectors, strict=True), key=lambda dv: dv[0].kind != "profile"):
         inherited = shared_metadata([by_id[i] for i in d.message_ids if i in by_id])
         rec = MemoryRecord(
             id=new_id("mem"), space=first.space, kind=d.kind,  # type: ignore[arg-type]
@@ -108,9 +131,12 @@ def plan_cell(store: Store, drafts: list[Draft], vectors: np.ndarray, messages: 
             metadata={**inherited, **d.metadata}, produced_by=produced_by, created_at=now, updated_at=now)
         if d.kind == "profile":
             kept = _consolidate_profile(store, plan, rec, profile_cache)
+            (changed if kept is not None or rec.metadata.get("ended") else restated).add(rec.text)
             if kept is None:
                 continue
             rec = kept
+        elif d.kind == "fact" and rec.text in restated and rec.text not in changed:
+            continue  # a restatement: the profile item it repeats took it as evidence
         update = d.metadata.get("update")
         if isinstance(update, dict):
             if update["label"] == "duplicate":
@@ -127,23 +153,48 @@ def plan_cell(store: Store, drafts: list[Draft], vectors: np.ndarray, messages: 
 
 def _consolidate_profile(store: Store, plan: WritePlan, rec: MemoryRecord,
                          cache: dict[str, list[MemoryRecord]]) -> MemoryRecord | None:
+    """The profile item to store (None: nothing new), after superseding what it updates
+    or ends, with the facts that stated the replaced values."""
     speaker = rec.speaker or ""
     if speaker not in cache:
         cache[speaker] = store.list_memories(rec.space, Filters(user_id=rec.user_id, kinds=["profile"],
                                                                 speaker=speaker), limit=500).items
     existing = cache[speaker] + [r for r in plan.memories if r.kind == "profile" and r.speaker == speaker]
-    decision = profiles.decide(str(rec.metadata["attribute"]), str(rec.metadata["value"]), existing,
-                               requested=rec.metadata.get("op"))
+    decision = profiles.decide(rec.metadata, existing, requested=rec.metadata.get("op"))
     if decision.action == "keep":
+        for older in decision.previous:
+            plan.add_evidence(older, rec)
         return None
-    if decision.action == "delete":
-        if decision.previous is not None and decision.previous.status == "active":
-            plan.supersede(decision.previous, None, rec.produced_by)
+    replaced = [m for m in decision.previous if m.status == "active"]
+    newer = rec if decision.action == "update" else None
+    for older in replaced:
+        plan.supersede(older, newer, rec.produced_by, at=rec.observed_at)
+    if replaced:
+        _supersede_facts(store, plan, rec, replaced, newer)
+    if decision.action == "end":
         return None
-    if decision.action == "update" and decision.previous is not None:
-        plan.supersede(decision.previous, rec, rec.produced_by)
-        return rec.model_copy(update={"supersedes": decision.previous.id})
+    if decision.action == "update" and decision.latest is not None:
+        return rec.model_copy(update={"supersedes": decision.latest.id,
+                                      "valid_from": rec.valid_from or rec.observed_at})
     return rec
+
+
+def _supersede_facts(store: Store, plan: WritePlan, rec: MemoryRecord, replaced: list[MemoryRecord],
+                     newer: MemoryRecord | None) -> None:
+    """Facts stating a value that was just replaced or ended go with it."""
+    subject, identity = rec.metadata.get("subject"), rec.metadata.get("identity")
+    if not isinstance(subject, str) or not isinstance(identity, str):
+        return
+    facts = store.list_memories(rec.space, Filters(user_id=rec.user_id, kinds=["fact"],
+                                                   metadata={"subject": subject, "identity": identity}),
+                                limit=200).items
+    facts += [m for m in plan.memories if m.kind == "fact" and m.metadata.get("identity") == identity
+              and m.metadata.get("subject") == subject]
+    old_values = [m.metadata.get("value", "") for m in replaced]
+    for fact in facts:
+        if fact.status == "active" and fact.observed_at <= rec.observed_at and \
+                any(profiles.same_value(fact.metadata.get("value", ""), v) for v in old_values):
+            plan.supersede(fact, newer, rec.produced_by, at=rec.observed_at)
 
 
 def plan_compaction(space: str, first: Message, cell: Cell, drafts: list[Draft], vectors: np.ndarray,

@@ -1,48 +1,75 @@
-"""Offline profile consolidation: add / update / keep.
+"""Profile consolidation: add / update / keep / end.
 
-Each profile draft names a speaker, an attribute (job, home, family, likes, dislikes)
-and a value.  Against the speaker's active profile items of the same attribute:
+Each profile draft names a subject (the person it is about), an attribute and a value,
+and an identity (:class:`..ingest.statements.Slot`): the attribute for a single-valued
+slot (home, job, partner...), attribute and key for a multi-valued one (pet:biscuit,
+family:jo).  Against the subject's active items of the same identity:
 
-* the same value (ignoring case and spacing) -> **keep**: nothing new is stored;
-* a single-valued attribute (job, home) with another value -> **update**: the old item
-  is superseded (its validity closes when the new one was said) and the new one links
-  to it through ``supersedes``;
+* the same value (ignoring case, spacing and articles) -> **keep**: nothing new is
+  stored; the existing item gains the new message as evidence and some confidence;
+* another value -> **update**: every such item is superseded (its validity closes when
+  the new one was said) and the new one links to the latest through ``supersedes``;
+* a statement that ends the slot ("we said goodbye to Biscuit", "I quit my job") ->
+  **end**: the items it ends are superseded, nothing new is stored as current;
 * otherwise -> **add**.
+
+Items written by an LLM carry no identity: theirs is the attribute for the
+single-valued attributes and attribute:value for the others, as before.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from ..ingest.statements import SINGLE_VALUED, norm_value
 from ..types import MemoryRecord
 
-SINGLE_VALUED = frozenset({"job", "home"})
+# confidence an item gains each time its value is said again (up to 1.0)
+RESTATED_GAIN = 0.05
 
 
-def _norm(value: object) -> str:
-    return " ".join(str(value).lower().split())
+def identity_of(meta: dict[str, object]) -> str:
+    if isinstance(meta.get("identity"), str):
+        return str(meta["identity"])
+    attribute = str(meta.get("attribute", ""))
+    return attribute if attribute in SINGLE_VALUED else f"{attribute}:{norm_value(meta.get('value', ''))}"
+
+
+def same_value(a: object, b: object) -> bool:
+    x, y = norm_value(a), norm_value(b)
+    return bool(x) and (x == y or (len(x) > 3 and len(y) > 3 and (x in y or y in x)))
 
 
 @dataclass
 class ProfileDecision:
-    action: Literal["add", "update", "keep", "delete"]
-    previous: MemoryRecord | None = None
+    action: Literal["add", "update", "keep", "end"]
+    previous: list[MemoryRecord] = field(default_factory=list)  # what it keeps, updates or ends
+
+    @property
+    def latest(self) -> MemoryRecord | None:
+        return max(self.previous, key=lambda m: m.observed_at) if self.previous else None
 
 
-def decide(attribute: str, value: str, existing: list[MemoryRecord],
+def decide(meta: dict[str, object], existing: list[MemoryRecord],
            requested: Literal["add", "update", "delete", "keep"] | None = None) -> ProfileDecision:
-    """``requested`` is the LLM's operation when there is one: ``delete`` removes the
-    matching item, ``update`` replaces the latest item of the attribute even when the
-    attribute is multi-valued; the same value is always a keep."""
-    same_attr = [m for m in existing if m.metadata.get("attribute") == attribute and m.status == "active"]
-    if requested == "delete":
-        match = [m for m in same_attr if _norm(m.metadata.get("value", "")) == _norm(value)] or same_attr
-        return ProfileDecision("delete", max(match, key=lambda m: m.observed_at)) if match else ProfileDecision("keep")
-    for m in same_attr:
-        if _norm(m.metadata.get("value", "")) == _norm(value):
-            return ProfileDecision("keep", m)
-    if (attribute in SINGLE_VALUED or requested == "update") and same_attr:
-        latest = max(same_attr, key=lambda m: m.observed_at)
-        return ProfileDecision("update", latest)
+    """``meta``: the new item's metadata (attribute, value, identity, ended); ``existing``:
+    the subject's items.  ``requested`` is the LLM's operation when there is one:
+    ``delete`` ends the matching item, ``update`` replaces the latest item of the
+    attribute even when the attribute is multi-valued."""
+    identity, value = identity_of(meta), meta.get("value", "")
+    active = [m for m in existing if m.status == "active"]
+    same = [m for m in active if identity_of(m.metadata) == identity]
+    if requested == "update" and not same:
+        same = [m for m in active if m.metadata.get("attribute") == meta.get("attribute")]
+    if requested == "delete" or meta.get("ended"):
+        matching = [m for m in same if same_value(m.metadata.get("value", ""), value)]
+        # "I quit my job" ends whatever job is held; "said goodbye to Biscuit" only Biscuit
+        ends = matching or (same if identity in SINGLE_VALUED else [])
+        return ProfileDecision("end", ends)
+    kept = [m for m in same if same_value(m.metadata.get("value", ""), value)]
+    if kept:
+        return ProfileDecision("keep", kept)
+    if same and (identity in SINGLE_VALUED or requested == "update"):
+        return ProfileDecision("update", same)
     return ProfileDecision("add")

@@ -3,13 +3,15 @@
 * **turn** texts: ``Speaker: content [image: caption]`` with every relative time
   expression followed by its absolute date (resolved against that message's timestamp).
 * **episode**: the cell's turns in order under a dated header.
-* **facts**: each declarative sentence, attributed — first-person words are rewritten to
-  the speaker's name ("I went" -> "Caroline went") so a fact stands on its own — with the
-  event time of its first time expression.
+* **facts**: each declarative sentence in the third person, from a parse
+  (:mod:`.statements`: "I went" -> "Caroline went", "you" -> the addressee in a
+  two-party chat), so a fact stands on its own, with the event time of its first time
+  expression and the subject, attribute and value of the slot it states, if any.
 * **foresight**: sentences about the future (plans, expectations), with a validity window
   that ends after the event (or 30 days after it was said when no date is given).
-* **profile** items: self-disclosures matched by patterns (job, home, family, likes and
-  dislikes), in English and Chinese.
+* **profile** items: one per slot a statement states (home, job, employer, partner,
+  family, pets, diet, school, car, phone, hobbies, likes, rent, salary, weight), with its
+  evidence message and a confidence, in English and Chinese.
 """
 
 from __future__ import annotations
@@ -22,53 +24,8 @@ from ..records import render_turn
 from ..text import has_cjk, split_sentences, words
 from ..timenorm import TimeMention, annotate, format_date, speaks_of_future
 from ..types import Message
+from .statements import TRAITS, Slot, analyse
 
-# ------------------------------------------------------------ person rewrite
-_NOT_PRESENT = frozenset(["was", "had", "did", "went", "made", "got", "saw", "took", "came", "gave", "found", "felt", "thought", "told", "knew", "left", "met", "ran", "bought", "brought", "built", "began", "wrote", "said", "sent", "spent", "won", "lost", "kept", "held", "heard", "became", "taught", "caught", "slept", "drove", "ate", "drew", "flew", "grew", "threw", "wore", "chose", "fell", "forgot", "sat", "stood", "understood", "paid", "put", "set", "cut", "let", "hit", "hurt", "quit", "shut", "led", "fed", "sang", "swam", "rode", "woke", "spoke", "broke", "stole", "hid", "can", "could", "will", "would", "should", "might", "must", "may", "shall", "also", "just", "really", "still", "always", "never", "often", "usually", "actually", "totally", "definitely", "guess", "mean"])
-_IRREGULAR_S = {"have": "has", "do": "does", "go": "goes", "am": "is", "be": "is"}
-
-
-def _third_singular(verb: str) -> str:
-    """Present-tense agreement after a name: "I love" -> "Ana loves"; past forms,
-    modals and adverbs stay as they are."""
-    if verb in _IRREGULAR_S:
-        return _IRREGULAR_S[verb]
-    if verb in _NOT_PRESENT or verb.endswith(("ed", "ing")) or len(verb) < 2:
-        return verb
-    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
-        return verb + "es"
-    if verb.endswith("y") and verb[-2] not in "aeiou":
-        return verb[:-1] + "ies"
-    return verb + "s"
-
-
-_EN_PERSON = [
-    (re.compile(r"\bI'm\b"), "{n} is"), (re.compile(r"\bI've\b"), "{n} has"),
-    (re.compile(r"\bI'll\b"), "{n} will"), (re.compile(r"\bI'd\b"), "{n} would"),
-    (re.compile(r"\b[Mm]yself\b"), "{n}"), (re.compile(r"\b[Mm]y\b"), "{n}'s"),
-    (re.compile(r"\b[Mm]ine\b"), "{n}'s"), (re.compile(r"\bme\b"), "{n}"),
-]
-_ADVERBS = r"really|also|just|still|always|never|often|usually|now|currently|finally|recently|sometimes|mostly"
-_EN_I_VERB = re.compile(rf"\bI\s+(?:({_ADVERBS})\s+)?([a-z]+)\b")
-
-
-def third_person(sentence: str, name: str) -> str:
-    """Rewrite a first-person sentence so that it names the speaker."""
-    if has_cjk(sentence):
-        return re.sub(r"我(?!们)", name, sentence)
-
-    def _i_verb(m: re.Match[str]) -> str:
-        adverb, verb = m.group(1), m.group(2)
-        verb = _third_singular(verb)
-        return f"{name} {adverb + ' ' if adverb else ''}{verb}"
-
-    out = _EN_I_VERB.sub(_i_verb, sentence)
-    for pattern, repl in _EN_PERSON:
-        out = pattern.sub(repl.format(n=name), out)
-    return re.sub(r"\bI\b", name, out)
-
-
-# --------------------------------------------------------------- patterns
 # a state that begins at a time ahead, rather than an event that happens then
 _STARTS = re.compile(r"\b(takes? over|starts?|starting|begins?|beginning|becomes?|will be the new|"
                      r"takes? effect|from then on|moves? in)\b|开始|起|接任|上任|生效|入职|搬进", re.I)
@@ -76,45 +33,14 @@ _SMALL_TALK = re.compile(
     r"^(hi|hey|hello|thanks|thank you|bye|wow|cool|nice|great|awesome|sure|yeah|yes|no|ok|okay|"
     r"lol|haha|that's (?:great|awesome|cool|nice|amazing|so cool)|same|sounds good)\b", re.I)
 
-_PROFILE_EN: list[tuple[str, re.Pattern[str]]] = [
-    ("job", re.compile(r"\bI(?:'m| am)?\s*(?:(?:currently|now|still|also)\s+)?work(?:ing)?\s+(?:as|at|for|in)\s+([^.,!?;]{3,60})", re.I)),
-    ("job", re.compile(r"\b(?:my job|my work)\s+(?:is|as)\s+([^.,!?;]{3,60})", re.I)),
-    ("job", re.compile(r"\bI(?:'m| am) an? ([a-z ]{3,40}?(?:er|or|ist|ian|ant|ent|nurse|chef|teacher|student|engineer|doctor|artist|musician|writer|designer))\b", re.I)),
-    ("home", re.compile(r"\bI\s+(?:(?:now|still|finally|just|recently)\s+)?(?:live|lived|grew up|moved)\s+(?:in|to)\s+([^.,!?;]{2,60})", re.I)),
-    ("home", re.compile(r"\bI(?:'m| am) (?:originally )?from\s+([^.,!?;]{2,60})", re.I)),
-    ("family", re.compile(r"\bmy\s+((?:wife|husband|partner|son|daughter|kids|children|child|mom|mother|dad|father|sister|brother|girlfriend|boyfriend|grandma|grandmother|grandpa|grandfather|family|parents|baby)\b[^.,!?;]{0,50})", re.I)),
-    ("likes", re.compile(r"\bI\s+(?:really\s+|also\s+|just\s+)?(?:love|like|enjoy|adore)\s+([^.,!?;]{3,60})", re.I)),
-    ("likes", re.compile(r"\bI(?:'m| am)\s+(?:really\s+)?(?:into|passionate about|a (?:big )?fan of)\s+([^.,!?;]{3,60})", re.I)),
-    ("dislikes", re.compile(r"\bI\s+(?:really\s+)?(?:hate|dislike|don't like|do not like|can't stand)\s+([^.,!?;]{3,60})", re.I)),
-]
-_PROFILE_ZH: list[tuple[str, re.Pattern[str]]] = [
-    ("job", re.compile(r"我(?:现在)?在([^，。！？；]{2,30})(?:工作|上班|当)")),
-    ("job", re.compile(r"我是(?:一名|一个|一位)([^，。！？；]{2,20})")),
-    ("home", re.compile(r"我(?:[^，。！？；]{0,6}?(?:住在|搬到了?|搬去了?)|来自)([^，。！？；]{2,20}?)(?:[，。！？；]|$)")),
-    ("home", re.compile(r"我在([^，。！？；]{2,20}?)(?:住|长大)(?:[，。！？；]|$)")),
-    ("family", re.compile(r"我的?(妻子|老婆|丈夫|老公|儿子|女儿|孩子|妈妈|爸爸|母亲|父亲|姐姐|妹妹|哥哥|弟弟|男朋友|女朋友)([^，。！？；]{0,20})")),
-    ("likes", re.compile(r"我(?:很|非常|特别|最)?(?:喜欢|爱|热爱)([^，。！？；]{1,30})")),
-    ("dislikes", re.compile(r"我(?:很|非常|特别)?(?:不喜欢|讨厌|受不了)([^，。！？；]{1,30})")),
-]
+
+def _may_state(sentence: str) -> bool:
+    """Not a question, not small talk."""
+    return not (sentence.rstrip().endswith(("?", "？")) or (_SMALL_TALK.match(sentence) and len(sentence) < 40))
 
 
-def profile_matches(sentence: str) -> list[tuple[str, str]]:
-    rules = _PROFILE_ZH if has_cjk(sentence) else _PROFILE_EN
-    found: list[tuple[str, str]] = []
-    for attribute, pattern in rules:
-        m = pattern.search(sentence)
-        if m:
-            value = "".join(g for g in m.groups() if g).strip()
-            if value and (attribute, value) not in found:
-                found.append((attribute, value))
-    return found
-
-
-def _is_statement(sentence: str) -> bool:
-    if sentence.rstrip().endswith(("?", "？")) or (_SMALL_TALK.match(sentence) and len(sentence) < 40):
-        return False
-    # a short statement about a person ("I live in Leeds.") is kept however few its words
-    return len(words(sentence)) >= (2 if has_cjk(sentence) else 3) or bool(profile_matches(sentence))
+def _long_enough(sentence: str) -> bool:
+    return len(words(sentence)) >= (2 if has_cjk(sentence) else 3)
 
 
 def _day_bounds(mention: TimeMention, tz: object) -> tuple[datetime, datetime]:
@@ -145,18 +71,23 @@ def extract_cell(messages: list[Message]) -> list[Draft]:
         event_start=first.timestamp, event_end=messages[-1].timestamp,
         metadata={"speakers": speakers, "turns": len(messages)})]
     for m in messages:
-        drafts.extend(_sentence_drafts(m))
+        others = [s for s in speakers if s != m.sender_name]
+        drafts.extend(_sentence_drafts(m, others[0] if len(others) == 1 else None))
     return drafts
 
 
-def _sentence_drafts(m: Message) -> list[Draft]:
+def _sentence_drafts(m: Message, addressee: str | None = None) -> list[Draft]:
+    """A fact or plan per statement of the message, and a profile item per slot it
+    states; ``addressee``: who "you" is (the other party of a two-party chat)."""
+    candidates = [s for s in split_sentences(m.content) if _may_state(s)]
     out: list[Draft] = []
-    for sentence in split_sentences(m.content):
-        if not _is_statement(sentence):
+    for sentence, st in zip(candidates, analyse(candidates, m.sender_name, addressee), strict=True):
+        # a short statement about a person ("I live in Leeds.") is kept however few its words
+        if not (st.slots or _long_enough(sentence)):
             continue
         annotated, mentions = annotate(sentence, m.timestamp)
-        text = third_person(annotated, m.sender_name)
-        if not re.search(re.escape(m.sender_name), text):
+        text = annotate(st.text, m.timestamp)[0] if st.text != sentence else annotated
+        if not re.search(re.escape(m.sender_name), text) and not any(who in text for who, _ in st.slots):
             text = f"{m.sender_name}: {text}"
         event = _day_bounds(mentions[0], m.timestamp.tzinfo) if mentions else (None, None)
         future = _is_future(sentence, mentions, m.timestamp)
@@ -169,10 +100,31 @@ def _sentence_drafts(m: Message) -> list[Draft]:
         elif future:
             draft.valid_from = m.timestamp
             draft.valid_to = (event[1] + timedelta(days=1)) if event[1] else m.timestamp + timedelta(days=30)
+        # a plan is not yet a fact about the person, but a plain clause of the same sentence
+        # is ("I work nights, so my sister will walk the dog")
+        slots = [(who, slot) for who, slot in st.slots if slot.now or not future]
+        if slots:
+            draft.metadata.update(slot_metadata(*slots[0]))
         out.append(draft)
-        for attribute, value in profile_matches(sentence):
+        for who, slot in slots:
             out.append(Draft(
-                kind="profile", text=text, speaker=m.sender_name, observed_at=m.timestamp,
-                message_ids=[m.id], valid_from=m.timestamp,
-                metadata={"attribute": attribute, "value": value}))
+                kind="profile", text=text, speaker=who, observed_at=m.timestamp, message_ids=[m.id],
+                # a state is known to hold from the date the statement gives ("moved last
+                # week"); said without one, it may have held long before (an update dates it)
+                valid_from=draft.valid_from or event[0],
+                metadata={**slot_metadata(who, slot), "confidence": 0.5 if slot.implicit else 0.9,
+                          "evidence": [m.id], "explicit": not slot.implicit,
+                          "nature": "trait" if slot.attribute in TRAITS else "state"}))
     return out
+
+
+def slot_metadata(who: str, slot: Slot) -> dict[str, object]:
+    """The flat metadata keys a memory about a slot carries (so that a store lookup by
+    subject and attribute finds it)."""
+    meta: dict[str, object] = {"subject": who, "attribute": slot.attribute, "value": slot.value,
+                               "identity": slot.identity}
+    if slot.key:
+        meta["key"] = slot.key
+    if slot.ended:
+        meta["ended"] = True
+    return meta

@@ -78,6 +78,14 @@ def assess(records: dict[str, MemoryRecord], at: datetime, past_point: bool,
         if state.validity != "current" and rec.kind not in ("turn", "episode"):
             for message_id in rec.message_ids:
                 stale.setdefault(message_id, (state, successors.get(mid), rec.text))
+    # ...unless the message was a plan whose date passed and also says something still
+    # true ("I work nights, so my sister will walk the dog": the job still holds); a
+    # superseded value always marks its turn
+    for mid, rec in records.items():
+        if states[mid].validity == "current" and rec.kind in ("fact", "profile"):
+            for message_id in rec.message_ids:
+                if message_id in stale and stale[message_id][0].validity == "expired":
+                    del stale[message_id]
     for mid, rec in records.items():
         if states[mid].validity != "current":
             continue

@@ -1,0 +1,204 @@
+"""Chinese statements from jieba's part-of-speech tags (rjieba): the sentence with
+"我"/"你" replaced by the speaker's and addressee's names, and the slots it states,
+read from the tagged words (a verb such as 搬到 followed by a place word tagged ``ns``;
+在 + an organisation + 上班; 是/当/做 + a job title; 和 + a person ``nr`` + 结婚...)."""
+
+from __future__ import annotations
+
+import re
+
+from ..text import _jieba
+from .statements import Slot, Statement, settle
+
+Tagged = list[tuple[str, str]]
+
+_HOME_VERBS = frozenset({"住", "住在", "搬到", "搬去", "搬进", "搬回", "搬来", "定居", "安家", "搬家到"})
+_SKIP = frozenset({"了", "到", "在", "去", "进", "回", "来", "过"})
+_PLACE_SUFFIX = ("市", "区", "县", "省", "镇", "村", "州")
+_WORK_VERBS = frozenset({"工作", "上班", "实习", "任职", "打工"})
+_BE_JOB = frozenset({"是", "当", "做", "成为", "担任", "升为", "升职为", "转行做", "改做"})
+_JOB_SUFFIX = ("师", "员", "生", "家", "工", "手", "夫", "警", "官", "医", "长", "者", "匠", "士", "经理", "总监",
+               "老板", "主管", "记者", "编辑", "厨师", "司机", "律师", "会计")
+_NOT_JOB = frozenset({"学生", "先生", "医生们", "大家", "老家", "人家", "自家", "专家们", "新手", "对手"})
+_PARTNER = frozenset({"老婆", "老公", "妻子", "丈夫", "男朋友", "女朋友", "未婚夫", "未婚妻", "对象", "爱人", "男友",
+                      "女友"})
+_FAMILY = frozenset({"妈妈", "爸爸", "母亲", "父亲", "姐姐", "妹妹", "哥哥", "弟弟", "儿子", "女儿", "奶奶", "爷爷",
+                     "外婆", "外公", "孩子"})
+_PETS = frozenset({"狗", "猫", "小狗", "小猫", "狗狗", "猫咪", "兔子", "仓鼠", "鹦鹉", "金鱼", "乌龟"})
+_NUMERIC = {"rent": ("房租", "租金"), "salary": ("工资", "薪水", "月薪", "年薪", "收入", "薪资"),
+            "weight": ("体重",)}
+_SCHOOLS = ("大学", "学院", "学校", "中学", "小学", "大")
+_DIGITS = re.compile(r"[0-9０-９]+(?:[.,][0-9]+)?|[一二两三四五六七八九十百千万]+")
+
+
+def _tokens(sentence: str) -> Tagged:
+    out: Tagged = []
+    for word, tag in _jieba().tag(sentence):  # type: ignore[attr-defined]
+        if len(word) > 1 and word[0] == "我" and word[1] != "们" and tag.startswith("v"):
+            out.extend([("我", "r"), (word[1:], "v")])  # "我养" -> 我 + 养
+        else:
+            out.append((word, tag))
+    return out
+
+
+def third_person_zh(sentence: str, speaker: str, addressee: str | None) -> str:
+    out = re.sub(r"我(?!们)", speaker, sentence)
+    return re.sub(r"你(?!们)", addressee, out) if addressee else out
+
+
+def _subject(toks: Tagged, speaker: str, addressee: str | None) -> str | None:
+    for word, tag in toks:
+        if word in ("我", "我们"):
+            return speaker
+        if word == "你" and addressee:
+            return addressee
+        if tag == "nr":
+            return word
+        if tag.startswith("v"):
+            break
+    return speaker if toks and toks[0][1] in ("t", "d", "v") else None  # "上个月搬到了上海"
+
+
+def _place(toks: Tagged, j: int) -> str:
+    while j < len(toks) and toks[j][0] in _SKIP:
+        j += 1
+    parts: list[str] = []
+    while j < len(toks) and (toks[j][1] in ("ns", "nt", "s") or toks[j][0].endswith(_PLACE_SUFFIX)):
+        parts.append(toks[j][0])
+        j += 1
+    return "".join(parts)
+
+
+def _after(toks: Tagged, j: int, *, stop: tuple[str, ...] = ()) -> str:
+    """The words after position ``j`` up to punctuation, a verb or ``stop`` (skipping
+    quantifiers such as 一名/一家)."""
+    parts: list[str] = []
+    for word, tag in toks[j:]:
+        if tag == "x" or word in stop or (tag.startswith("v") and parts) or tag == "uj":
+            break
+        if tag == "m" and not parts:
+            continue
+        parts.append(word)
+    return "".join(parts)
+
+
+def _is_job(title: str) -> bool:
+    return bool(title) and title not in _NOT_JOB and title.endswith(_JOB_SUFFIX)
+
+
+class _Reader:
+    def __init__(self, sentence: str, speaker: str, addressee: str | None) -> None:
+        self.s, self.speaker = sentence, speaker
+        self.toks = _tokens(sentence)
+        self.who = _subject(self.toks, speaker, addressee)
+        self.found: list[tuple[str, Slot]] = []
+
+    def add(self, slot: Slot, who: str | None = None) -> None:
+        who = who or self.who
+        if who and slot.value and (who, slot) not in self.found:
+            self.found.append((who, slot))
+
+    def read(self) -> list[tuple[str, Slot]]:
+        words = [w for w, _ in self.toks]
+        for i, (word, tag) in enumerate(self.toks):
+            self.home(i, word)
+            self.job(i, word)
+            self.partner(i, word, tag)
+            self.pet(i, word)
+        self.diet_and_numbers(words)
+        self.things(words)
+        return settle(self.found)
+
+    def home(self, i: int, word: str) -> None:
+        toks = self.toks
+        nxt = toks[i + 1][0] if i + 1 < len(toks) else ""
+        if word in _HOME_VERBS and not (word == "住" and nxt not in ("在", "到")):
+            place = _place(toks, i + 1)
+            if place:
+                self.add(Slot("home", place, ended="不" in self.s[:self.s.find(word)][-3:]))
+        if word == "老家" and nxt in ("在", "是"):
+            self.add(Slot("hometown", _place(toks, i + 2)))
+        if word in ("来自", "出生", "生在"):
+            self.add(Slot("hometown", _place(toks, i + 1)))
+        if word == "新家" and i >= 2 and toks[i - 1][0] == "的":
+            place = _place([t for t in toks[:i - 1] if t[1] in ("ns", "s") or t[0].endswith(_PLACE_SUFFIX)][-1:], 0)
+            self.add(Slot("home", place))
+
+    def job(self, i: int, word: str) -> None:
+        toks = self.toks
+        if word in _BE_JOB:
+            title = _after(toks, i + 1, stop=("的", "了"))
+            if _is_job(title):
+                self.add(Slot("job", title))
+        if word in _WORK_VERBS:
+            start = max((k for k in range(i) if toks[k][0] == "在"), default=None)
+            if start is not None:
+                org = [(w, t) for w, t in toks[start + 1:i] if t != "m"]
+                if org and not all(t in ("ns", "t", "d") for _, t in org):
+                    self.add(Slot("employer", "".join(w for w, _ in org)))
+        if word in ("辞职", "离职", "被裁", "失业", "裁员"):
+            self.add(Slot("job", "left a job", ended=True))
+        if word == "退休":
+            self.add(Slot("job", "退休"))
+
+    def partner(self, i: int, word: str, tag: str) -> None:
+        toks = self.toks
+        if word in _PARTNER:
+            j = i + 1 + (1 if i + 1 < len(toks) and toks[i + 1][0] in ("叫", "是", "，") else 0)
+            if j < len(toks) and toks[j][1] == "nr":
+                self.add(Slot("partner", toks[j][0]))
+        if word in _FAMILY and i >= 1 and toks[i - 1][0] in ("我", "的"):
+            name = toks[i + 1][0] if i + 1 < len(toks) and toks[i + 1][1] == "nr" else ""
+            if name:  # 我妹妹小雨; a passing 我的奶奶 says too little to keep
+                self.add(Slot("family", f"{word}{name}", key=name))
+        if word in ("结婚", "订婚", "在一起", "分手", "离婚"):
+            names = [w for w, t in toks[:i] if t == "nr"]
+            if names and any(w in ("和", "跟", "与") for w, _ in toks[:i]):
+                self.add(Slot("partner", names[-1], ended=word in ("分手", "离婚")))
+
+    def pet(self, i: int, word: str) -> None:
+        toks = self.toks
+        if word in _PETS and any(w in ("养", "领养", "收养", "买", "有", "的") for w, _ in toks[:i]):
+            name = ""
+            for k in range(i + 1, min(i + 4, len(toks) - 1)):
+                if toks[k][0] in ("叫", "名叫", "叫做"):
+                    name = toks[k + 1][0]
+                    break
+            self.add(Slot("pet", f"{name}（{word}）" if name else word, key=(name or word)))
+        if word in ("走", "去世", "死", "离开") and i >= 1:
+            before = [w for w, t in toks[max(0, i - 3):i] if t in ("n", "nr", "nz") and w not in _PETS]
+            if before:
+                self.add(Slot("pet", before[0], key=before[0], ended=True), who=self.speaker)
+
+    def things(self, words: list[str]) -> None:
+        """School, car and phone."""
+        toks, s = self.toks, self.s
+        if re.search(r"读书|上学|读研|读博|念书|考上|入学|毕业|就读|读大", s):
+            for w, t in toks:
+                if w.endswith(_SCHOOLS) or (t == "nt" and w.endswith(("大", "大学"))):
+                    self.add(Slot("school", w, ended="毕业" in s))
+        for i, (w, _tag) in enumerate(toks):
+            if w in ("一辆", "辆") or (w.endswith("车") and len(w) > 1 and w not in ("开车", "堵车", "停车")):
+                name = _after(toks, i + 1) if w in ("一辆", "辆") else w
+                if name and any(v in s for v in ("买", "开", "换", "提", "租")):
+                    self.add(Slot("car", name))
+            if "手机" in w and any(v in s for v in ("换", "买", "用")):
+                brand = "".join(x for x, tag in toks[i + 1:] if tag in ("nr", "nz", "eng", "nrt", "m"))
+                self.add(Slot("phone", brand or w))
+
+    def diet_and_numbers(self, words: list[str]) -> None:
+        s = self.s
+        if re.search(r"(开始|又|重新)吃肉", s):
+            self.add(Slot("diet", "吃肉"))
+        elif re.search(r"吃素|素食|不吃肉", s):
+            self.add(Slot("diet", "素食", ended=bool(re.search(r"不再吃素|不吃素了", s))))
+        for attribute, cues in _NUMERIC.items():
+            at = min((s.find(c) for c in cues if c in s), default=-1)
+            if at >= 0:
+                m = _DIGITS.search(s, at)
+                if m:
+                    self.add(Slot(attribute, m.group()), who=self.speaker)
+
+
+def analyse_zh(sentence: str, speaker: str, addressee: str | None) -> Statement:
+    return Statement(third_person_zh(sentence, speaker, addressee), _Reader(sentence, speaker, addressee).read())

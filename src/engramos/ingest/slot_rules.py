@@ -1,0 +1,418 @@
+"""Slot rules over an English dependency parse: who a statement is about, and what it
+says about their home, job, employer, partner, family, pets, diet, school, car, phone,
+hobbies and likes, and numbers (rent, salary, weight).
+
+Each rule reads a verb's lemma, its resolved subject and its dependents (a preposition
+and its object, a direct object, an attribute of "be"), or a noun with its possessor
+("our new flat in Porto", "my dog Biscuit").  Entity types tell a place or an
+organisation from a common noun.  What no rule covers is simply not a slot: the
+sentence is still stored as a fact and found by search."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from .statements import Slot, settle
+
+Tok = Any  # spacy.tokens.Token (spaCy's stubs are partial)
+
+_PLACE_ENTS = frozenset({"GPE", "LOC", "FAC"})
+_HOME_NOUNS = frozenset({"flat", "apartment", "house", "place", "home", "condo", "studio", "bungalow", "cottage"})
+_JOB_NOUNS = frozenset({"job", "position", "role", "post", "career", "gig", "internship"})
+_PARTNER = frozenset({"wife", "husband", "partner", "girlfriend", "boyfriend", "fiancé", "fiancée", "fiance",
+                      "fiancee", "spouse"})
+_FAMILY = frozenset({"mother", "mom", "mum", "father", "dad", "sister", "brother", "son", "daughter", "grandma",
+                     "grandmother", "grandpa", "grandfather", "aunt", "uncle", "cousin", "niece", "nephew",
+                     "stepson", "stepdaughter", "kid", "child", "baby", "twin"})
+_PETS = frozenset({"dog", "cat", "puppy", "kitten", "rabbit", "bunny", "hamster", "parrot", "horse", "pony",
+                   "tortoise", "turtle", "bird", "budgie", "ferret", "snake", "lizard", "goldfish", "fish",
+                   "guinea", "chinchilla", "gerbil", "rat", "mouse", "hedgehog", "beagle", "labrador", "terrier",
+                   "poodle", "spaniel", "collie", "retriever", "dachshund"})
+_TAKE_JOB = frozenset({"get", "land", "start", "accept", "take", "begin", "find", "score", "secure", "offer"})
+_DIETS = frozenset({"vegetarian", "vegan", "pescatarian", "keto", "halal", "kosher", "gluten-free"})
+_SCHOOL_WORDS = ("university", "college", "school", "academy", "institute", "polytechnic", "uni")
+_CAR_BRANDS = frozenset({"tesla", "toyota", "honda", "ford", "bmw", "audi", "volkswagen", "vw", "volvo", "kia",
+                         "hyundai", "nissan", "mazda", "subaru", "mercedes", "skoda", "fiat", "peugeot", "renault",
+                         "citroen", "jeep", "mini", "porsche", "lexus", "prius", "corolla", "civic", "golf",
+                         "polestar", "byd", "rivian", "chevy", "chevrolet", "seat", "opel", "dacia", "suzuki"})
+_PHONE_WORDS = frozenset({"phone", "smartphone", "iphone", "pixel", "galaxy", "android", "fairphone", "oneplus",
+                          "xiaomi", "huawei", "nokia", "motorola"})
+_NUMERIC = {"rent": ("rent",), "salary": ("salary", "pay", "wage", "earn", "income", "raise"),
+            "weight": ("weigh", "weight", "kg", "kilo", "pound", "lb", "stone")}
+_TRADE_ENDINGS = ("ist", "ian", "or", "logist", "eur", "smith", "wright", "keeper", "monger")
+_WORK_QUALIFIERS = frozenset({"freelance", "senior", "junior", "head", "lead", "chief", "trainee", "qualified",
+                              "professional", "self-employed", "staff", "sous", "assistant", "deputy", "full-time",
+                              "part-time", "principal", "apprentice", "certified", "licensed", "registered"})
+# a job title: the word ends like one, or is one of the common ones that do not
+_JOB_ENDINGS = ("er", "or", "ist", "ian", "ant", "ent", "eur", "ect", "man", "woman", "person")
+_NOT_JOBS = frozenset({"fan", "lover", "member", "beginner", "mother", "father", "brother", "sister", "daughter",
+                       "partner", "owner", "user", "player", "runner", "reader", "fighter", "winner", "loser",
+                       "leader", "believer", "supporter", "neighbour", "neighbor", "customer", "other", "number",
+                       "monster", "mess", "newcomer", "foreigner", "stranger", "worrier", "dreamer", "gamer",
+                       "swimmer", "hiker", "climber", "cyclist", "ambient", "patient", "parent", "resident",
+                       "student", "regular", "introvert", "extrovert", "vegetarian", "vegan", "person", "woman",
+                       "man", "grandmother", "grandfather", "stepmother", "stepfather", "rider", "singer"})
+_JOBS = frozenset({"nurse", "chef", "cook", "teacher", "doctor", "dentist", "lawyer", "barista", "pilot", "vet",
+                   "midwife", "paramedic", "surgeon", "plumber", "electrician", "carpenter", "architect",
+                   "engineer", "developer", "programmer", "accountant", "pharmacist", "journalist", "editor",
+                   "librarian", "firefighter", "cop", "police", "officer", "soldier", "farmer", "baker",
+                   "butcher", "cashier", "clerk", "waiter", "waitress", "bartender", "hairdresser", "barber",
+                   "mechanic", "scientist", "researcher", "professor", "lecturer", "tutor", "consultant",
+                   "analyst", "designer", "photographer", "artist", "musician", "writer", "translator",
+                   "therapist", "psychologist", "counsellor", "counselor", "social", "receptionist", "manager",
+                   "director", "ceo", "cto", "founder", "intern", "freelancer", "contractor", "driver",
+                   "courier", "caretaker", "carer", "nanny", "cleaner", "gardener", "physiotherapist",
+                   "optician", "radiographer", "technician", "tech", "postman", "postwoman", "judge",
+                   "secretary", "assistant", "administrator", "coach", "trainer", "instructor", "actor",
+                   "actress", "dancer", "model", "sailor", "fisherman", "miner", "builder", "welder",
+                   "painter", "decorator", "surveyor", "estate", "agent", "broker", "banker", "economist",
+                   "historian", "chemist", "biologist", "physicist", "mathematician", "statistician",
+                   "veterinarian", "paralegal", "solicitor", "barrister", "priest", "vicar", "rabbi", "imam",
+                   "principal", "headteacher", "retired", "unemployed", "student"})
+
+
+# ------------------------------------------------------------------ helpers
+def _children(tok: Tok, *deps: str) -> list[Tok]:
+    return [c for c in tok.children if c.dep_ in deps]
+
+
+def _prep_objects(tok: Tok, *preps: str) -> list[Tok]:
+    """Objects of the given prepositions under ``tok`` ("live in -> Leeds")."""
+    found = []
+    for p in tok.children:
+        if p.dep_ in ("prep", "dative", "agent") and p.lower_ in preps:
+            found.extend(_children(p, "pobj"))
+    return found
+
+
+def _negated(verb: Tok) -> bool:
+    if _children(verb, "neg"):
+        return True
+    return any(c.lower_ == "longer" and any(g.lower_ == "no" for g in c.children) for c in verb.children)
+
+
+def _phrase(tok: Tok) -> str:
+    """A noun's phrase: its entity and its modifiers ("a Tesla Model 3" -> "Tesla Model
+    3", "St Mary 's" -> "St Mary's"), without determiner, possessor, preposition or
+    clause."""
+    left = [c for c in tok.lefts if c.dep_ in ("compound", "amod", "nmod", "nummod", "npadvmod")]
+    right = [c for c in tok.rights if c.dep_ in ("nummod", "compound") or (c.dep_ == "appos" and c.like_num)]
+    start = min([tok.i] + [c.left_edge.i for c in left])
+    end = max([tok.i] + [c.right_edge.i for c in right])
+    ent = next((e for e in tok.doc.ents if e.start <= tok.i < e.end), None)
+    if ent is not None and ent.label_ not in ("CARDINAL", "DATE", "TIME"):
+        start, end = min(start, ent.start), max(end, ent.end - 1)
+    words: list[str] = []
+    for t in tok.doc[start: end + 1]:
+        if t.dep_ == "case" and words:  # "St Mary 's"
+            words[-1] += t.text
+        elif t.tag_ not in ("PRP$", "DT", "POS") and t.dep_ not in ("punct", "poss"):
+            words.append(t.text)
+    return " ".join(words).strip()
+
+
+def _is_place(tok: Tok) -> bool:
+    return tok.ent_type_ in _PLACE_ENTS or (tok.pos_ == "PROPN" and tok.ent_type_ not in ("PERSON", "DATE", "TIME"))
+
+
+def _name_of(tok: Tok) -> str | None:
+    """A name attached to a noun: "my dog Biscuit", "my sister, Jo,", "a kitten called
+    Miso", "my dog is called Biscuit"."""
+    for c in tok.children:
+        if c.dep_ in ("appos", "compound") and c.pos_ == "PROPN" and c.i > tok.i:
+            return _phrase(c)
+        if c.dep_ == "acl" and c.lemma_ in ("call", "name"):
+            for o in _children(c, "oprd", "attr", "dobj", "xcomp", "npadvmod"):
+                if o.pos_ in ("PROPN", "NOUN"):
+                    return _phrase(o)
+    head = tok.head
+    if tok.dep_ in ("nsubj", "nsubjpass") and head.lemma_ in ("call", "name"):
+        for o in _children(head, "oprd", "attr", "xcomp", "dobj"):
+            return _phrase(o)
+    if tok.dep_ == "nsubj" and head.lemma_ == "be":
+        for o in _children(head, "attr"):
+            if o.pos_ == "PROPN":
+                return _phrase(o)
+    return None
+
+
+class _Reader:
+    """The slots of one parsed sentence said by ``speaker`` (to ``addressee``)."""
+
+    def __init__(self, doc: Any, speaker: str, addressee: str | None) -> None:
+        self.doc, self.speaker, self.addressee = doc, speaker, addressee
+        self.found: list[tuple[str, Slot]] = []
+        self.current_verb: Tok | None = None  # the verb a rule is reading, if any
+
+    def add(self, who: str | None, slot: Slot) -> None:
+        if self.current_verb is not None and _plain_tense(self.current_verb):
+            slot = replace(slot, now=True)
+        if who and slot.value and (who, slot) not in self.found:
+            self.found.append((who, slot))
+
+    # who
+    def who(self, tok: Tok | None) -> str | None:
+        if tok is None:
+            return None
+        low = tok.lower_
+        if low in ("i", "we", "me", "us", "my", "our", "myself"):
+            return self.speaker
+        if low in ("you", "your") and self.addressee:
+            return self.addressee
+        if tok.ent_type_ == "PERSON":
+            return _phrase(tok)
+        if tok.pos_ == "NOUN":
+            owner = next((c for c in tok.children if c.dep_ == "poss"), None)
+            if owner is not None and self.who(owner) and tok.lemma_ in _FAMILY | _PARTNER:
+                return f"{self.who(owner)}'s {tok.lemma_}"
+        return None
+
+    def subject(self, verb: Tok, depth: int = 0) -> str | None:
+        subj = _children(verb, "nsubj", "nsubjpass")
+        if subj:
+            return self.who(subj[0])
+        if depth < 3 and verb.dep_ in ("conj", "xcomp", "advcl", "ccomp") and verb.head is not verb:
+            return self.subject(verb.head, depth + 1)
+        if verb.dep_ == "ROOT" and verb.i == 0 and verb.tag_ in ("VBD", "VBN", "VBG"):
+            return self.speaker  # a subjectless report: "Moved to Glasgow last week!"
+        return None
+
+    # rules
+    def read(self) -> list[tuple[str, Slot]]:
+        for tok in self.doc:
+            if tok.pos_ in ("VERB", "AUX"):
+                self.verb(tok)
+            elif tok.pos_ in ("NOUN", "PROPN", "ADJ"):
+                self.current_verb = None
+                self.noun(tok)
+        self.numbers()
+        return settle(self.found)
+
+    def verb(self, v: Tok) -> None:
+        self.current_verb = v
+        lemma, who, neg = v.lemma_.lower(), self.subject(v), _negated(v)
+        prt = {c.lower_ for c in _children(v, "prt")}
+        if lemma in ("live", "move", "relocate", "settle", "emigrate") and "out" not in prt:
+            for o in _prep_objects(v, "in", "to", "into"):
+                place = self.place(o)
+                if place:
+                    self.add(who, Slot("home", place, ended=neg and lemma == "live"))
+        if (lemma == "grow" and "up" in prt) or lemma == "bear":
+            for o in _prep_objects(v, "in"):
+                if _is_place(o):
+                    self.add(who, Slot("hometown", _phrase(o)))
+        if lemma == "be":
+            self.copula(v, who, neg)
+        if lemma == "work":
+            for o in _prep_objects(v, "as"):
+                self.add(who, Slot("job", _phrase(o), ended=neg))
+            for o in _prep_objects(v, "at", "for"):
+                if o.pos_ == "PROPN" or o.ent_type_ == "ORG":
+                    self.add(who, Slot("employer", _phrase(o), ended=neg))
+        if lemma in ("become", "hire", "promote", "train", "start", "qualify"):
+            for o in _children(v, "attr", "oprd") + _prep_objects(v, "as", "to"):
+                if _job_title(o):
+                    self.add(who, Slot("job", _phrase(o)))
+        if lemma == "hire":
+            for o in _prep_objects(v, "at", "by"):
+                if o.pos_ == "PROPN" or o.ent_type_ == "ORG":
+                    self.add(who, Slot("employer", _phrase(o)))
+        if lemma == "join":
+            for o in _children(v, "dobj"):
+                if o.ent_type_ == "ORG":
+                    self.add(who, Slot("employer", _phrase(o)))
+        if lemma in ("quit", "leave", "resign") or (lemma == "lay" and "off" in prt) or lemma == "fire" or \
+                (lemma == "hand" and any(o.lemma_ in ("notice", "resignation") for o in _children(v, "dobj"))):
+            self.leave(v, who, lemma)
+        if lemma == "retire":
+            self.add(who, Slot("job", "retired"))
+        if lemma in ("marry", "date", "wed"):
+            for o in _children(v, "dobj") + _prep_objects(v, "to"):
+                if o.ent_type_ == "PERSON" or o.pos_ == "PROPN":
+                    self.add(who, Slot("partner", _phrase(o), ended=neg))
+        if (lemma == "break" and "up" in prt) or lemma == "divorce" or (lemma == "split" and "up" in prt):
+            partners = [o for o in _children(v, "dobj") + _prep_objects(v, "with") if o.pos_ == "PROPN"]
+            if not partners:  # "My girlfriend Mia and I broke up."
+                partners = [t for s in _children(v, "nsubj") for t in s.subtree if t.ent_type_ == "PERSON"]
+                who = self.speaker if partners else who
+            for o in partners:
+                self.add(who, Slot("partner", _phrase(o), ended=True))
+        if lemma in ("die", "pass") or (lemma == "say" and _prep_objects(v, "to") and
+                                        any(c.lower_ == "goodbye" for c in v.children)) or lemma in ("rehome",):
+            self.pet_gone(v, lemma)
+        if lemma in ("adopt", "get", "buy", "rescue") :
+            for o in _children(v, "dobj"):
+                if o.lemma_.lower() in _PETS:
+                    self.pet(o, who)
+        if lemma in ("study", "enrol", "enroll", "attend", "graduate", "start", "go"):
+            for o in _children(v, "dobj") + _prep_objects(v, "at", "in", "from", "to"):
+                text = _phrase(o)
+                if any(w in text.lower() for w in _SCHOOL_WORDS) and (o.pos_ == "PROPN" or o.ent_type_ == "ORG"):
+                    self.add(who, Slot("school", text, ended=lemma == "graduate"))
+        if lemma in ("drive", "buy", "get", "lease", "own"):
+            for o in _children(v, "dobj"):
+                self.vehicle_or_phone(o, who, driven=lemma == "drive")
+        if lemma in ("switch", "upgrade", "change") :
+            for o in _prep_objects(v, "to"):
+                self.vehicle_or_phone(o, who, driven=False)
+        if lemma == "take" and "up" in prt:
+            for o in _children(v, "dobj"):
+                self.add(who, Slot("hobby", _phrase(o), key=o.lemma_.lower()))
+        if lemma in ("give", "quit", "stop") and (lemma != "give" or "up" in prt):
+            for o in _children(v, "dobj", "xcomp"):
+                if o.tag_ == "VBG" or (lemma == "give" and o.pos_ == "NOUN"):
+                    self.add(who, Slot("hobby", _phrase(o) if o.pos_ == "NOUN" else o.lemma_,
+                                       key=o.lemma_.lower(), ended=True))
+        if lemma in ("love", "like", "enjoy", "adore", "hate", "dislike", "detest"):
+            self.likes(v, who, lemma, neg)
+        if lemma in ("go", "turn") and not neg:
+            for o in _children(v, "acomp", "oprd", "attr"):
+                if o.lower_ in _DIETS:
+                    self.add(who, Slot("diet", o.lower_))
+        if lemma in ("stop", "quit") and any(c.lemma_ == "eat" for c in v.children) \
+                and any(t.lower_ == "meat" for t in self.doc):
+            self.add(who, Slot("diet", "vegetarian"))
+        if lemma == "eat" and any(t.lower_ == "meat" for t in v.children) and \
+                any(t.lower_ == "again" for t in v.subtree) and not neg:
+            self.add(who, Slot("diet", "eats meat"))
+
+    def copula(self, v: Tok, who: str | None, neg: bool) -> None:
+        for a in _children(v, "attr", "acomp"):
+            if a.lower_ in _DIETS or a.lemma_.lower() in _DIETS:
+                self.add(who, Slot("diet", a.lemma_.lower(), ended=neg))
+            elif a.dep_ == "attr" and _job_title(a) and not neg:
+                self.add(who, Slot("job", _phrase(a)))
+                for o in _prep_objects(a, "at", "for", "with"):
+                    if o.pos_ == "PROPN" or o.ent_type_ == "ORG":
+                        self.add(who, Slot("employer", _phrase(o)))
+        for o in _prep_objects(v, "from"):
+            if _is_place(o) and not neg:
+                self.add(who, Slot("hometown", _phrase(o)))
+
+    def place(self, o: Tok) -> str | None:
+        if _is_place(o):
+            return _phrase(o)
+        if o.lemma_.lower() in _HOME_NOUNS:  # "moved into a flat in Porto"
+            for inner in _prep_objects(o, "in"):
+                if _is_place(inner):
+                    return _phrase(inner)
+        return None
+
+    def leave(self, v: Tok, who: str | None, lemma: str) -> None:
+        objects = _children(v, "dobj") + _prep_objects(v, "from", "at")
+        for o in objects:
+            if o.lemma_.lower() in _JOB_NOUNS:
+                self.add(who, Slot("job", "left a job", ended=True))
+                for inner in _prep_objects(o, "at", "with"):
+                    self.add(who, Slot("employer", _phrase(inner), ended=True))
+            elif o.ent_type_ == "ORG":
+                self.add(who, Slot("employer", _phrase(o), ended=True))
+        if (lemma in ("lay", "fire", "resign") and not objects) or lemma == "hand":
+            self.add(who, Slot("job", "lost a job", ended=True))
+
+    def pet(self, noun: Tok, who: str | None) -> None:
+        name = _name_of(noun)
+        species = noun.lemma_.lower()
+        self.add(who, Slot("pet", f"{name} ({species})" if name else species, key=(name or species).lower()))
+
+    def pet_gone(self, v: Tok, lemma: str) -> None:
+        names = (_children(v, "nsubj") if lemma in ("die", "pass") else _children(v, "dobj")
+                 + _prep_objects(v, "to"))
+        for n in names:
+            if n.pos_ == "PROPN" and n.ent_type_ not in ("GPE", "LOC", "DATE"):
+                name = _phrase(n)
+                self.add(self.speaker, Slot("pet", name, key=name.lower(), ended=True))
+
+    def vehicle_or_phone(self, o: Tok, who: str | None, *, driven: bool) -> None:
+        text = _phrase(o)
+        low = {w.lower() for w in text.split()} | {o.lemma_.lower()}
+        if low & _PHONE_WORDS:
+            self.add(who, Slot("phone", text))
+        elif low & _CAR_BRANDS or o.lemma_.lower() in ("car", "van", "suv", "hatchback", "estate") or \
+                (driven and o.pos_ == "PROPN"):
+            self.add(who, Slot("car", text))
+
+    def likes(self, v: Tok, who: str | None, lemma: str, neg: bool) -> None:
+        positive = lemma in ("love", "like", "enjoy", "adore") and not neg
+        for o in _children(v, "dobj", "xcomp"):
+            if o.pos_ == "PRON" or any(c.dep_ == "aux" and c.lower_ == "to" for c in o.children):
+                continue  # "I'd love to visit" is a wish, not a liking
+            value = " ".join(t.text for t in o.subtree if t.dep_ not in ("det", "punct", "cc", "conj")
+                             and t.tag_ != "PRP$" and t.i < (o.i + 4))
+            self.add(who, Slot("likes" if positive else "dislikes", value, key=value.lower()))
+
+    def noun(self, n: Tok) -> None:
+        lemma = n.lemma_.lower()
+        owner = next((c for c in n.children if c.dep_ == "poss"), None)
+        who = self.who(owner) if owner is not None else None
+        if lemma in _HOME_NOUNS and (who or any(c.lower_ == "new" for c in n.children)):
+            for o in _prep_objects(n, "in"):  # "the last boxes at our new flat in Porto"
+                if _is_place(o):
+                    self.add(who or self.speaker, Slot("home", _phrase(o)))
+        if who is None and lemma in _JOB_NOUNS and n.dep_ == "dobj" and n.head.lemma_ in _TAKE_JOB:
+            who = self.subject(n.head)  # "I finally got a job as a data analyst at Monzo"
+        if who is None:
+            return
+        if lemma in _PARTNER:
+            name = _name_of(n)
+            if name:
+                self.add(who, Slot("partner", name))
+        elif lemma in _FAMILY:
+            name = _name_of(n)  # "my sister Jo"; a passing "my sister" says too little to keep
+            if name:
+                self.add(who, Slot("family", f"{lemma} {name}", key=name.lower()))
+        elif lemma in _PETS:
+            self.pet(n, who)
+        elif lemma in _JOB_NOUNS:
+            roles = _prep_objects(n, "as")
+            for o in roles:
+                self.add(who, Slot("job", _phrase(o)))
+            for o in _prep_objects(n, "at", "with", "for") + [x for r in roles for x in _prep_objects(r, "at")]:
+                if o.pos_ == "PROPN" or o.ent_type_ == "ORG":
+                    self.add(who, Slot("employer", _phrase(o)))
+        elif lemma in ("car",):
+            name = _name_of(n)
+            if name:
+                self.add(who, Slot("car", name))
+
+    def numbers(self) -> None:
+        lemmas = {t.lemma_.lower() for t in self.doc}
+        firsts = any(t.lower_ in ("i", "my", "we", "our", "me") for t in self.doc)
+        if not firsts:
+            return
+        amounts = [e for e in self.doc.ents if e.label_ in ("MONEY", "QUANTITY", "CARDINAL")]
+        if not amounts:
+            return
+        for attribute, cues in _NUMERIC.items():
+            if lemmas & set(cues):
+                value = " ".join(t.text for t in amounts[0] if t.like_num or t.tag_ == "$" or t.lower_ in
+                                 ("k", "kg", "kilos", "pounds", "lbs", "stone", "euros", "dollars", "yuan"))
+                self.add(self.speaker, Slot(attribute, value or amounts[0].text))
+                return
+
+
+def _plain_tense(v: Tok) -> bool:
+    """A verb that states how things are or were, not a plan: present or past, with no
+    auxiliary ("I work", "I moved"; not "I will move", "I'm moving", "I want to move")."""
+    return v.tag_ in ("VBZ", "VBP", "VBD") and not _children(v, "aux", "auxpass") and v.dep_ != "xcomp"
+
+
+def _job_title(tok: Tok) -> bool:
+    """A job title: a known one, one that ends like a trade ("-ist", "-ian", "-or"), or an
+    "-er" word that is qualified as work ("a freelance designer", "a baker at Gail's")."""
+    if tok.pos_ not in ("NOUN", "PROPN"):
+        return tok.lower_ in ("retired", "unemployed")
+    lemma = tok.lemma_.lower()
+    if lemma in _NOT_JOBS:
+        return False
+    if lemma in _JOBS or lemma.endswith(_TRADE_ENDINGS):
+        return True
+    qualified = any(c.dep_ == "prep" and c.lower_ in ("at", "for") for c in tok.children) or \
+        any(c.lower_ in _WORK_QUALIFIERS for c in tok.lefts)
+    return lemma.endswith(_JOB_ENDINGS) and qualified
+
+
+def slots_in(doc: Any, speaker: str, addressee: str | None) -> list[tuple[str, Slot]]:
+    """(subject, slot) pairs the sentence states."""
+    return _Reader(doc, speaker, addressee).read()
