@@ -13,10 +13,11 @@ from .statements import Slot, Statement, settle
 Tagged = list[tuple[str, str]]
 
 _HOME_VERBS = frozenset({"住", "住在", "搬到", "搬去", "搬进", "搬回", "搬来", "定居", "安家", "搬家到"})
-_SKIP = frozenset({"了", "到", "在", "去", "进", "回", "来", "过"})
+_SKIP = frozenset({"了", "到", "在", "去", "进", "回", "来", "过", "老家", "新家"})
 _PLACE_SUFFIX = ("市", "区", "县", "省", "镇", "村", "州")
 _WORK_VERBS = frozenset({"工作", "上班", "实习", "任职", "打工"})
-_BE_JOB = frozenset({"是", "当", "做", "成为", "担任", "升为", "升职为", "转行做", "改做"})
+_BE_JOB = frozenset({"是", "当", "当上", "做", "成为", "担任", "升为", "升职为", "升任", "晋升为", "转行做", "改做",
+                     "干"})
 _JOB_SUFFIX = ("师", "员", "生", "家", "工", "手", "夫", "警", "官", "医", "长", "者", "匠", "士", "经理", "总监",
                "老板", "主管", "记者", "编辑", "厨师", "司机", "律师", "会计")
 _NOT_JOB = frozenset({"学生", "先生", "医生们", "大家", "老家", "人家", "自家", "专家们", "新手", "对手"})
@@ -74,9 +75,9 @@ def _after(toks: Tagged, j: int, *, stop: tuple[str, ...] = ()) -> str:
     quantifiers such as 一名/一家)."""
     parts: list[str] = []
     for word, tag in toks[j:]:
-        if tag == "x" or word in stop or (tag.startswith("v") and parts) or tag == "uj":
+        if tag == "x" or (word in stop and parts) or (tag.startswith("v") and parts) or tag == "uj":
             break
-        if tag == "m" and not parts:
+        if (tag == "m" or word in ("了", "上")) and not parts:
             continue
         parts.append(word)
     return "".join(parts)
@@ -152,7 +153,8 @@ class _Reader:
             if name:  # 我妹妹小雨; a passing 我的奶奶 says too little to keep
                 self.add(Slot("family", f"{word}{name}", key=name))
         if word in ("结婚", "订婚", "在一起", "分手", "离婚"):
-            names = [w for w, t in toks[:i] if t == "nr"]
+            names = [w for w, t in toks[:i] if t == "nr"] or \
+                [toks[k + 1][0] for k in range(i - 1) if toks[k][0] in _PARTNER and toks[k + 1][1][:1] in "njz"]
             if names and any(w in ("和", "跟", "与") for w, _ in toks[:i]):
                 self.add(Slot("partner", names[-1], ended=word in ("分手", "离婚")))
 
@@ -164,6 +166,9 @@ class _Reader:
                 if toks[k][0] in ("叫", "名叫", "叫做"):
                     name = toks[k + 1][0]
                     break
+            if not name and i + 1 < len(toks) and toks[i + 1][1] in ("nr", "nz", "n") and \
+                    toks[i + 1][0] not in _PETS:  # 狗旺财
+                name = toks[i + 1][0]
             self.add(Slot("pet", f"{name}（{word}）" if name else word, key=(name or word)))
         if word in ("走", "去世", "死", "离开") and i >= 1:
             before = [w for w, t in toks[max(0, i - 3):i] if t in ("n", "nr", "nz") and w not in _PETS]

@@ -29,6 +29,9 @@ _PETS = frozenset({"dog", "cat", "puppy", "kitten", "rabbit", "bunny", "hamster"
                    "tortoise", "turtle", "bird", "budgie", "ferret", "snake", "lizard", "goldfish", "fish",
                    "guinea", "chinchilla", "gerbil", "rat", "mouse", "hedgehog", "beagle", "labrador", "terrier",
                    "poodle", "spaniel", "collie", "retriever", "dachshund"})
+# doing a job's work, said plainly ("I teach maths at a secondary school")
+_DOING_JOB = {"teach": "teacher", "nurse": "nurse", "lecture": "lecturer", "tutor": "tutor", "bartend": "bartender",
+              "freelance": "freelancer", "babysit": "babysitter", "volunteer": "volunteer"}
 _TAKE_JOB = frozenset({"get", "land", "start", "accept", "take", "begin", "find", "score", "secure", "offer"})
 _DIETS = frozenset({"vegetarian", "vegan", "pescatarian", "keto", "halal", "kosher", "gluten-free"})
 _SCHOOL_WORDS = ("university", "college", "school", "academy", "institute", "polytechnic", "uni")
@@ -193,8 +196,9 @@ class _Reader:
         self.current_verb = v
         lemma, who, neg = v.lemma_.lower(), self.subject(v), _negated(v)
         prt = {c.lower_ for c in _children(v, "prt")}
-        if lemma in ("live", "move", "relocate", "settle", "emigrate") and "out" not in prt:
-            for o in _prep_objects(v, "in", "to", "into"):
+        if lemma in ("live", "move", "relocate", "settle", "emigrate", "base") and "out" not in prt:
+            back = [a for a in _children(v, "advmod") if a.lower_ in ("back", "home", "over", "here")]
+            for o in _prep_objects(v, "in", "to", "into") + [x for a in back for x in _prep_objects(a, "to", "in")]:
                 place = self.place(o)
                 if place:
                     self.add(who, Slot("home", place, ended=neg and lemma == "live"))
@@ -210,10 +214,13 @@ class _Reader:
             for o in _prep_objects(v, "at", "for"):
                 if o.pos_ == "PROPN" or o.ent_type_ == "ORG":
                     self.add(who, Slot("employer", _phrase(o), ended=neg))
-        if lemma in ("become", "hire", "promote", "train", "start", "qualify"):
-            for o in _children(v, "attr", "oprd") + _prep_objects(v, "as", "to"):
-                if _job_title(o):
-                    self.add(who, Slot("job", _phrase(o)))
+        if lemma in ("become", "hire", "promote", "train", "start", "qualify", "appoint", "make"):
+            for o in _children(v, "attr", "oprd", "xcomp") + _prep_objects(v, "as", "to"):
+                # promoted to / appointed as: the role whatever its word ("head of sales")
+                if _job_title(o) or (lemma in ("promote", "appoint", "hire") and o.pos_ == "NOUN"):
+                    self.add(who, Slot("job", _role(o)))
+        if lemma in _DOING_JOB and who:
+            self.add(who, Slot("job", _DOING_JOB[lemma]))
         if lemma == "hire":
             for o in _prep_objects(v, "at", "by"):
                 if o.pos_ == "PROPN" or o.ent_type_ == "ORG":
@@ -227,6 +234,8 @@ class _Reader:
             self.leave(v, who, lemma)
         if lemma == "retire":
             self.add(who, Slot("job", "retired"))
+        if lemma in ("marry", "engage", "wed", "split", "break", "divorce") and self.together(v):
+            return
         if lemma in ("marry", "date", "wed"):
             for o in _children(v, "dobj") + _prep_objects(v, "to"):
                 if o.ent_type_ == "PERSON" or o.pos_ == "PROPN":
@@ -266,16 +275,30 @@ class _Reader:
                                        key=o.lemma_.lower(), ended=True))
         if lemma in ("love", "like", "enjoy", "adore", "hate", "dislike", "detest"):
             self.likes(v, who, lemma, neg)
-        if lemma in ("go", "turn") and not neg:
-            for o in _children(v, "acomp", "oprd", "attr"):
-                if o.lower_ in _DIETS:
-                    self.add(who, Slot("diet", o.lower_))
+        if lemma in ("go", "turn", "switch", "become", "stay", "follow", "try") and not neg:
+            for o in _children(v, "acomp", "oprd", "attr", "dobj") + _prep_objects(v, "to"):
+                diet = next((t.lower_ for t in o.subtree if t.lower_ in _DIETS), None)
+                if diet:  # "went vegan", "switched to a vegan diet"
+                    self.add(who, Slot("diet", diet))
         if lemma in ("stop", "quit") and any(c.lemma_ == "eat" for c in v.children) \
                 and any(t.lower_ == "meat" for t in self.doc):
             self.add(who, Slot("diet", "vegetarian"))
         if lemma == "eat" and any(t.lower_ == "meat" for t in v.children) and \
                 any(t.lower_ == "again" for t in v.subtree) and not neg:
             self.add(who, Slot("diet", "eats meat"))
+
+    def together(self, v: Tok) -> bool:
+        """"Tom and I got engaged", "Sara and I split up": the partner is in the subject."""
+        before = [t for t in v.doc[: v.i] if t.dep_ not in ("pobj", "dobj")]
+        people = [t for t in before if t.ent_type_ == "PERSON" or t.pos_ == "PROPN"]
+        if not people or not any(t.lower_ in ("i", "we") for t in before):
+            return False
+        prt = {c.lower_ for c in _children(v, "prt")}
+        ends = v.lemma_ == "divorce" or ("up" in prt and v.lemma_ in ("split", "break"))
+        if v.lemma_ in ("marry", "engage", "wed") or ends:
+            self.add(self.speaker, Slot("partner", _phrase(people[0]), ended=ends))
+            return True
+        return False
 
     def copula(self, v: Tok, who: str | None, neg: bool) -> None:
         for a in _children(v, "attr", "acomp"):
@@ -320,7 +343,10 @@ class _Reader:
         names = (_children(v, "nsubj") if lemma in ("die", "pass") else _children(v, "dobj")
                  + _prep_objects(v, "to"))
         for n in names:
-            if n.pos_ == "PROPN" and n.ent_type_ not in ("GPE", "LOC", "DATE"):
+            if n.lemma_.lower() in _PETS and (name := _name_of(n)):  # "our cat Luna passed away"
+                species = n.lemma_.lower()
+                self.add(self.speaker, Slot("pet", f"{name} ({species})", key=name.lower(), ended=True))
+            elif n.pos_ == "PROPN" and n.ent_type_ not in ("GPE", "LOC", "DATE"):
                 name = _phrase(n)
                 self.add(self.speaker, Slot("pet", name, key=name.lower(), ended=True))
 
@@ -346,8 +372,11 @@ class _Reader:
         lemma = n.lemma_.lower()
         owner = next((c for c in n.children if c.dep_ == "poss"), None)
         who = self.who(owner) if owner is not None else None
-        if lemma in _HOME_NOUNS and (who or any(c.lower_ == "new" for c in n.children)):
-            for o in _prep_objects(n, "in"):  # "the last boxes at our new flat in Porto"
+        bought = n.dep_ == "dobj" and n.head.lemma_ in ("buy", "rent", "find", "get") and \
+            self.subject(n.head) == self.speaker
+        if lemma in _HOME_NOUNS and (who or bought or any(c.lower_ == "new" for c in n.children)):
+            # "the last boxes at our new flat in Porto", "we bought a house in Hove"
+            for o in _prep_objects(n, "in") + (_prep_objects(n.head, "in") if bought else []):
                 if _is_place(o):
                     self.add(who or self.speaker, Slot("home", _phrase(o)))
         if who is None and lemma in _JOB_NOUNS and n.dep_ == "dobj" and n.head.lemma_ in _TAKE_JOB:
@@ -378,18 +407,27 @@ class _Reader:
 
     def numbers(self) -> None:
         lemmas = {t.lemma_.lower() for t in self.doc}
-        firsts = any(t.lower_ in ("i", "my", "we", "our", "me") for t in self.doc)
+        firsts = any(t.lower_ in ("i", "my", "we", "our", "me", "us") for t in self.doc)
         if not firsts:
             return
-        amounts = [e for e in self.doc.ents if e.label_ in ("MONEY", "QUANTITY", "CARDINAL")]
+        amounts = [list(e) for e in self.doc.ents if e.label_ in ("MONEY", "QUANTITY", "CARDINAL")] or \
+            [[t] for t in self.doc if any(ch.isdigit() for ch in t.text)]  # "52k" is no entity
         if not amounts:
             return
         for attribute, cues in _NUMERIC.items():
             if lemmas & set(cues):
                 value = " ".join(t.text for t in amounts[0] if t.like_num or t.tag_ == "$" or t.lower_ in
-                                 ("k", "kg", "kilos", "pounds", "lbs", "stone", "euros", "dollars", "yuan"))
-                self.add(self.speaker, Slot(attribute, value or amounts[0].text))
+                                 ("k", "kg", "kilos", "pounds", "lbs", "stone", "euros", "dollars", "yuan")
+                                 or any(ch.isdigit() for ch in t.text))
+                self.add(self.speaker, Slot(attribute, value or " ".join(t.text for t in amounts[0])))
                 return
+
+
+def _role(tok: Tok) -> str:
+    """A role with what qualifies it ("head of sales", "senior product manager")."""
+    base = _phrase(tok)
+    of = _prep_objects(tok, "of")
+    return f"{base} of {_phrase(of[0])}" if of else base
 
 
 def _plain_tense(v: Tok) -> bool:

@@ -71,9 +71,11 @@ def analyse(sentences: Sequence[str], speaker: str, addressee: str | None) -> li
 def settle(found: list[tuple[str, Slot]]) -> list[tuple[str, Slot]]:
     """A sentence that ends a value also names it ("My girlfriend Mia and I broke up"):
     the ending wins over the mention."""
-    ended = {(who, slot.identity, norm_value(slot.value)) for who, slot in found if slot.ended}
-    return [(who, slot) for who, slot in found
-            if slot.ended or (who, slot.identity, norm_value(slot.value)) not in ended]
+    def what(slot: Slot) -> tuple[str, str]:  # one item of a multi-valued slot is its key
+        return slot.identity, norm_value(slot.value) if slot.single else ""
+
+    ended = {(who, *what(slot)) for who, slot in found if slot.ended}
+    return [(who, slot) for who, slot in found if slot.ended or (who, *what(slot)) not in ended]
 
 
 def norm_value(value: object) -> str:
