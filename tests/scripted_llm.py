@@ -29,6 +29,13 @@ def _messages_in(prompt: str) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def _home_slot(speaker: str, text: str) -> dict[str, str]:
+    """Where a message says someone lives, the slot a model would name (also said
+    indirectly: "...our new flat in Porto")."""
+    m = re.search(r"(?:live in|moved to|flat in) ([A-Z][a-z]+)", text)
+    return {"subject": speaker, "attribute": "home", "value": m.group(1)} if m else {}
+
+
 def scripted_reply(request: dict[str, Any]) -> dict[str, Any]:
     """The JSON a well-behaved model would return for this request."""
     system = request["messages"][0]["content"]
@@ -44,7 +51,8 @@ def scripted_reply(request: dict[str, Any]) -> dict[str, Any]:
         return {
             "episode": {"title": f"Talk between {' and '.join(speakers)}",
                         "narrative": " ".join(f"{s} said: {t}" for _, _, s, t in msgs)},
-            "facts": [{"text": f"{s} said that {t}", "speaker": s, "event_date": when[:10], "message_ids": [h]}
+            "facts": [{"text": f"{s} said that {t}", "speaker": s, "event_date": when[:10], "message_ids": [h],
+                       **_home_slot(s, t)}
                       for h, when, s, t in msgs if len(t.split()) >= 3],
             "foresight": [{"text": f"{s} plans: {t}", "start": when[:10], "end": None, "message_ids": [h]}
                           for h, when, s, t in msgs if "will " in t.lower()],

@@ -257,3 +257,23 @@ def test_updates_are_found_by_slot_not_only_by_cosine(tmp_path, embedder):
         assert len(server.chat_requests("updates")) <= 2  # the 2nd and 3rd cells; never more than one per cell
         assert all(f.valid_to is not None for f in facts if f.status == "superseded")
         mem.close()
+
+
+def test_an_indirect_update_is_found_by_subject_and_attribute(tmp_path, embedder):
+    """Issue 13 part 2 with an LLM: the extraction call names the slot a fact states (no
+    extra call), so "our new flat in Porto" reaches the labelling call as a candidate
+    update of "I live in Coimbra" by subject and attribute, whatever the cosine."""
+    with ScriptedLLM() as server:
+        mem = llm_memory(tmp_path, embedder, server)
+        for i, (text, day) in enumerate([("I live in Coimbra, near the old university.", "2023-02-01"),
+                                         ("The movers dropped the last boxes at our new flat in Porto.",
+                                          "2024-05-01")]):
+            mem.add([{"speaker": "Rui", "text": text, "timestamp": f"{day}T10:00:00Z"}], user_id="u",
+                    conversation_id=f"c{i}", flush=True)
+        facts = mem._store.list_memories(mem.space, Filters(user_id="u", kinds=["fact"], include_inactive=True),
+                                         limit=50).items
+        by_value = {f.metadata.get("value"): f for f in facts}
+        assert by_value["Coimbra"].status == "superseded" and by_value["Porto"].supersedes == by_value["Coimbra"].id
+        sent = server.chat_requests("updates")
+        assert len(sent) == 1 and "Coimbra" in json.dumps(sent[0])
+        mem.close()

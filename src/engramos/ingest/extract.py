@@ -107,6 +107,8 @@ def _sentence_drafts(m: Message, addressee: str | None = None) -> list[Draft]:
             draft.metadata.update(slot_metadata(*slots[0]))
         out.append(draft)
         for who, slot in slots:
+            if "'s " in who:
+                continue  # "Ana's grandma": a profile is a named person's
             out.append(Draft(
                 kind="profile", text=text, speaker=who, observed_at=m.timestamp, message_ids=[m.id],
                 # a state is known to hold from the date the statement gives ("moved last

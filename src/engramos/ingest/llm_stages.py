@@ -28,6 +28,7 @@ from ..types import MemoryRecord, Message
 from .extract import Draft
 from .segment import Segment, segment
 from .stages import CellContext, Compaction, OlderFacts, SegmentContext
+from .statements import SINGLE_VALUED, norm_value
 
 UPDATE_CANDIDATE_SIMILARITY = 0.9  # e5 cosine above which any older fact is compared
 
@@ -38,6 +39,16 @@ def _candidate(new: str, old: str, score: float) -> bool:
     cosine 0.88), which a cosine threshold alone misses."""
     return score >= UPDATE_CANDIDATE_SIMILARITY or (
         score >= SLOT_CANDIDATE_SIMILARITY and bool(slots_of(new) & slots_of(old)))
+
+
+def _slot_metadata(subject: str | None, attribute: str | None, value: str | None) -> dict[str, object]:
+    """The slot an extracted fact states, keyed as offline facts are (so that later facts
+    about the same subject and attribute find it, whichever produced it)."""
+    if not (subject and attribute and value):
+        return {}
+    attribute = attribute.strip().lower()
+    identity = attribute if attribute in SINGLE_VALUED else f"{attribute}:{norm_value(value)}"
+    return {"subject": subject, "attribute": attribute, "value": value, "identity": identity}
 
 
 def _prompt_messages(messages: list[Message]) -> list[PromptMessage]:
@@ -124,8 +135,9 @@ class LLMExtractor:
                         metadata={**meta, "title": result.episode.title, "turns": len(messages)})]
         for f in result.facts:
             start, end = _day(f.event_date)
+            slot = _slot_metadata(f.subject or f.speaker, f.attribute, f.value)
             drafts.append(Draft("fact", f.text, f.speaker, when(f.message_ids), ids(f.message_ids), start, end,
-                                metadata=dict(meta)))
+                                metadata={**meta, **slot}))
         for p in result.foresight:
             start, _ = _day(p.start)
             _, end = _day(p.end)
@@ -149,7 +161,7 @@ class LLMExtractor:
         for i, d in enumerate(drafts):
             if d.kind != "fact":
                 continue
-            olds = [rec for rec, score in older(vectors[i]) if _candidate(d.text, rec.text, score)]
+            olds = [rec for rec, score in older(vectors[i], d) if _candidate(d.text, rec.text, score)]
             if olds:
                 pairs.append((i, [o.id for o in olds], [o.text for o in olds]))
         if not pairs:

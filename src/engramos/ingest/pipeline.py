@@ -26,8 +26,9 @@ from ..records import render_turn, turn_id, turn_record
 from ..store.base import Store
 from ..types import Cell, Filters, Job, MemoryRecord, Message
 from ..validation import MessageIn
+from .extract import Draft
 from .segment import Segment
-from .stages import CellContext, SegmentContext, make_stages
+from .stages import SAME_SLOT, CellContext, SegmentContext, make_stages
 
 
 @dataclass
@@ -151,7 +152,7 @@ class Pipeline:
                                                 limit=100).items
 
             drafts, vectors = extractor.extract(CellContext(messages, turn_vecs, cell_vec, known))
-            extractor.label_updates(drafts, vectors, lambda vec: self._older_facts(first, vec))
+            extractor.label_updates(drafts, vectors, lambda vec, draft: self._older_facts(first, vec, draft))
         scene = self._scene(space, messages, cell, cell_vec)
         with self.store.transaction():
             fresh = self.store.get_cell(space, cell.id)
@@ -167,12 +168,19 @@ class Pipeline:
                     usage[key] = usage.get(key, 0) + value
         return usage or None
 
-    def _older_facts(self, first: Message, vector: np.ndarray) -> list[tuple[MemoryRecord, float]]:
-        # facts and plans: a new statement may update either (a plan may be called off)
-        near = self.store.search_vectors(first.space, vector,
-                                         Filters(user_id=first.user_id, kinds=["fact", "foresight"]), limit=10)
-        records = {r.id: r for r in self.store.get_memories(first.space, [mid for mid, _ in near])}
-        return [(records[mid], score) for mid, score in near if mid in records]
+    def _older_facts(self, first: Message, vector: np.ndarray, draft: Draft) -> list[tuple[MemoryRecord, float]]:
+        """Facts and plans a new statement may update (a plan may be called off): the most
+        similar ones, and those about the same subject and attribute however they are
+        worded ("lives in Leeds" / "the movers dropped the boxes at our flat in Porto")."""
+        scope = Filters(user_id=first.user_id, kinds=["fact", "foresight"])
+        near = dict(self.store.search_vectors(first.space, vector, scope, limit=10))
+        subject, attribute = draft.metadata.get("subject"), draft.metadata.get("attribute")
+        if isinstance(subject, str) and isinstance(attribute, str):
+            same = self.store.list_memories(first.space, scope.model_copy(update={
+                "metadata": {"subject": subject, "attribute": attribute}}), limit=10).items
+            near.update({m.id: SAME_SLOT for m in same})
+        records = {r.id: r for r in self.store.get_memories(first.space, list(near))}
+        return [(records[mid], score) for mid, score in near.items() if mid in records]
 
     def _scene(self, space: str, messages: list[Message], cell: Cell, cell_vec: np.ndarray) -> Any:
         first = messages[0]

@@ -250,7 +250,7 @@ class _Reader:
         if lemma in ("die", "pass") or (lemma == "say" and _prep_objects(v, "to") and
                                         any(c.lower_ == "goodbye" for c in v.children)) or lemma in ("rehome",):
             self.pet_gone(v, lemma)
-        if lemma in ("adopt", "get", "buy", "rescue") :
+        if lemma in ("adopt", "get", "buy", "rescue", "have", "own", "foster"):
             for o in _children(v, "dobj"):
                 if o.lemma_.lower() in _PETS:
                     self.pet(o, who)

@@ -64,8 +64,10 @@ class Compaction:
     replaced: list[list[str]]  # for each draft, the ids of the items it supersedes
 
 
-# a new fact's vector -> the most similar older facts, with their cosine
-OlderFacts = Callable[[np.ndarray], list[tuple[MemoryRecord, float]]]
+# a new fact's vector and draft -> older facts that it may update: the most similar, with
+# their cosine, and those about the same subject and attribute (given 1.0: same slot)
+OlderFacts = Callable[[np.ndarray, Draft], list[tuple[MemoryRecord, float]]]
+SAME_SLOT = 1.0
 
 
 class Segmenter(Protocol):
@@ -125,7 +127,7 @@ class OfflineExtractor:
             numeric, cancels = d.kind == "fact" and bool(numbers_of(d.text)), calls_off(d.text)
             if not (numeric or cancels):
                 continue
-            for rec, score in older(vectors[i]):
+            for rec, score in older(vectors[i], d):
                 if score < SLOT_CANDIDATE_SIMILARITY or rec.speaker != d.speaker or rec.status != "active":
                     continue
                 name = {w.lower() for w in (d.speaker or "").split()}

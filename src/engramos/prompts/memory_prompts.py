@@ -73,14 +73,19 @@ def _extraction(c: ExtractionContext) -> ChatMessages:
         system = (
             "你从一段对话情节中提取长期记忆，用对话的语言（中文）书写。输出：episode（标题和第三人称叙述，"
             "保留人名和数字，相对时间写成“相对时间（绝对日期）”）；facts（原子事实，每条一个信息，写明人名，"
-            "event_date 为 YYYY-MM-DD）；foresight（计划和预期，带 start/end 日期）；profile（对参与者画像的"
+            "event_date 为 YYYY-MM-DD；若事实说的是某人生活中的一项（home、job、employer、partner、family、pet、diet、"
+            "school、car、phone、hobby、rent、salary、weight），给出 subject、attribute 和 value）；"
+            "foresight（计划和预期，带 start/end 日期）；profile（对参与者画像的"
             "add/update/delete/keep 操作，explicit 或 implicit）。每条都给出证据消息 id（如 m3）。只输出 JSON。")
     else:
         system = (
             "You extract long-term memories from one episode of a conversation, written in the "
             "conversation's language. Return: episode (a title and a third-person narrative that keeps "
             "names and numbers and writes relative times as 'relative (absolute date)'); facts (atomic, one "
-            "idea each, naming the person, event_date as YYYY-MM-DD when known); foresight (plans and "
+            "idea each, naming the person, event_date as YYYY-MM-DD when known; a fact that states a slot of "
+            "someone's life gives subject, attribute (one of home, job, employer, partner, family, pet, diet, "
+            "school, car, phone, hobby, rent, salary, weight) and value, also when said indirectly: 'the movers "
+            "dropped the boxes at our new flat in Porto' is home = Porto); foresight (plans and "
             "expectations with start/end dates of validity); profile (add/update/delete/keep operations on "
             "the participants' profiles, explicit facts or implicit traits). Cite evidence message ids "
             "(m1, m2, ...) for every item. Resolve relative dates against each message's own time. "
@@ -118,6 +123,6 @@ def _compaction(c: CompactionContext) -> ChatMessages:
 
 
 BOUNDARY = Prompt("boundary", 1, BoundaryContext, BoundaryDecision, _boundary)
-EXTRACTION = Prompt("extraction", 1, ExtractionContext, Extraction, _extraction)
+EXTRACTION = Prompt("extraction", 2, ExtractionContext, Extraction, _extraction)
 UPDATES = Prompt("updates", 1, UpdatesContext, UpdateLabels, _updates)
 COMPACTION = Prompt("compaction", 1, CompactionContext, ProfileCompaction, _compaction)

@@ -25,6 +25,11 @@ class ExtractedFact(BaseModel):
     speaker: str | None = None
     event_date: str | None = None  # ISO date (YYYY-MM-DD) when the fact names one
     message_ids: list[str] = Field(default_factory=list)
+    # the slot of a person's life the fact states, if any (home, job, employer, partner,
+    # family, pet, diet, school, car, phone, hobby, rent, salary, weight)
+    subject: str | None = None
+    attribute: str | None = None
+    value: str | None = None
 
 
 class ExtractedForesight(BaseModel):

@@ -1,0 +1,163 @@
+"""Offline statements (issue 13 parts 1 and 2): third-person text and slots from a real
+parse (spaCy for English, jieba's tags for Chinese), and the knowledge updates they
+drive through ``Memory``: a new value supersedes the old one and the facts that said it,
+three values leave one current value and a chain, an ending closes a value, and a
+restatement adds evidence instead of a row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from engramos import Memory
+from engramos.ingest.statements import analyse
+
+
+def _slots(sentence: str, speaker: str = "Ana", addressee: str | None = "Bob") -> set[tuple[str, str, str, bool]]:
+    (st,) = analyse([sentence], speaker, addressee)
+    return {(who, s.attribute, s.value, s.ended) for who, s in st.slots}
+
+
+def _text(sentence: str, speaker: str = "Ana", addressee: str | None = "Bob") -> str:
+    return analyse([sentence], speaker, addressee)[0].text
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("I love my dog and I'm happy", "Ana loves Ana's dog and Ana is happy"),
+    ("I finally moved to Glasgow.", "Ana finally moved to Glasgow."),  # an adverb is not a verb
+    ("I now work as a nurse.", "Ana now works as a nurse."),
+    ("I don't like coffee and I watch films.", "Ana doesn't like coffee and Ana watches films."),
+    ("You are kind and you were right.", "Bob is kind and Bob was right."),  # the addressee
+    ("I've been thinking about you.", "Ana has been thinking about Bob."),
+    ("我们和我的奶奶", "我们和Ana的奶奶"),
+])
+def test_third_person_from_the_parse(sentence, expected):
+    assert _text(sentence) == expected
+
+
+def test_you_stays_you_without_a_single_addressee():
+    assert _text("You should come.", addressee=None) == "You should come."
+
+
+@pytest.mark.parametrize(("sentence", "slot"), [
+    ("I live in Leeds.", ("Ana", "home", "Leeds", False)),
+    ("We finally moved to Vienna, the kids love the parks.", ("Ana", "home", "Vienna", False)),
+    ("The movers dropped the last boxes at our new flat in Porto.", ("Ana", "home", "Porto", False)),
+    ("After ten years in Madrid I've moved back to Seville.", ("Ana", "home", "Seville", False)),
+    ("I'm a software engineer at Google.", ("Ana", "employer", "Google", False)),
+    ("I finally got a job as a data analyst at Monzo.", ("Ana", "job", "data analyst", False)),
+    ("I got promoted to head of sales.", ("Ana", "job", "head of sales", False)),
+    ("I quit my job at Acme yesterday.", ("Ana", "employer", "Acme", True)),
+    ("My wife is called Sara.", ("Ana", "partner", "Sara", False)),
+    ("Sara and I split up last month.", ("Ana", "partner", "Sara", True)),
+    ("My sister Jo is getting married in June.", ("Ana", "family", "sister Jo", False)),
+    ("We said goodbye to Biscuit in March; we adopted a kitten called Miso.", ("Ana", "pet", "Miso (kitten)", False)),
+    ("We said goodbye to Biscuit in March.", ("Ana", "pet", "Biscuit", True)),
+    ("I switched to a vegan diet in January.", ("Ana", "diet", "vegan", False)),
+    ("I sold my old Golf and bought a Kia EV6.", ("Ana", "car", "Kia EV6", False)),
+    ("I've switched to a Pixel 8.", ("Ana", "phone", "Pixel 8", False)),
+    ("My rent went up to 1100 a month.", ("Ana", "rent", "1100", False)),
+    ("My salary is now 52k.", ("Ana", "salary", "52k", False)),
+    ("You got a new puppy?", ("Bob", "pet", "puppy", False)),
+    ("我上个月搬到了上海。", ("Ana", "home", "上海", False)),
+    ("我从北京搬回了老家武汉。", ("Ana", "home", "武汉", False)),
+    ("我换工作了，现在在字节跳动上班。", ("Ana", "employer", "字节跳动", False)),
+    ("我当上了部门经理。", ("Ana", "job", "部门经理", False)),
+    ("我跟女朋友小美分手了。", ("Ana", "partner", "小美", True)),
+    ("我的房租涨到了4500块。", ("Ana", "rent", "4500", False)),
+    ("我开始吃素了。", ("Ana", "diet", "素食", False)),
+])
+def test_slots_from_the_parse(sentence, slot):
+    assert slot in _slots(sentence)
+
+
+@pytest.mark.parametrize("sentence", [
+    "I'm a big fan of jazz.",  # not a job
+    "I'd love to visit.",  # a wish, not a liking
+    "Rent in London averages 2000 a month.",  # no person's rent
+    "My grandma loves the photos.",  # a passing relative without a name is not kept
+])
+def test_no_slot_where_none_is_stated(sentence):
+    assert not {s for s in _slots(sentence) if s[1] in ("job", "rent", "family") or s[0] == "Ana" and s[1] == "likes"}
+
+
+def test_a_plan_is_not_yet_a_fact_but_a_plain_clause_is():
+    assert _slots("I'm moving to Porto next month.") == {("Ana", "home", "Porto", False)}
+    (st,) = analyse(["I'm moving to Porto next month."], "Ana", None)
+    assert not st.slots[0][1].now  # a progressive: a plan
+    (st,) = analyse(["I work as a nurse, so my sister will walk the dog."], "Ana", None)
+    assert [s.now for _, s in st.slots if s.attribute == "job"] == [True]
+
+
+# ------------------------------------------------------------- through Memory
+@pytest.fixture
+def mem(tmp_path, embedder) -> Iterator[Memory]:
+    with Memory(tmp_path / "updates", embedder=embedder) as m:
+        yield m
+
+
+def _say(mem: Memory, mid: str, when: str, text: str, user: str = "lena") -> None:
+    mem.add([{"speaker": user.capitalize(), "text": text, "timestamp": when, "id": mid}], user_id=user,
+            conversation_id=f"c-{mid}", flush=True)
+
+
+def _items(mem: Memory, user: str, attribute: str) -> list:
+    items = mem.list(user_id=user, kinds=["profile"], include_inactive=True, limit=100).items
+    return sorted((m for m in items if m.metadata.get("attribute") == attribute), key=lambda m: m.observed_at)
+
+
+def test_three_values_leave_one_current_value_and_a_chain(mem):
+    _say(mem, "h1", "2022-05-10T10:00:00Z", "I live in Hamburg, right by the harbour.")
+    _say(mem, "h2", "2023-03-03T10:00:00Z", "Quick update, I moved to Munich for the new role.")
+    _say(mem, "h3", "2024-04-22T10:00:00Z", "We finally moved to Vienna, the kids love the parks.")
+    homes = _items(mem, "lena", "home")
+    assert [h.metadata["value"] for h in homes] == ["Hamburg", "Munich", "Vienna"]
+    assert [h.status for h in homes] == ["superseded", "superseded", "active"]
+    assert homes[2].supersedes == homes[1].id and homes[1].supersedes == homes[0].id
+    assert homes[0].valid_to is not None and homes[0].valid_to.date().isoformat() == "2023-03-03"
+    # the facts that said the old values went with them
+    facts = [m for m in mem.list(user_id="lena", kinds=["fact"], include_inactive=True, limit=100).items
+             if m.metadata.get("attribute") == "home"]
+    assert {f.metadata["value"]: f.status for f in facts} == \
+        {"Hamburg": "superseded", "Munich": "superseded", "Vienna": "active"}
+    hits = mem.search("Where does Lena live now?", user_id="lena", reference_time="2024-05-01T00:00:00Z").hits
+    assert any(c.external_id == "h3" for c in hits[0].citations) and hits[0].validity == "current"
+    then = mem.search("Where did Lena live in the summer of 2023?", user_id="lena",
+                      reference_time="2024-05-01T00:00:00Z").hits
+    assert any(c.external_id == "h2" for c in then[0].citations)
+    assert [h.action for h in mem.history(homes[1].id)] == ["create", "supersede"]
+
+
+def test_an_ending_closes_only_what_it_ends(mem):
+    _say(mem, "p1", "2023-04-01T10:00:00Z", "My dog is called Biscuit, a very lazy beagle.", "zoe")
+    _say(mem, "p2", "2023-05-01T10:00:00Z", "We also have a cat called Pickle.", "zoe")
+    _say(mem, "p3", "2024-04-01T10:00:00Z", "We said goodbye to Biscuit in March.", "zoe")
+    pets = {m.metadata["value"]: m for m in _items(mem, "zoe", "pet")}
+    assert pets["Biscuit (dog)"].status == "superseded" and pets["Pickle (cat)"].status == "active"
+    assert pets["Biscuit (dog)"].valid_to is not None
+    assert pets["Biscuit (dog)"].valid_to.date().isoformat() == "2024-04-01"
+
+
+def test_a_restatement_adds_evidence_not_a_row(mem):
+    _say(mem, "j1", "2024-01-10T10:00:00Z", "I work as a paramedic in Leeds.", "sam")
+    _say(mem, "j2", "2024-02-10T10:00:00Z", "I work as a paramedic in Leeds.", "sam")
+    jobs = _items(mem, "sam", "job")
+    assert len(jobs) == 1 and jobs[0].status == "active"
+    messages = {m.external_id: m.id for m in mem.messages(conversation_id="c-j2")} | \
+        {m.external_id: m.id for m in mem.messages(conversation_id="c-j1")}
+    assert jobs[0].metadata["evidence"] == [messages["j1"], messages["j2"]]
+    assert jobs[0].metadata["confidence"] > 0.9
+    facts = [m for m in mem.list(user_id="sam", kinds=["fact"], limit=100).items if "paramedic" in m.text]
+    assert len(facts) == 1  # the second saying is evidence, not a second fact
+
+
+def test_chinese_updates_offline(mem):
+    _say(mem, "z1", "2023-01-10T10:00:00Z", "我住在南京，离公司很近。", "wei")
+    _say(mem, "z2", "2024-02-10T10:00:00Z", "我上个月搬到了杭州。", "wei")
+    homes = _items(mem, "wei", "home")
+    assert [(h.metadata["value"], h.status) for h in homes] == [("南京", "superseded"), ("杭州", "active")]
+    hits = mem.search("小魏现在住在哪里？", user_id="wei", reference_time="2024-03-01T00:00:00Z").hits
+    assert any(c.external_id == "z2" for c in hits[0].citations)
+    stale = [h for h in hits if any(c.external_id == "z1" for c in h.citations) and h.memory.kind != "episode"]
+    assert stale and all(h.validity == "superseded" for h in stale)
