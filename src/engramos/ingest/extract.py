@@ -24,6 +24,7 @@ from ..records import render_turn
 from ..text import has_cjk, split_sentences, words
 from ..timenorm import TimeMention, annotate, format_date, speaks_of_future
 from ..types import Message
+from .occupations import implicit_text
 from .statements import TRAITS, Slot, analyse
 
 # a state that begins at a time ahead, rather than an event that happens then
@@ -103,14 +104,17 @@ def _sentence_drafts(m: Message, addressee: str | None = None) -> list[Draft]:
         # a plan is not yet a fact about the person, but a plain clause of the same sentence
         # is ("I work nights, so my sister will walk the dog")
         slots = [(who, slot) for who, slot in st.slots if slot.now or not future]
-        if slots:
-            draft.metadata.update(slot_metadata(*slots[0]))
+        stated = [(who, slot) for who, slot in slots if not slot.implicit]
+        if stated:
+            draft.metadata.update(slot_metadata(*stated[0]))
         out.append(draft)
         for who, slot in slots:
             if "'s " in who:
                 continue  # "Ana's grandma": a profile is a named person's
+            lang = "zh" if has_cjk(sentence) else "en"
             out.append(Draft(
-                kind="profile", text=text, speaker=who, observed_at=m.timestamp, message_ids=[m.id],
+                kind="profile", text=implicit_text(who, slot.value, sentence, lang) if slot.implicit else text,
+                speaker=who, observed_at=m.timestamp, message_ids=[m.id],
                 # a state is known to hold from the date the statement gives ("moved last
                 # week"); said without one, it may have held long before (an update dates it)
                 valid_from=draft.valid_from or event[0],

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from ..text import _jieba
+from .occupations import trade_of
 from .statements import Slot, Statement, settle
 
 Tagged = list[tuple[str, str]]
@@ -108,6 +109,11 @@ class _Reader:
             self.pet(i, word)
         self.diet_and_numbers(words)
         self.things(words)
+        if not any(slot.attribute == "job" for _, slot in self.found) and self.who in (self.speaker, None):
+            grams = [self.s[i:i + n] for n in (2, 3) for i in range(len(self.s) - n + 1)]
+            trade = trade_of(words + grams, "zh")
+            if trade:
+                self.add(Slot("job", trade, key=trade, implicit=True), who=self.speaker)
         return settle(self.found)
 
     def home(self, i: int, word: str) -> None:

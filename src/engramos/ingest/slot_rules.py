@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from .occupations import trade_of
 from .statements import Slot, settle
 
 Tok = Any  # spacy.tokens.Token (spaCy's stubs are partial)
@@ -190,7 +191,24 @@ class _Reader:
                 self.current_verb = None
                 self.noun(tok)
         self.numbers()
+        self.implicit_job()
         return settle(self.found)
+
+    def implicit_job(self) -> None:
+        """The speaker's trade, from the working words of their own day (no job said)."""
+        if any(slot.attribute == "job" for _, slot in self.found):
+            return
+        own = any(t.lower_ in ("i", "my", "me", "we", "our") for t in self.doc) or \
+            (len(self.doc) > 0 and self.doc[0].tag_ in ("VBD", "VBN")) or \
+            any(t.dep_ == "ROOT" and t.pos_ in ("NOUN", "PROPN") for t in self.doc)  # "Rewired three..."
+        if not own:
+            return
+        words = [t.lemma_.lower() for t in self.doc] + [t.lower_ for t in self.doc]
+        words += [f"{a.lower_} {b.lower_}" for a, b in zip(self.doc, self.doc[1:], strict=False)]
+        trade = trade_of(words, "en")
+        if trade:
+            self.current_verb = None
+            self.add(self.speaker, Slot("job", trade, key=trade, implicit=True))
 
     def verb(self, v: Tok) -> None:
         self.current_verb = v
@@ -236,8 +254,8 @@ class _Reader:
             self.add(who, Slot("job", "retired"))
         if lemma in ("marry", "engage", "wed", "split", "break", "divorce") and self.together(v):
             return
-        if lemma in ("marry", "date", "wed"):
-            for o in _children(v, "dobj") + _prep_objects(v, "to"):
+        if lemma in ("marry", "date", "wed"):  # the parser sometimes hangs the name as npadvmod
+            for o in _children(v, "dobj", "npadvmod") + _prep_objects(v, "to"):
                 if o.ent_type_ == "PERSON" or o.pos_ == "PROPN":
                     self.add(who, Slot("partner", _phrase(o), ended=neg))
         if (lemma == "break" and "up" in prt) or lemma == "divorce" or (lemma == "split" and "up" in prt):
@@ -262,9 +280,14 @@ class _Reader:
         if lemma in ("drive", "buy", "get", "lease", "own"):
             for o in _children(v, "dobj"):
                 self.vehicle_or_phone(o, who, driven=lemma == "drive")
-        if lemma in ("switch", "upgrade", "change") :
+        if lemma in ("switch", "upgrade", "change"):
             for o in _prep_objects(v, "to"):
                 self.vehicle_or_phone(o, who, driven=False)
+        if lemma in ("trade", "swap", "exchange", "replace", "sell") and who is not None:
+            for o in _prep_objects(v, "for", "with"):  # "traded in the Fiesta for a Toyota Yaris"
+                self.vehicle_or_phone(o, who, driven=False, whole=True)
+        if lemma in ("see", "date") and _children(v, "aux") and not neg:
+            self.dating(v, who)
         if lemma == "take" and "up" in prt:
             for o in _children(v, "dobj"):
                 self.add(who, Slot("hobby", _phrase(o), key=o.lemma_.lower()))
@@ -350,8 +373,22 @@ class _Reader:
                 name = _phrase(n)
                 self.add(self.speaker, Slot("pet", name, key=name.lower(), ended=True))
 
-    def vehicle_or_phone(self, o: Tok, who: str | None, *, driven: bool) -> None:
-        text = _phrase(o)
+    def dating(self, v: Tok, who: str | None) -> None:
+        """"I've been seeing someone new, her name is Ines": a partner, named where the
+        sentence names them."""
+        objects = _children(v, "dobj", "npadvmod")
+        if not objects:
+            return
+        named = [t for t in objects if t.pos_ == "PROPN"] or \
+            [t for t in v.doc if t.pos_ == "PROPN" and t.head.lemma_ == "be" and
+             any(c.lemma_ == "name" for c in t.head.children)]
+        if named:
+            self.add(who, Slot("partner", _phrase(named[0])))
+        elif objects[0].lower_ in ("someone", "somebody"):
+            self.add(who, Slot("partner", "someone new"))
+
+    def vehicle_or_phone(self, o: Tok, who: str | None, *, driven: bool, whole: bool = False) -> None:
+        text = " ".join(t.text for t in o.subtree if t.dep_ not in ("det", "punct")) if whole else _phrase(o)
         low = {w.lower() for w in text.split()} | {o.lemma_.lower()}
         if low & _PHONE_WORDS:
             self.add(who, Slot("phone", text))
@@ -364,8 +401,11 @@ class _Reader:
         for o in _children(v, "dobj", "xcomp"):
             if o.pos_ == "PRON" or any(c.dep_ == "aux" and c.lower_ == "to" for c in o.children):
                 continue  # "I'd love to visit" is a wish, not a liking
-            value = " ".join(t.text for t in o.subtree if t.dep_ not in ("det", "punct", "cc", "conj")
-                             and t.tag_ != "PRP$" and t.i < (o.i + 4))
+            kept = [t for t in o.subtree if t.dep_ not in ("det", "punct", "cc", "conj")
+                    and t.tag_ != "PRP$" and t.i < (o.i + 4)]
+            while kept and kept[-1].pos_ in ("ADP", "DET", "CCONJ", "PART"):
+                kept.pop()  # "cooking for friends in" -> "cooking for friends"
+            value = " ".join(t.text for t in kept)
             self.add(who, Slot("likes" if positive else "dislikes", value, key=value.lower()))
 
     def noun(self, n: Tok) -> None:

@@ -41,6 +41,8 @@ class Slot:
     @property
     def identity(self) -> str:
         """What a newer statement about the same thing shares with this one."""
+        if self.implicit:  # a guess never replaces what was said outright: its own item per value
+            return f"{self.attribute}_hint:{(self.key or self.value).lower()}"
         return self.attribute if self.single else f"{self.attribute}:{(self.key or self.value).lower()}"
 
 
