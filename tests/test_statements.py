@@ -161,3 +161,16 @@ def test_chinese_updates_offline(mem):
     assert any(c.external_id == "z2" for c in hits[0].citations)
     stale = [h for h in hits if any(c.external_id == "z1" for c in h.citations) and h.memory.kind != "episode"]
     assert stale and all(h.validity == "superseded" for h in stale)
+
+
+def test_an_implicit_job_is_a_guess_that_never_replaces_a_stated_one(mem):
+    _say(mem, "d1", "2024-02-05T19:00:00Z", "Rewired three kitchens today, my hands are done.", "dev")
+    hits = mem.search("What does Dev do for work?", user_id="dev", reference_time="2024-03-01T00:00:00Z").hits
+    top = hits[0].memory
+    assert top.kind == "profile" and "electrician" in top.text and top.metadata["confidence"] == 0.5
+    assert top.metadata["explicit"] is False and any(c.external_id == "d1" for c in hits[0].citations)
+    _say(mem, "d2", "2024-03-05T19:00:00Z", "I work as a teacher at the village school.", "dev")
+    _say(mem, "d3", "2024-03-09T19:00:00Z", "Twelve-hour shift on the ward, three new patients.", "dev")
+    jobs = {m.metadata["value"]: m for m in _items(mem, "dev", "job")}
+    assert jobs["teacher"].status == "active"  # a guess does not replace what was said outright
+    assert jobs["electrician"].status == "active" and jobs["nurse"].metadata["explicit"] is False
