@@ -213,8 +213,14 @@ def profile(state: State, user_id: str, show_all: bool) -> None:
                                 key=lambda m: (str(m.metadata.get("attribute", "")), m.observed_at)):
                     since = (m.valid_from or m.observed_at).date().isoformat()
                     until = f" until {m.valid_to.date().isoformat()}" if m.status != "active" and m.valid_to else ""
+                    evidence = m.metadata.get("evidence")
+                    cited = [str(e) for e in evidence] if isinstance(evidence, list) else m.message_ids
+                    how = "guessed" if m.metadata.get("explicit") is False else "said"
+                    sure = m.metadata.get("confidence")
                     click.echo(f"  {m.metadata.get('attribute', 'item')}: {m.metadata.get('value', m.text)}"
-                               f"   (since {since}{until}; evidence {', '.join(m.message_ids[:4])})")
+                               f"   ({m.metadata.get('nature', 'state')}, {how}"
+                               f"{f', confidence {sure}' if sure is not None else ''}; since {since}{until}; "
+                               f"evidence {', '.join(cited[:4])}{' ...' if len(cited) > 4 else ''})")
 
         state.emit(items, human)
 
