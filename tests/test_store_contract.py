@@ -538,6 +538,19 @@ def test_a_vector_set_on_an_older_row_after_a_search_is_found(store, open_store)
             [older.id, newer.id]
 
 
+def test_superseded_citing_finds_the_stale_memories_of_messages(store):
+    old_fact = mem("lives in Leeds", message_ids=["m1"], status="superseded")
+    old_profile = mem("home: Leeds", kind="profile", message_ids=["m1", "m2"], status="superseded",
+                      observed=T0 + timedelta(days=1))
+    current = mem("lives in Glasgow", message_ids=["m3"])
+    turn = mem("Ana: I live in Leeds", kind="turn", message_ids=["m4"], status="superseded")
+    elsewhere = mem("lives in Leeds", space="s2", message_ids=["m5"], status="superseded")
+    store.insert_memories([old_fact, old_profile, current, turn, elsewhere])
+    assert store.superseded_citing("s1", ["m1", "m2", "m3", "m4", "m5", "m_unknown"]) == \
+        {"m1": old_profile.id, "m2": old_profile.id}
+    assert store.superseded_citing("s1", []) == {}
+
+
 def test_successors_name_the_newest_memory_that_replaced_each(store):
     old, mid_value = mem("lives in Leeds"), mem("lives in York", observed=T0 + timedelta(days=1))
     store.insert_memories([old, mid_value])

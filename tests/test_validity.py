@@ -177,3 +177,14 @@ def test_a_question_about_a_persons_job_gets_the_profile_item_first(tmp_path, em
         assert top.memory.kind == "profile" and top.memory.metadata["attribute"] == "job"
         block = mem.context("What does Maya do for work?", user_id="maya", budget_tokens=200)
         assert "veterinary nurse" in block.text.split("## Profile\n", 1)[1].split("\n", 1)[0]
+
+
+def test_a_raw_turn_is_marked_even_when_what_superseded_it_is_not_a_candidate(ana):
+    """Searching raw turns only: the superseded fact and profile item of "I live in Leeds"
+    are not candidates, yet the turn that said it is marked (found through its message)."""
+    hits = ana.search("Where does Ana live?", user_id="ana", kinds=["turn"], top_k=10).hits
+    leeds = [h for h in hits if _cites(h, "a1")]
+    assert leeds and all(h.memory.kind == "turn" for h in hits)
+    assert leeds[0].validity == "superseded" and "Glasgow" in (leeds[0].note or "")
+    glasgow = next(i for i, h in enumerate(hits) if _cites(h, "a2"))
+    assert glasgow < hits.index(leeds[0]) and hits[glasgow].validity == "current"

@@ -48,6 +48,9 @@ class WritePlan:
     history: list[HistoryEntry] = field(default_factory=list)
     scene: tuple[Scene, np.ndarray] | None = None
     cell: Cell | None = None
+    # the text of a new statement -> the older fact it replaced (the new fact of that
+    # text links to it through ``supersedes``)
+    replaced_facts: dict[str, str] = field(default_factory=dict)
 
     def apply(self, store: Store) -> None:
         """Every write of the plan in one transaction."""
@@ -137,6 +140,8 @@ def plan_cell(store: Store, drafts: list[Draft], vectors: np.ndarray, messages: 
             rec = kept
         elif d.kind == "fact" and rec.text in restated and rec.text not in changed:
             continue  # a restatement: the profile item it repeats took it as evidence
+        if d.kind == "fact" and rec.text in plan.replaced_facts:
+            rec = rec.model_copy(update={"supersedes": plan.replaced_facts[rec.text]})
         update = d.metadata.get("update")
         if isinstance(update, dict):
             if update["label"] == "duplicate":
@@ -195,6 +200,8 @@ def _supersede_facts(store: Store, plan: WritePlan, rec: MemoryRecord, replaced:
         if fact.status == "active" and fact.observed_at <= rec.observed_at and \
                 any(profiles.same_value(fact.metadata.get("value", ""), v) for v in old_values):
             plan.supersede(fact, newer, rec.produced_by, at=rec.observed_at)
+            if newer is not None:
+                plan.replaced_facts.setdefault(rec.text, fact.id)
 
 
 def plan_compaction(space: str, first: Message, cell: Cell, drafts: list[Draft], vectors: np.ndarray,

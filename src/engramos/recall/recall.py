@@ -163,11 +163,18 @@ class RecallEngine:
         a share of its score (:func:`.validity.weight`)."""
         at, past_point = point_in_time(reference, as_of, window)
         scored = {mid: records[mid] for mid in scores}
-        newer = self.store.successors(space, [m for m, r in scored.items() if r.status == "superseded"])
+        # the superseded memories that the candidate turns' messages produced, so a turn
+        # that said the old value is marked even when they were not retrieved themselves
+        turn_messages = [m for r in scored.values() if r.kind == "turn" for m in r.message_ids]
+        cited = self.store.superseded_citing(space, turn_messages) if turn_messages else {}
+        witnesses = {r.id: r for r in self.store.get_memories(space, [i for i in set(cited.values())
+                                                                       if i not in scored])}
+        judged = {**scored, **witnesses}
+        newer = self.store.successors(space, [m for m, r in judged.items() if r.status == "superseded"])
         missing = [i for i in newer.values() if i not in records]
         known = {**records, **{r.id: r for r in self.store.get_memories(space, missing)}}
         successors = {old: known[new] for old, new in newer.items() if new in known}
-        states = assess(scored, at, past_point, successors)
+        states = {mid: state for mid, state in assess(judged, at, past_point, successors).items() if mid in scored}
         open_plans = any(s.validity == "current" and scored[m].kind == "foresight" for m, s in states.items())
         ahead = asks_ahead(query)
         for mid, state in states.items():

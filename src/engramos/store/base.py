@@ -110,6 +110,12 @@ class MemoryStore(Protocol):
         """For those of ``ids`` that a newer memory supersedes: old id -> the newest such
         memory's id (a hard-deleted successor is not reported)."""
 
+    def superseded_citing(self, space: str, message_ids: Sequence[str]) -> dict[str, str]:
+        """For those of ``message_ids`` that a superseded fact, plan or profile item cites
+        (not a turn or an episode): message id -> one such memory's id (the most recently
+        observed).  Recall marks the raw turn of such a message stale even when the
+        superseded memory itself is not among the candidates."""
+
     def list_memories(
         self, space: str, filters: Filters, *, limit: int = 50, cursor: str | None = None,
         cell_ids: Sequence[str] | None = None, scene_id: str | None = None,

@@ -201,6 +201,20 @@ class MemoriesMixin(PostgresConnection):
                        "ORDER BY observed_at, pk", (space, list(ids)))
         return {old: new for old, new in rows}  # the newest last, so it wins
 
+    def superseded_citing(self, space: str, message_ids: Sequence[str]) -> dict[str, str]:
+        if not message_ids:
+            return {}
+        wanted = set(message_ids)
+        rows = self._q("SELECT id, message_ids FROM memories WHERE space=%s AND status='superseded' "
+                       "AND kind NOT IN ('turn', 'episode') AND message_ids ?| %s ORDER BY observed_at, pk",
+                       (space, list(wanted)))
+        found: dict[str, str] = {}
+        for memory_id, cited in rows:
+            for message_id in cited:
+                if message_id in wanted:
+                    found[message_id] = memory_id  # the most recent last
+        return found
+
     def delete_memories(self, space: str, ids: Sequence[str]) -> int:
         return self._delete_memories_where(space, "space=%s AND id = ANY(%s)", (space, list(ids)))
 

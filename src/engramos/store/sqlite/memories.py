@@ -89,6 +89,16 @@ class MemoriesMixin(SQLiteConnection):
                 found[old] = new  # the newest last
         return found
 
+    def superseded_citing(self, space: str, message_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(message_ids)):
+            for message_id, memory_id in self._q(
+                    f"SELECT s.message_id, m.id FROM memory_sources s JOIN memories m ON m.pk = s.memory_pk "
+                    f"WHERE s.message_id IN ({_ph(chunk)}) AND m.space=? AND m.status='superseded' "
+                    f"AND m.kind NOT IN ('turn', 'episode') ORDER BY m.observed_at, m.pk", [*chunk, space]):
+                found[message_id] = memory_id  # the most recent last
+        return found
+
     def ids_without_vectors(self, space: str, limit: int = 1000) -> list[str]:
         return [r[0] for r in self._q(
             "SELECT m.id FROM memories m LEFT JOIN vectors v ON v.memory_pk = m.pk "
