@@ -82,6 +82,21 @@ def test_no_slot_where_none_is_stated(sentence):
     assert not {s for s in _slots(sentence) if s[1] in ("job", "rent", "family") or s[0] == "Ana" and s[1] == "likes"}
 
 
+@pytest.mark.parametrize(("sentence", "trade"), [
+    ("Rewired three kitchens today, my hands are done.", "electrician"),
+    ("Twelve-hour shift on the ward, three new patients.", "nurse"),
+    ("Spent all evening marking essays for my year nines.", "teacher"),
+    ("今天又改了一晚上作业，明天还要备课。", "老师"),
+    ("今天派件派到晚上十点。", "快递员"),
+    ("We went to the hospital to see my gran, the patients were lovely.", None),  # a visit, not a trade
+    ("Watched the rugby with my dad.", None),
+])
+def test_an_implicit_trade_from_the_working_words_of_ones_own_day(sentence, trade):
+    (st,) = analyse([sentence], "Dev", None)
+    guessed = [s.value for _, s in st.slots if s.implicit]
+    assert guessed == ([trade] if trade else [])
+
+
 def test_a_plan_is_not_yet_a_fact_but_a_plain_clause_is():
     assert _slots("I'm moving to Porto next month.") == {("Ana", "home", "Porto", False)}
     (st,) = analyse(["I'm moving to Porto next month."], "Ana", None)
