@@ -31,6 +31,8 @@ def _text(sentence: str, speaker: str = "Ana", addressee: str | None = "Bob") ->
     ("You are kind and you were right.", "Bob is kind and Bob was right."),  # the addressee
     ("I've been thinking about you.", "Ana has been thinking about Bob."),
     ("我们和我的奶奶", "我们和Ana的奶奶"),
+    ("I wanna start a dance studio.", "Ana wants to start a dance studio."),  # never "wannas"
+    ("You guys look great, thank you!", "You guys look great, thank you!"),  # not the addressee alone
 ])
 def test_third_person_from_the_parse(sentence, expected):
     assert _text(sentence) == expected
@@ -77,6 +79,8 @@ def test_slots_from_the_parse(sentence, slot):
     "I'd love to visit.",  # a wish, not a liking
     "Rent in London averages 2000 a month.",  # no person's rent
     "My grandma loves the photos.",  # a passing relative without a name is not kept
+    "You would be a great counselor!",  # a modal: not so
+    "I want to work as a nurse.",  # a wish
 ])
 def test_no_slot_where_none_is_stated(sentence):
     assert not {s for s in _slots(sentence) if s[1] in ("job", "rent", "family") or s[0] == "Ana" and s[1] == "likes"}

@@ -62,6 +62,7 @@ def analyse_en(sentences: Sequence[str], speaker: str, addressee: str | None) ->
 
 # ----------------------------------------------------------------- third person
 _IRREGULAR = {"be": "is", "have": "has", "do": "does", "go": "goes"}
+_INFORMAL = {"wanna": "wants to", "gotta": "has got to", "hafta": "has to"}
 _CONTRACTED = {"'m": "is", "'re": "is", "'ve": "has", "'ll": "will", "’m": "is", "’re": "is", "’ve": "has",
                "’ll": "will"}
 
@@ -99,6 +100,8 @@ def _agree(verb: Any) -> str | None:
         return "was"
     if low in ("am", "are"):
         return "is" if text.islower() else "Is"
+    if low in _INFORMAL:
+        return _INFORMAL[low]
     if tag != "VBP":
         return None
     lemma = verb.lemma_
@@ -116,6 +119,8 @@ def third_person(doc: Any, speaker: str, addressee: str | None) -> str:
         low = tok.lower_
         if low not in names or (tok.pos_ not in ("PRON", "DET") and tok.tag_ not in ("PRP", "PRP$")):
             continue
+        if low == "you" and _generic_you(tok):
+            continue
         replaced[tok.i] = names[low]
         if tok.dep_ in ("nsubj", "nsubjpass", "expl") and low in ("i", "you"):
             for verb in _agreeing(tok):
@@ -126,6 +131,20 @@ def third_person(doc: Any, speaker: str, addressee: str | None) -> str:
     for tok in doc:
         out.append(replaced.get(tok.i, tok.text) + tok.whitespace_)
     return "".join(out).strip()
+
+
+_PLURAL_AFTER = frozenset({"guys", "all", "both", "two", "three", "folks", "people", "lot", "lots", "ladies"})
+_SET_PHRASES = frozenset({("thank", "you"), ("see", "you"), ("bless", "you"), ("mind", "you"), ("you", "know"),
+                          ("you", "see"), ("you", "never"), ("love", "you")})
+
+
+def _generic_you(tok: Any) -> bool:
+    """A "you" that is not the addressee alone: plural ("you guys", "you both"), or a set
+    phrase ("thank you", "you know")."""
+    doc = tok.doc
+    after = doc[tok.i + 1].lower_ if tok.i + 1 < len(doc) else ""
+    before = doc[tok.i - 1].lower_ if tok.i > 0 else ""
+    return after in _PLURAL_AFTER or (before, "you") in _SET_PHRASES or ("you", after) in _SET_PHRASES
 
 
 def _agreeing(subject: Any) -> list[Any]:

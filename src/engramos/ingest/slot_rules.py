@@ -150,7 +150,10 @@ class _Reader:
         self.current_verb: Tok | None = None  # the verb a rule is reading, if any
 
     def add(self, who: str | None, slot: Slot) -> None:
-        if self.current_verb is not None and _plain_tense(self.current_verb):
+        verb = self.current_verb
+        if verb is not None and _hypothetical(verb):
+            return  # "Caroline would be a great counselor", "I could teach"
+        if verb is not None and _plain_tense(verb):
             slot = replace(slot, now=True)
         if who and slot.value and (who, slot) not in self.found:
             self.found.append((who, slot))
@@ -468,6 +471,15 @@ def _role(tok: Tok) -> str:
     base = _phrase(tok)
     of = _prep_objects(tok, "of")
     return f"{base} of {_phrase(of[0])}" if of else base
+
+
+def _hypothetical(v: Tok) -> bool:
+    """A verb under a modal other than "will" ("would", "could", "should", "might",
+    "can") or a wish ("want to", "hope to"): not something that is so."""
+    if any(c.tag_ == "MD" and c.lower_ not in ("will", "'ll", "shall", "wo") for c in _children(v, "aux")):
+        return True
+    head = v.head
+    return v.dep_ == "xcomp" and head.lemma_ in ("want", "wanna", "hope", "wish", "like", "love", "plan", "dream")
 
 
 def _plain_tense(v: Tok) -> bool:
