@@ -64,8 +64,14 @@ def scripted_reply(request: dict[str, Any]) -> dict[str, Any]:
                           for h, when, s, t in msgs if "I like " in t],
         }
     if "For each new fact" in system:
-        n = len(re.findall(r"^\d+\. NEW:", user, re.M))
-        return {"labels": [{"fact": i, "label": "update", "older": 0} for i in range(n)]}
+        # the same words as an older fact: a duplicate; anything else: an update of the first
+        labels = []
+        for i, block in enumerate(re.split(r"^(?=\d+\. NEW:)", user, flags=re.M)[1:]):
+            new = re.match(r"\d+\. NEW: (.*)", block).group(1)  # type: ignore[union-attr]
+            olds = re.findall(r"^    \d+\. (.*)$", block, re.M)
+            same = olds.index(new) if new in olds else None
+            labels.append({"fact": i, "label": "duplicate" if same is not None else "update", "older": same or 0})
+        return {"labels": labels}
     if "Compact this person's profile" in system:
         items = re.findall(r"^(\d+)\. ([^:]+): (.*) \(said", user, re.M)
         by_attr: dict[str, list[int]] = {}

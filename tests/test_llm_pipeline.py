@@ -62,8 +62,8 @@ def test_knowledge_update_supersedes_the_older_fact(tmp_path, embedder):
         mem = llm_memory(tmp_path, embedder, server)
         mem.add([{"speaker": "Ana", "text": "I live in Porto near the river.", "timestamp": "2024-01-01T10:00:00Z"}],
                 user_id="u", conversation_id="c", flush=True)
-        mem.add([{"speaker": "Ana", "text": "I live in Porto near the river.", "timestamp": "2024-06-01T10:00:00Z"}],
-                user_id="u", conversation_id="c", flush=True)
+        mem.add([{"speaker": "Ana", "text": "I live in Braga now, near my parents.",
+                  "timestamp": "2024-06-01T10:00:00Z"}], user_id="u", conversation_id="c", flush=True)
         facts = [m for m in mem.list(user_id="u", kinds=["fact"], filters=None, limit=50).items]
         old = [f for f in mem._store.get_memories(mem.space, [f.id for f in facts]) if f.status == "superseded"]
         assert len(server.chat_requests("updates")) == 1
@@ -276,4 +276,23 @@ def test_an_indirect_update_is_found_by_subject_and_attribute(tmp_path, embedder
         assert by_value["Coimbra"].status == "superseded" and by_value["Porto"].supersedes == by_value["Coimbra"].id
         sent = server.chat_requests("updates")
         assert len(sent) == 1 and "Coimbra" in json.dumps(sent[0])
+        mem.close()
+
+
+def test_a_duplicate_adds_evidence_to_the_older_fact(tmp_path, embedder):
+    """A restatement the labelling call calls a duplicate is not a new row: the older fact
+    gains the new message as evidence (and the profile items carry subject, evidence,
+    confidence and nature as offline ones do)."""
+    with ScriptedLLM() as server:
+        mem = llm_memory(tmp_path, embedder, server)
+        for i, day in enumerate(["2024-01-10", "2024-02-10"]):
+            mem.add([{"speaker": "Sam", "text": "I work as a paramedic in Leeds.", "timestamp": f"{day}T10:00:00Z"}],
+                    user_id="u", conversation_id=f"c{i}", flush=True)
+        facts = mem._store.list_memories(mem.space, Filters(user_id="u", kinds=["fact"]), limit=50).items
+        assert len(facts) == 1
+        said = [m.id for c in ("c0", "c1") for m in mem.messages(c)]
+        assert facts[0].metadata["evidence"] == said and facts[0].metadata["confidence"] > 0.9
+        (job,) = [p for p in mem.profile(user_id="u") if p.status == "active"]
+        assert job.metadata["subject"] == "Sam" and job.metadata["explicit"] is True
+        assert job.metadata["nature"] == "state" and job.metadata["evidence"] == said  # said twice
         mem.close()

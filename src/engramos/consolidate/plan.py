@@ -144,9 +144,11 @@ def plan_cell(store: Store, drafts: list[Draft], vectors: np.ndarray, messages: 
             rec = rec.model_copy(update={"supersedes": plan.replaced_facts[rec.text]})
         update = d.metadata.get("update")
         if isinstance(update, dict):
-            if update["label"] == "duplicate":
-                continue
             older = store.get_memories(rec.space, [str(update["older"])])
+            if update["label"] == "duplicate":  # said again: evidence for the older one, not a row
+                if older and older[0].status == "active":
+                    plan.add_evidence(older[0], rec)
+                continue
             if older and older[0].status == "active":
                 plan.supersede(older[0], rec, produced_by)
             rec = rec.model_copy(update={"supersedes": update["older"]})

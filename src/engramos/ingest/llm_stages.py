@@ -28,7 +28,7 @@ from ..types import MemoryRecord, Message
 from .extract import Draft
 from .segment import Segment, segment
 from .stages import CellContext, Compaction, OlderFacts, SegmentContext
-from .statements import SINGLE_VALUED, norm_value
+from .statements import SINGLE_VALUED, TRAITS, norm_value
 
 UPDATE_CANDIDATE_SIMILARITY = 0.9  # e5 cosine above which any older fact is compared
 
@@ -49,6 +49,13 @@ def _slot_metadata(subject: str | None, attribute: str | None, value: str | None
     attribute = attribute.strip().lower()
     identity = attribute if attribute in SINGLE_VALUED else f"{attribute}:{norm_value(value)}"
     return {"subject": subject, "attribute": attribute, "value": value, "identity": identity}
+
+
+def _profile_metadata(person: str, attribute: str, explicit: bool, evidence: list[str]) -> dict[str, object]:
+    """What every profile item carries, offline or not: who it is about, whether it was
+    said outright, the messages that show it, a confidence and whether it is a trait."""
+    return {"subject": person, "explicit": explicit, "evidence": evidence, "confidence": 0.9 if explicit else 0.6,
+            "nature": "trait" if attribute.strip().lower() in TRAITS else "state"}
 
 
 def _prompt_messages(messages: list[Message]) -> list[PromptMessage]:
@@ -151,7 +158,8 @@ class LLMExtractor:
             drafts.append(Draft("profile", f"{op.person}: {op.attribute} — {op.value}", op.person,
                                 when(op.message_ids), ids(op.message_ids), valid_from=when(op.message_ids),
                                 metadata={**meta, "attribute": op.attribute, "value": op.value, "op": op.op,
-                                          "trait": op.kind}))
+                                          **_profile_metadata(op.person, op.attribute, op.kind == "explicit",
+                                                              ids(op.message_ids))}))
         vectors = self.embedder.embed([d.text for d in drafts], "passage")
         return drafts, vectors
 
@@ -191,8 +199,9 @@ class LLMExtractor:
             first_said = min(s.observed_at for s in sources)
             drafts.append(Draft("profile", f"{person}: {it.attribute} — {it.value}", person,
                                 max(s.observed_at for s in sources), ids, valid_from=first_said,
-                                metadata={"attribute": it.attribute, "value": it.value, "trait": it.kind,
-                                          "prompt": COMPACTION.id, "compacted_from": [s.id for s in sources]}))
+                                metadata={"attribute": it.attribute, "value": it.value, "prompt": COMPACTION.id,
+                                          "compacted_from": [s.id for s in sources],
+                                          **_profile_metadata(person, it.attribute, it.kind == "explicit", ids)}))
             replaced.append([s.id for s in sources])
         claimed = {i for r in replaced for i in r}
         if drafts:  # items no output claims were dropped by the compaction
