@@ -423,10 +423,11 @@ def find_mentions(text: str, reference: datetime | date, *, ahead: bool | None =
     return result
 
 
-def annotate(text: str, reference: datetime | date) -> tuple[str, list[TimeMention]]:
+def annotate(text: str, reference: datetime | date, *, ahead: bool | None = None) -> tuple[str, list[TimeMention]]:
     """``text`` with each relative expression followed by its absolute date in
-    parentheses: "yesterday (7 May 2023)", "上周五（2023年5月5日）"."""
-    mentions = find_mentions(text, reference)
+    parentheses: "yesterday (7 May 2023)", "上周五（2023年5月5日）".  ``ahead`` as in
+    :func:`find_mentions` (a rewritten sentence keeps the original's reading)."""
+    mentions = find_mentions(text, reference, ahead=ahead)
     out: list[str] = []
     pos = 0
     for t in mentions:

@@ -74,7 +74,10 @@ _CANCELLED = re.compile(
     r"\b(cancel(?:l?ed|s)?|called off|calling off|no longer|won't be (?:going|coming|doing)|"
     r"(?:not|n't) (?:going|running|doing|coming|flying|travelling|traveling|taking|attending)\b.*\bany ?more|"
     r"(?:not|n't) (?:going|coming|flying|travelling|traveling)\b.*\bafter all|postponed|dropped out|"
-    r"(?:isn't|is not|aren't) happening)\b|取消|不去了|不参加了|去不了|泡汤|推迟", re.I)
+    r"(?:isn't|is not|aren't) happening|pull(?:ed|ing)? out|withdr[ae]w|won't make it|can't make it|"
+    r"not (?:doing|going to do|running|racing|going)\b.*\bthis year|no \w+ (?:for \w+ )?this (?:year|time|season)|"
+    r"skip(?:ping)? it)\b|"
+    r"取消|不去了|不参加了|去不了|泡汤|推迟|退出|不跑了|参加不了", re.I)
 
 
 def calls_off(text: str) -> bool:

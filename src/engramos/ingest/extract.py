@@ -22,7 +22,7 @@ from datetime import UTC, datetime, time, timedelta
 from ..consolidate.plan import Draft
 from ..records import render_turn
 from ..text import has_cjk, split_sentences, words
-from ..timenorm import TimeMention, annotate, format_date, speaks_of_future
+from ..timenorm import TimeMention, annotate, dates_lie_ahead, format_date, speaks_of_future
 from ..types import Message
 from .occupations import implicit_text
 from .statements import TRAITS, Slot, analyse
@@ -87,7 +87,9 @@ def _sentence_drafts(m: Message, addressee: str | None = None) -> list[Draft]:
         if not (st.slots or _long_enough(sentence)):
             continue
         annotated, mentions = annotate(sentence, m.timestamp)
-        text = annotate(st.text, m.timestamp)[0] if st.text != sentence else annotated
+        # the rewritten sentence resolves year-less dates as the original does ("I'm running
+        # ... on September 29th" looks ahead; "Sam is running ..." alone would not say so)
+        text = annotate(st.text, m.timestamp, ahead=dates_lie_ahead(sentence))[0] if st.text != sentence else annotated
         if not re.search(re.escape(m.sender_name), text) and not any(who in text for who, _ in st.slots):
             text = f"{m.sender_name}: {text}"
         event = _day_bounds(mentions[0], m.timestamp.tzinfo) if mentions else (None, None)

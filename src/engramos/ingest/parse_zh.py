@@ -119,7 +119,8 @@ class _Reader:
     def home(self, i: int, word: str) -> None:
         toks = self.toks
         nxt = toks[i + 1][0] if i + 1 < len(toks) else ""
-        if word in _HOME_VERBS and not (word == "住" and nxt not in ("在", "到")):
+        moves = word == "搬" and nxt in ("到", "去", "进", "回", "来")  # jieba may split 搬到 after 我
+        if moves or (word in _HOME_VERBS and not (word == "住" and nxt not in ("在", "到"))):
             place = _place(toks, i + 1)
             if place:
                 self.add(Slot("home", place, ended="不" in self.s[:self.s.find(word)][-3:]))
@@ -135,7 +136,8 @@ class _Reader:
         toks = self.toks
         if word in _BE_JOB:
             title = _after(toks, i + 1, stop=("的", "了"))
-            if _is_job(title):
+            at_work = word in ("做", "当", "担任") and re.search(r"跳槽|工作|公司|上班|入职|岗位|职位|转行", self.s)
+            if _is_job(title) or (at_work and len(title) >= 2):  # 跳槽去了一家游戏公司做策划
                 self.add(Slot("job", title))
         if word in _WORK_VERBS:
             start = max((k for k in range(i) if toks[k][0] == "在"), default=None)

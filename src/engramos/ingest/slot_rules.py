@@ -29,7 +29,13 @@ _FAMILY = frozenset({"mother", "mom", "mum", "father", "dad", "sister", "brother
 _PETS = frozenset({"dog", "cat", "puppy", "kitten", "rabbit", "bunny", "hamster", "parrot", "horse", "pony",
                    "tortoise", "turtle", "bird", "budgie", "ferret", "snake", "lizard", "goldfish", "fish",
                    "guinea", "chinchilla", "gerbil", "rat", "mouse", "hedgehog", "beagle", "labrador", "terrier",
-                   "poodle", "spaniel", "collie", "retriever", "dachshund"})
+                   "poodle", "spaniel", "collie", "retriever", "dachshund", "greyhound", "whippet", "lurcher",
+                   "husky", "pug", "corgi", "chihuahua", "schnauzer", "dalmatian", "boxer", "bulldog", "sheepdog",
+                   "shepherd", "alsatian", "rottweiler", "doberman", "pomeranian", "shih", "maltese", "cockapoo",
+                   "labradoodle", "cavapoo", "setter", "pointer", "vizsla", "weimaraner", "akita", "samoyed",
+                   "tabby", "siamese", "persian", "ragdoll", "sphynx", "moggy", "kitty", "pup", "doggo",
+                   "cockatiel", "canary", "axolotl", "gecko", "iguana", "tarantula", "alpaca", "goat", "chicken",
+                   "hen", "duck", "pig", "lamb", "donkey", "cockatoo", "macaw", "finch", "lovebird", "degu"})
 # doing a job's work, said plainly ("I teach maths at a secondary school")
 _DOING_JOB = {"teach": "teacher", "nurse": "nurse", "lecture": "lecturer", "tutor": "tutor", "bartend": "bartender",
               "freelance": "freelancer", "babysit": "babysitter", "volunteer": "volunteer"}
@@ -131,6 +137,11 @@ def _name_of(tok: Tok) -> str | None:
                 if o.pos_ in ("PROPN", "NOUN"):
                     return _phrase(o)
     head = tok.head
+    if tok.dep_ == "compound" and head.pos_ == "PROPN":  # "my rabbit Clover" parsed as a compound
+        return str(head.text)
+    following = tok.doc[tok.i + 1] if tok.i + 1 < len(tok.doc) else None
+    if following is not None and following.pos_ == "PROPN" and following.ent_type_ not in ("GPE", "DATE", "ORG"):
+        return _phrase(following)  # "my rabbit Clover is ten", however the parser hung it
     if tok.dep_ in ("nsubj", "nsubjpass") and head.lemma_ in ("call", "name"):
         for o in _children(head, "oprd", "attr", "xcomp", "dobj"):
             return _phrase(o)
@@ -227,6 +238,12 @@ class _Reader:
             for o in _prep_objects(v, "in"):
                 if _is_place(o):
                     self.add(who, Slot("hometown", _phrase(o)))
+        if lemma in ("be", "feel") and not neg:
+            # "Calgary already feels like home", "home is Lyon now": a place that is home
+            homes = [o for o in _children(v, "attr", "acomp") + _prep_objects(v, "like") if o.lower_ == "home"]
+            places = [o for o in _children(v, "nsubj", "attr") if _is_place(o) and o.ent_type_ in _PLACE_ENTS]
+            if homes and places:
+                self.add(self.speaker, Slot("home", _phrase(places[0])))
         if lemma == "be":
             self.copula(v, who, neg)
         if lemma == "work":
@@ -235,8 +252,13 @@ class _Reader:
             for o in _prep_objects(v, "at", "for"):
                 if o.pos_ == "PROPN" or o.ent_type_ == "ORG":
                     self.add(who, Slot("employer", _phrase(o), ended=neg))
-        if lemma in ("become", "hire", "promote", "train", "start", "qualify", "appoint", "make"):
-            for o in _children(v, "attr", "oprd", "xcomp") + _prep_objects(v, "as", "to"):
+        if lemma in ("become", "hire", "promote", "train", "start", "qualify", "appoint", "make", "name", "elect"):
+            if lemma in ("appoint", "make", "name", "elect", "promote", "hire"):
+                # "they made me creative director": the one it is said of is the object
+                said_of = _children(v, "dobj") + [n for c in _children(v, "ccomp", "xcomp", "oprd")
+                                                  for n in _children(c, "nsubj")]
+                who = next((self.who(o) for o in said_of if self.who(o)), None) or who
+            for o in _children(v, "attr", "oprd", "xcomp", "ccomp") + _prep_objects(v, "as", "to"):
                 # promoted to / appointed as: the role whatever its word ("head of sales")
                 if _job_title(o) or (lemma in ("promote", "appoint", "hire") and o.pos_ == "NOUN"):
                     self.add(who, Slot("job", _role(o)))
@@ -340,7 +362,9 @@ class _Reader:
                 self.add(who, Slot("hometown", _phrase(o)))
 
     def place(self, o: Tok) -> str | None:
-        if _is_place(o):
+        """Where one lives or moves to: a place entity, or any proper noun (no one moves
+        to a person: the tagger's PERSON for "Valencia" is a mistake here)."""
+        if _is_place(o) or (o.pos_ == "PROPN" and o.ent_type_ not in ("DATE", "TIME", "ORG")):
             return _phrase(o)
         if o.lemma_.lower() in _HOME_NOUNS:  # "moved into a flat in Porto"
             for inner in _prep_objects(o, "in"):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,10 @@ from .validity import CURRENT, State, asks_ahead, assess, point_in_time, weight
 TIME_MATCH_BOOST = 0.5  # a hit inside the question's time range
 DATED_BOOST = 0.2  # a dated fact for a "when" question
 SLOT_MATCH_BOOST = 0.3  # a profile item of the slot the question asks about
+LATEST_SLOT_BOOST = 0.25  # the latest statement about the slot a question asks the present value of
+# a question about what was, not what is ("Where did Ana live?", "以前住在哪")
+_ASKS_PAST = re.compile(r"\b(did|was|were|used to|before|previous(?:ly)?|formerly|ago|last (?:year|month|week)|"
+                        r"originally|first)\b|以前|之前|曾经|当时|那时|原来", re.I)
 MAX_CITATIONS = 40
 
 
@@ -116,6 +121,8 @@ class RecallEngine:
             scores[mid] = Scores(bm25=bm25.get(mid), vector=cosine.get(mid), fusion=fused[mid],
                                  time=boost, final=fused[mid] * (1.0 + boost))
             via[mid] = "direct"
+        if asked and window is None and as_of is None and not _ASKS_PAST.search(query):
+            _prefer_latest(records, scores, asked)
         if expand:
             self._expand(space, records, scores, via, qvec, top_k, filters, wide)
         self._rerank(query, records, scores)
@@ -221,6 +228,22 @@ def _distinct(ids: list[str], records: dict[str, MemoryRecord]) -> list[str]:
         elif records[i].kind == "profile" and records[out[kept[key]]].kind != "profile":
             out[kept[key]] = i
     return out
+
+
+def _prefer_latest(records: dict[str, MemoryRecord], scores: dict[str, Scores], asked: set[str]) -> None:
+    """A question about the present value of a slot ("Where does Ana live?"): of the
+    candidates that speak of it, the latest said comes first, whether or not the
+    statement was understood as an update ("Calgary already feels like home")."""
+    speaking = [mid for mid in scores if records[mid].kind in ("turn", "fact", "profile")
+                and (slots_of(records[mid].text) & asked or records[mid].metadata.get("attribute") in asked)]
+    if not speaking:
+        return
+    latest = max(records[mid].observed_at for mid in speaking)
+    for mid in speaking:
+        if records[mid].observed_at == latest:
+            sc = scores[mid]
+            scores[mid] = sc.model_copy(update={"time": (sc.time or 0.0) + LATEST_SLOT_BOOST,
+                                                "final": sc.final * (1.0 + LATEST_SLOT_BOOST)})
 
 
 def _slot_boost(rec: MemoryRecord, asked: set[str]) -> float:
