@@ -9,7 +9,7 @@ MemoryKind = Literal["episode", "fact", "foresight", "profile", "turn"]
 MEMORY_KINDS: tuple[MemoryKind, ...] = get_args(MemoryKind)
 MemoryStatus = Literal["active", "superseded", "deleted"]
 # whether a hit was true at the time a question is about (recall/validity.py)
-Validity = Literal["current", "superseded", "expired", "not_yet"]
+Validity = Literal["current", "superseded", "expired", "not_yet", "outdated"]
 MEMORY_STATUSES: tuple[MemoryStatus, ...] = get_args(MemoryStatus)
 JobStatus = Literal["pending", "running", "done", "failed", "parked"]
 JOB_STATUSES: tuple[JobStatus, ...] = get_args(JobStatus)

@@ -124,6 +124,8 @@ class _Reader:
             place = _place(toks, i + 1)
             if place:
                 self.add(Slot("home", place, ended="不" in self.s[:self.s.find(word)][-3:]))
+        if word in ("家", "新家") and nxt == "在" and i >= 1 and toks[i - 1][0] in ("我", "我们", "的", "我家"):
+            self.add(Slot("home", _place(toks, i + 2)))  # 我们现在的家在厦门
         if word == "老家" and nxt in ("在", "是"):
             self.add(Slot("hometown", _place(toks, i + 2)))
         if word in ("来自", "出生", "生在"):

@@ -23,7 +23,8 @@ def _cites(hit: Hit, limit: int = 6) -> str:
     return text + (f", +{more} more" if more > 0 else "")
 
 
-_FLAGS = {"superseded": "NO LONGER TRUE", "expired": "PAST PLAN", "not_yet": "NOT YET TRUE"}
+_FLAGS = {"superseded": "NO LONGER TRUE", "expired": "PAST PLAN", "not_yet": "NOT YET TRUE",
+          "outdated": "PROBABLY OUTDATED"}
 
 
 def render_hit(hit: Hit) -> str:

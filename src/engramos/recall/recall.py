@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from ..store.base import Store
 from ..types import Citation, Filters, Hit, MemoryRecord, Scores, SearchResult, TimeRange
 from .expand import expansions
 from .fusion import rrf
+from .latest import asks_present, episodes_of, latest_valued, outdated, speaking
 from .query import analyze
 from .rerank import NoopReranker, Reranker, normalise
 from .validity import CURRENT, State, asks_ahead, assess, point_in_time, weight
@@ -29,10 +29,7 @@ from .validity import CURRENT, State, asks_ahead, assess, point_in_time, weight
 TIME_MATCH_BOOST = 0.5  # a hit inside the question's time range
 DATED_BOOST = 0.2  # a dated fact for a "when" question
 SLOT_MATCH_BOOST = 0.3  # a profile item of the slot the question asks about
-LATEST_SLOT_BOOST = 0.25  # the latest statement about the slot a question asks the present value of
-# a question about what was, not what is ("Where did Ana live?", "以前住在哪")
-_ASKS_PAST = re.compile(r"\b(did|was|were|used to|before|previous(?:ly)?|formerly|ago|last (?:year|month|week)|"
-                        r"originally|first)\b|以前|之前|曾经|当时|那时|原来", re.I)
+LATEST_SLOT_BOOST = 0.25  # the latest statement naming a value of the slot a question asks the present of
 MAX_CITATIONS = 40
 
 
@@ -121,12 +118,14 @@ class RecallEngine:
             scores[mid] = Scores(bm25=bm25.get(mid), vector=cosine.get(mid), fusion=fused[mid],
                                  time=boost, final=fused[mid] * (1.0 + boost))
             via[mid] = "direct"
-        if asked and window is None and as_of is None and not _ASKS_PAST.search(query):
+        present = asks_present(query, asked) and window is None and as_of is None
+        if present:
             _prefer_latest(records, scores, asked)
         if expand:
             self._expand(space, records, scores, via, qvec, top_k, filters, wide)
         self._rerank(query, records, scores)
-        states = self._validity(space, query, records, scores, reference_time, as_of, window)
+        states = self._validity(space, query, records, scores, reference_time, as_of, window,
+                                asked if present else set())
         order = _distinct(sorted(scores, key=lambda i: -scores[i].final), records)[:top_k]
         hits = self._hits([records[i] for i in order], scores, via, space, states)
         return SearchResult(query=query, hits=hits, time_range=window, reference_time=reference_time,
@@ -165,7 +164,8 @@ class RecallEngine:
             scores[mid] = scores[mid].model_copy(update={"rerank": float(r), "final": float(blended)})
 
     def _validity(self, space: str, query: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
-                  reference: datetime, as_of: datetime | None, window: TimeRange | None) -> dict[str, State]:
+                  reference: datetime, as_of: datetime | None, window: TimeRange | None,
+                  present_slots: set[str]) -> dict[str, State]:
         """Each scored memory's validity at the time asked about; what is not current keeps
         a share of its score (:func:`.validity.weight`)."""
         at, past_point = point_in_time(reference, as_of, window)
@@ -182,6 +182,10 @@ class RecallEngine:
         known = {**records, **{r.id: r for r in self.store.get_memories(space, missing)}}
         successors = {old: known[new] for old, new in newer.items() if new in known}
         states = {mid: state for mid, state in assess(judged, at, past_point, successors).items() if mid in scored}
+        if present_slots:  # what ingestion did not understand as an update: a guess, flagged as one
+            flagged = outdated(records, speaking(records, list(states), present_slots), states)
+            states.update(flagged)
+            states.update(episodes_of({m: records[m] for m in states}, flagged, states))
         open_plans = any(s.validity == "current" and scored[m].kind == "foresight" for m, s in states.items())
         ahead = asks_ahead(query)
         for mid, state in states.items():
@@ -232,18 +236,12 @@ def _distinct(ids: list[str], records: dict[str, MemoryRecord]) -> list[str]:
 
 def _prefer_latest(records: dict[str, MemoryRecord], scores: dict[str, Scores], asked: set[str]) -> None:
     """A question about the present value of a slot ("Where does Ana live?"): of the
-    candidates that speak of it, the latest said comes first, whether or not the
-    statement was understood as an update ("Calgary already feels like home")."""
-    speaking = [mid for mid in scores if records[mid].kind in ("turn", "fact", "profile")
-                and (slots_of(records[mid].text) & asked or records[mid].metadata.get("attribute") in asked)]
-    if not speaking:
-        return
-    latest = max(records[mid].observed_at for mid in speaking)
-    for mid in speaking:
-        if records[mid].observed_at == latest:
-            sc = scores[mid]
-            scores[mid] = sc.model_copy(update={"time": (sc.time or 0.0) + LATEST_SLOT_BOOST,
-                                                "final": sc.final * (1.0 + LATEST_SLOT_BOOST)})
+    candidates that speak of it, the latest naming a value comes first, whether or not
+    ingestion understood it as an update ("Our new neighbours in Antwerp...")."""
+    for mid in latest_valued(records, speaking(records, list(scores), asked)):
+        sc = scores[mid]
+        scores[mid] = sc.model_copy(update={"time": (sc.time or 0.0) + LATEST_SLOT_BOOST,
+                                            "final": sc.final * (1.0 + LATEST_SLOT_BOOST)})
 
 
 def _slot_boost(rec: MemoryRecord, asked: set[str]) -> float:

@@ -9,7 +9,9 @@ names ("in the winter of 2023"), else the reference time (now).  At that time a 
   turn "I live in Leeds" once the user moved);
 * ``expired``: a plan whose window closed before that time;
 * ``not_yet``: a state that begins after that time (or, for a question about an earlier
-  time, an event that happened after it).
+  time, an event that happened after it);
+* ``outdated``: a guess, not a recorded supersession: an earlier statement naming another
+  value of a slot than the latest one does (:mod:`.latest`).
 
 Recall keeps what is not current but ranks it below what is (a past plan only under a
 question about what lies ahead), and the hit and its context line say why ("until 3 May
@@ -25,7 +27,8 @@ from ..timenorm import format_date, speaks_of_future
 from ..types import MemoryRecord, TimeRange, Validity
 
 # the share of its score a hit keeps when it is not true at the time asked about
-WEIGHTS: dict[Validity, float] = {"current": 1.0, "superseded": 0.35, "not_yet": 0.35, "expired": 0.5}
+WEIGHTS: dict[Validity, float] = {"current": 1.0, "superseded": 0.35, "not_yet": 0.35, "expired": 0.5,
+                                  "outdated": 0.5}
 _ASKS_AHEAD = re.compile(r"\b(plans?|planning|upcoming|coming up|next|soon|future)\b|计划|打算|准备|接下来", re.I)
 
 

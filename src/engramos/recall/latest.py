@@ -1,0 +1,108 @@
+"""The present value of a slot, when updates were not understood at ingestion.
+
+Ingestion supersedes an old value when it parses the new statement ("I moved to
+Glasgow").  When it does not ("Our new neighbours in Antwerp brought us waffles"), a
+question about the present value of a single-valued slot ("Where does Cal live?") still
+has a clue: among the candidates that speak of the slot, the latest statement that
+names a value (a proper noun or a number) is probably the current one, and an earlier
+statement by the same person naming another value is probably outdated.  The latter is
+flagged as such (``outdated``, its own state: a guess, not a recorded supersession) and
+ranks lower; the former comes first."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from ..consolidate.slots import slots_of
+from ..text import has_cjk
+from ..timenorm import format_date
+from ..types import MemoryRecord
+from .validity import State
+
+# a question about what was, not what is ("Where did Ana live?", "以前住在哪")
+_ASKS_PAST = re.compile(r"\b(did|was|were|used to|before|previous(?:ly)?|formerly|ago|last (?:year|month|week)|"
+                        r"originally|first)\b|以前|之前|曾经|当时|那时|原来", re.I)
+# slots with several values at once are not replaced by a newer mention
+_MULTI = frozenset({"pet"})
+_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?:\s[A-Z][a-zà-ÿ]+)*)")
+_NUMBER = re.compile(r"\d[\d,.]*")
+_NOT_VALUES = frozenset(["I", "I'm", "I've", "I'll", "I'd", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                         "Saturday", "Sunday", "January", "February", "March", "April", "May", "June", "July",
+                         "August", "September", "October", "November", "December", "Christmas", "Easter"])
+# statements said within this of each other belong to one telling, not to two values
+SAME_TELLING = timedelta(hours=12)
+
+
+def asks_present(query: str, asked: set[str]) -> bool:
+    """A question about the present value of a single-valued slot."""
+    return bool(asked - _MULTI) and not _ASKS_PAST.search(query)
+
+
+def values_in(text: str, speaker: str | None) -> set[str]:
+    """The values a statement names: proper nouns (not the speaker, not dates) and numbers."""
+    body = text.split(": ", 1)[1] if ": " in text[:60] else text
+    if has_cjk(body):
+        from ..text import _jieba
+
+        found = {w for w, tag in _jieba().tag(body) if tag in ("ns", "nr", "nt", "nz")}  # type: ignore[attr-defined]
+    else:
+        found = {m.group(1) for m in _CAPITAL.finditer(body)} - _NOT_VALUES
+    found |= set(_NUMBER.findall(body))
+    names = set((speaker or "").split())
+    return {v for v in found if v not in names and not set(v.split()) <= names}
+
+
+def speaking(records: dict[str, MemoryRecord], ids: list[str], asked: set[str]) -> list[str]:
+    """The candidates that speak of an asked single-valued slot."""
+    wanted = asked - _MULTI
+    return [mid for mid in ids if records[mid].kind in ("turn", "fact", "profile")
+            and (slots_of(records[mid].text) & wanted or records[mid].metadata.get("attribute") in wanted)]
+
+
+def latest_valued(records: dict[str, MemoryRecord], ids: list[str]) -> list[str]:
+    """Of statements about a slot, the latest that names a value (all of that moment)."""
+    valued = [mid for mid in ids if values_in(records[mid].text, records[mid].speaker)]
+    pool = valued or ids
+    if not pool:
+        return []
+    newest = max(records[mid].observed_at for mid in pool)
+    return [mid for mid in pool if newest - records[mid].observed_at <= SAME_TELLING]
+
+
+def outdated(records: dict[str, MemoryRecord], ids: list[str], states: dict[str, State]) -> dict[str, State]:
+    """Earlier statements naming another value of the slot than the latest one, by the
+    same person: probably outdated."""
+    current = [mid for mid in ids if states.get(mid, State("current")).validity == "current"]
+    out: dict[str, State] = {}
+    for person in {records[mid].speaker for mid in current}:
+        mine = [mid for mid in current if records[mid].speaker == person]
+        latest = latest_valued(records, mine)
+        if not latest:
+            continue
+        newest = records[latest[0]]
+        now_values = set().union(*(values_in(records[m].text, person) for m in latest))
+        for mid in mine:
+            rec = records[mid]
+            old_values = values_in(rec.text, person)
+            if mid in latest or not old_values or old_values & now_values or \
+                    newest.observed_at - rec.observed_at <= SAME_TELLING:
+                continue
+            out[mid] = State("outdated", f"probably outdated: later ({format_date(newest.observed_at.date())}) "
+                                         f"{newest.text[:160]}")
+    return out
+
+
+def episodes_of(records: dict[str, MemoryRecord], flagged: dict[str, State],
+                states: dict[str, State]) -> dict[str, State]:
+    """Episodes holding a line flagged as probably outdated say so (unless they also hold
+    the statement that made it so)."""
+    stale_messages = {m: st for mid, st in flagged.items() for m in records[mid].message_ids}
+    out: dict[str, State] = {}
+    for mid, rec in records.items():
+        if rec.kind != "episode" or states.get(mid, State("current")).validity != "current":
+            continue
+        hit = next((stale_messages[m] for m in rec.message_ids if m in stale_messages), None)
+        if hit is not None:
+            out[mid] = State("outdated", f"one of its lines is {hit.note}")
+    return out
