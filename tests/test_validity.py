@@ -188,3 +188,26 @@ def test_a_raw_turn_is_marked_even_when_what_superseded_it_is_not_a_candidate(an
     assert leeds[0].validity == "superseded" and "Glasgow" in (leeds[0].note or "")
     glasgow = next(i for i, h in enumerate(hits) if _cites(h, "a2"))
     assert glasgow < hits.index(leeds[0]) and hits[glasgow].validity == "current"
+
+
+def test_an_update_ingestion_missed_is_flagged_as_probably_outdated(tmp_path, embedder):
+    """"Our new neighbours in Antwerp..." is not parsed as a move; a question about where
+    Cal lives now still puts it first and flags the older Leicester statement as a guess
+    (``outdated``, not a recorded supersession); a question about the past does not."""
+    with Memory(tmp_path / "guess", embedder=embedder) as mem:
+        for mid, when, text in (("c1", "2023-02-01T10:00:00Z", "I live in Leicester, in a terrace near the park."),
+                                ("c2", "2023-09-01T10:00:00Z", "Our new neighbours in Antwerp brought us waffles.")):
+            mem.add([{"speaker": "Cal", "text": text, "timestamp": when, "id": mid}], user_id="cal",
+                    conversation_id=f"c-{mid}", flush=True)
+        assert not [m for m in mem.list(user_id="cal", include_inactive=True, limit=50).items
+                    if m.status == "superseded"]  # nothing was recorded as an update
+        hits = mem.search("Where does Cal live?", user_id="cal", reference_time="2023-10-01T00:00:00Z").hits
+        assert _cites(hits[0], "c2") and hits[0].validity == "current"
+        old = [h for h in hits if _cites(h, "c1")]
+        assert old and all(h.validity == "outdated" for h in old)
+        assert "Antwerp" in (old[0].note or "") and old[0].superseded_by is None
+        block = mem.context("Where does Cal live?", user_id="cal", reference_time="2023-10-01T00:00:00Z",
+                            budget_tokens=256)
+        assert any("Leicester" in line and "PROBABLY OUTDATED" in line for line in block.text.splitlines())
+        before = mem.search("Where did Cal live before?", user_id="cal", reference_time="2023-10-01T00:00:00Z").hits
+        assert all(h.validity == "current" for h in before)
