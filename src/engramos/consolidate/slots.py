@@ -13,21 +13,25 @@ import re
 
 from ..text import has_cjk, words
 
-_EN: dict[str, tuple[str, ...]] = {
-    "home": ("live", "lived", "living", "lives", "move", "moving", "relocat", "flat", "apartment", "house",
-             "home", "neighbo"),
-    "job": ("work", "job", "employ", "hired", "career", "profession", "promot", "colleague", "boss", "office",
-            "shift", "resign", "quit"),
-    "partner": ("married", "marry", "wife", "husband", "partner", "girlfriend", "boyfriend", "engaged",
-                "divorc", "fianc"),
-    "rent": ("rent",),
-    "salary": ("salary", "salaries", "earn", "wage", "income"),
-    "weight": ("weigh", "kg", "kilos"),
-    "phone": ("phone",),
-    "car": ("car", "cars", "drive", "driving"),
-    "school": ("school", "universit", "college", "studying", "degree"),
-    "diet": ("vegetarian", "vegan", "meat", "diet"),
-    "pet": ("dog", "cat", "kitten", "puppy", "pet"),
+# words (exact) and stems (prefixes) per slot; short words are exact, or "car" would
+# match "Caroline" and "career", "cat" "category", "work" "workout"
+_EN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    "home": (frozenset({"live", "lives", "lived", "living", "move", "moves", "moved", "moving", "flat", "house",
+                        "home"}), ("relocat", "apartment", "neighbo")),
+    "job": (frozenset({"work", "works", "worked", "working", "job", "jobs", "hired", "career", "boss", "office",
+                       "shift", "shifts", "quit", "profession"}), ("employ", "promot", "colleague", "resign")),
+    "partner": (frozenset({"married", "marry", "wife", "husband", "partner", "girlfriend", "boyfriend",
+                           "engaged"}), ("divorc", "fianc")),
+    "rent": (frozenset({"rent", "rents", "rented", "renting"}), ()),
+    "salary": (frozenset({"earn", "earns", "earned", "earning", "earnings", "wage", "wages", "income", "pay",
+                          "paid"}), ("salar",)),
+    "weight": (frozenset({"weigh", "weighs", "weighed", "weight", "kg", "kilos"}), ()),
+    "phone": (frozenset({"phone", "phones", "iphone", "smartphone"}), ()),
+    "car": (frozenset({"car", "cars", "drive", "drives", "driving", "drove"}), ()),
+    "school": (frozenset({"school", "college", "studying", "study", "studies", "degree", "uni", "masters"}),
+               ("universit",)),
+    "diet": (frozenset({"meat", "diet"}), ("vegetarian", "vegan", "pescatarian")),
+    "pet": (frozenset({"dog", "dogs", "cat", "cats", "kitten", "kittens", "puppy", "puppies", "pet", "pets"}), ()),
 }
 _ZH: dict[str, tuple[str, ...]] = {
     "home": ("住", "搬", "家在", "新家", "安家", "定居", "邻居"),
@@ -53,8 +57,9 @@ def slots_of(text: str) -> set[str]:
     """The slots a sentence speaks of."""
     if has_cjk(text):
         return {slot for slot, keys in _ZH.items() if any(k in text for k in keys)}
-    seen = words(text, keep_stopwords=True)
-    return {slot for slot, stems in _EN.items() if any(w.startswith(stems) for w in seen)}
+    seen = set(words(text, keep_stopwords=True))
+    return {slot for slot, (exact, stems) in _EN.items()
+            if seen & exact or (stems and any(w.startswith(stems) for w in seen))}
 
 
 def numbers_of(text: str) -> set[str]:

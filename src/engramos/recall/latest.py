@@ -34,9 +34,15 @@ _NOT_VALUES = frozenset(["I", "I'm", "I've", "I'll", "I'd", "Monday", "Tuesday",
 SAME_TELLING = timedelta(hours=12)
 
 
+# a question about when, how long, why or what would be: not about a present value
+_NOT_WHAT = re.compile(r"^\s*(when|how long|how often|why|would|could|should)\b|什么时候|多久|多长时间|为什么|会不会",
+                       re.I)
+
+
 def asks_present(query: str, asked: set[str]) -> bool:
-    """A question about the present value of a single-valued slot."""
-    return bool(asked - _MULTI) and not _ASKS_PAST.search(query)
+    """A question about the present value of a single-valued slot ("Where does Cal
+    live?"; not "Where did Cal live?", "When did Cal move?")."""
+    return bool(asked - _MULTI) and not _ASKS_PAST.search(query) and not _NOT_WHAT.search(query)
 
 
 def values_in(text: str, speaker: str | None) -> set[str]:
