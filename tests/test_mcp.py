@@ -41,9 +41,11 @@ def test_mcp_stdio_remember_then_recall(tmp_path):
             # the profile right after remember (issue 13 part 5): the open cell is read too
             await s.call_tool("remember", {"text": "I work as a paramedic in Leeds.", "user_id": "ana",
                                            "speaker": "Ana", "timestamp": "2024-03-05T10:00:00Z"})
-            known = json.loads(_text(await s.call_tool("profile", {"user_id": "ana"})))
-            known = known if isinstance(known, list) else [known]
-            assert any(item["attribute"] == "job" and "paramedic" in item["value"] for item in known), known
+            answer = await s.call_tool("profile", {"user_id": "ana"})
+            known = [json.loads(c.text) for c in answer.content]  # one item per content block
+            job = next(item for item in known if item["attribute"] == "job")
+            assert job["value"] == "paramedic" and job["explicit"] is True and job["evidence"], known
+            assert any(item["attribute"] == "pet" and "Miso" in item["value"] for item in known), known
 
     asyncio.run(session())
 

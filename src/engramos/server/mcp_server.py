@@ -161,8 +161,9 @@ def build_mcp(memory: Memory, *, http_url: str | None = None) -> Any:
             c.audit("forget", memory_id or conversation_id or user_id or "", counts=counts, via="mcp")
         return counts
 
-    @server.tool(description="What is known about a user now: profile items (job, home, family, likes...), "
-                             "including what was just remembered.")
+    @server.tool(description="What is known about a user's people now: profile items (home, job, partner, "
+                             "family, pets, diet, likes...), each said or guessed, with a confidence and its "
+                             "evidence message ids, including what was just remembered.")
     def profile(user_id: UserId) -> list[dict[str, Any]]:
         mem, c = scope("read")
         if c is not None:
@@ -172,8 +173,11 @@ def build_mcp(memory: Memory, *, http_url: str | None = None) -> Any:
         mem.flush(user_id=user_id)
         items = [m for m in mem.profile(user_id=user_id)
                  if m.status == "active" and (c is None or c.sees(m.user_id, m.agent_id))]
-        return [{"id": m.id, "text": m.text, "attribute": m.metadata.get("attribute"),
-                 "value": m.metadata.get("value"), "said_on": m.observed_at.date().isoformat()} for m in items[:200]]
+        return [{"id": m.id, "person": m.speaker, "attribute": m.metadata.get("attribute"),
+                 "value": m.metadata.get("value"), "text": m.text, "nature": m.metadata.get("nature"),
+                 "explicit": m.metadata.get("explicit", True), "confidence": m.metadata.get("confidence"),
+                 "evidence": m.metadata.get("evidence", m.message_ids), "said_on": m.observed_at.date().isoformat()}
+                for m in items[:200]]
 
     @server.tool(description="The most recent memories, newest first.")
     def recent(
