@@ -17,11 +17,12 @@ from ..text import has_cjk, words
 # match "Caroline" and "career", "cat" "category", "work" "workout"
 _EN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "home": (frozenset({"live", "lives", "lived", "living", "move", "moves", "moved", "moving", "flat", "house",
-                        "home"}), ("relocat", "apartment", "neighbo")),
+                        "home", "based", "reside", "resides"}), ("relocat", "apartment", "neighbo")),
     "job": (frozenset({"work", "works", "worked", "working", "job", "jobs", "hired", "career", "boss", "office",
-                       "shift", "shifts", "quit", "profession"}), ("employ", "promot", "colleague", "resign")),
+                       "shift", "shifts", "quit", "profession", "occupation", "retired", "unemployed"}),
+            ("employ", "promot", "colleague", "resign")),
     "partner": (frozenset({"married", "marry", "wife", "husband", "partner", "girlfriend", "boyfriend",
-                           "engaged"}), ("divorc", "fianc")),
+                           "engaged", "spouse", "dating", "relationship"}), ("divorc", "fianc")),
     "rent": (frozenset({"rent", "rents", "rented", "renting"}), ()),
     "salary": (frozenset({"earn", "earns", "earned", "earning", "earnings", "wage", "wages", "income", "pay",
                           "paid"}), ("salar",)),
@@ -34,18 +35,20 @@ _EN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "pet": (frozenset({"dog", "dogs", "cat", "cats", "kitten", "kittens", "puppy", "puppies", "pet", "pets"}), ()),
 }
 _ZH: dict[str, tuple[str, ...]] = {
-    "home": ("住", "搬", "家在", "新家", "安家", "定居", "邻居"),
-    "job": ("工作", "上班", "职位", "辞职", "入职", "当"),
-    "partner": ("结婚", "老婆", "老公", "女朋友", "男朋友"),
+    "home": ("住", "搬", "家在", "新家", "安家", "定居", "邻居", "哪个城市"),
+    "job": ("工作", "上班", "职位", "职业", "辞职", "离职", "入职", "跳槽", "转行", "当", "做什么的", "干什么的"),
+    "partner": ("结婚", "老婆", "老公", "妻子", "丈夫", "女朋友", "男朋友", "女友", "男友", "对象", "恋爱", "分手",
+                "离婚"),
     "rent": ("房租", "租金"),
-    "salary": ("工资", "薪水", "月薪", "年薪"),
+    "salary": ("工资", "薪水", "月薪", "年薪", "收入", "薪资"),
     "weight": ("体重", "公斤", "斤"),
     "phone": ("手机",),
     "car": ("车",),
-    "school": ("学校", "大学", "读书"),
-    "diet": ("吃素", "素食"),
+    "school": ("学校", "大学", "读书", "上学", "读研", "学院"),
+    "diet": ("吃素", "素食", "吃肉"),
     "pet": ("狗", "猫", "宠物"),
 }
+_FOR_A_LIVING = re.compile(r"\bfor a living\b", re.I)
 # e5 cosine above which an older statement about the same slot is an update candidate
 SLOT_CANDIDATE_SIMILARITY = 0.75
 # one value at a time: a newer number replaces the older one
@@ -57,9 +60,11 @@ def slots_of(text: str) -> set[str]:
     """The slots a sentence speaks of."""
     if has_cjk(text):
         return {slot for slot, keys in _ZH.items() if any(k in text for k in keys)}
-    seen = set(words(text, keep_stopwords=True))
-    return {slot for slot, (exact, stems) in _EN.items()
-            if seen & exact or (stems and any(w.startswith(stems) for w in seen))}
+    living = _FOR_A_LIVING.search(text) is not None  # "what does Tariq do for a living": work, not home
+    seen = set(words(_FOR_A_LIVING.sub(" work ", text), keep_stopwords=True))
+    found = {slot for slot, (exact, stems) in _EN.items()
+             if seen & exact or (stems and any(w.startswith(stems) for w in seen))}
+    return found - {"home"} if living and not seen & {"live", "lives", "lived", "move", "moved"} else found
 
 
 def numbers_of(text: str) -> set[str]:
