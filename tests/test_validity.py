@@ -211,3 +211,18 @@ def test_an_update_ingestion_missed_is_flagged_as_probably_outdated(tmp_path, em
         assert any("Leicester" in line and "PROBABLY OUTDATED" in line for line in block.text.splitlines())
         before = mem.search("Where did Cal live before?", user_id="cal", reference_time="2023-10-01T00:00:00Z").hits
         assert all(h.validity == "current" for h in before)
+
+
+def test_a_raw_turn_names_what_its_parse_found_when_judged_outdated(tmp_path, embedder):
+    """"I work as a nurse" names no proper noun, but its parse found the job: once a
+    later report names another ("First month at Deloitte done, the audits never stop":
+    probably an accountant), the older turn is flagged as probably outdated."""
+    with Memory(tmp_path / "rosa", embedder=embedder) as mem:
+        for mid, when, text in (("r1", "2022-04-01T10:00:00Z", "I work as a nurse, mostly nights."),
+                                ("r2", "2023-10-01T10:00:00Z", "First month at Deloitte done, the audits never stop.")):
+            mem.add([{"speaker": "Rosa", "text": text, "timestamp": when, "id": mid}], user_id="rosa",
+                    conversation_id=f"c-{mid}", flush=True)
+        hits = mem.search("Where does Rosa work?", user_id="rosa", reference_time="2023-11-01T00:00:00Z").hits
+        assert _cites(hits[0], "r2") and "accountant" in hits[0].memory.text
+        nurse = [h for h in hits if _cites(h, "r1")]
+        assert nurse and all(h.validity == "outdated" for h in nurse)

@@ -212,12 +212,15 @@ class _Reader:
         """The speaker's trade, from the working words of their own day (no job said)."""
         if any(slot.attribute == "job" for _, slot in self.found):
             return
-        own = any(t.lower_ in ("i", "my", "me", "we", "our") for t in self.doc) or \
-            (len(self.doc) > 0 and self.doc[0].tag_ in ("VBD", "VBN")) or \
-            any(t.dep_ == "ROOT" and t.pos_ in ("NOUN", "PROPN") for t in self.doc)  # "Rewired three..."
+        # the speaker's own day: said in the first person, or about no one else ("Rewired
+        # three kitchens today", "First month at Deloitte done, the audits never stop")
+        others = any(t.dep_ in ("nsubj", "nsubjpass") and (t.lower_ in ("he", "she", "they", "you")
+                                                          or t.ent_type_ == "PERSON") for t in self.doc)
+        own = any(t.lower_ in ("i", "my", "me", "we", "our") for t in self.doc) or not others
         if not own:
             return
         words = [t.lemma_.lower() for t in self.doc] + [t.lower_ for t in self.doc]
+        words += [w[:-1] for w in words if w.endswith("s")]  # the small model leaves some plurals ("audits")
         words += [f"{a.lower_} {b.lower_}" for a, b in zip(self.doc, self.doc[1:], strict=False)]
         trade = trade_of(words, "en")
         if trade:

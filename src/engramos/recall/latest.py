@@ -4,8 +4,10 @@ Ingestion supersedes an old value when it parses the new statement ("I moved to
 Glasgow").  When it does not ("Our new neighbours in Antwerp brought us waffles"), a
 question about the present value of a single-valued slot ("Where does Cal live?") still
 has a clue: among the candidates that speak of the slot, the latest statement that
-names a value (a proper noun or a number) is probably the current one, and an earlier
-statement by the same person naming another value is probably outdated.  The latter is
+names a value (a proper noun, a number, or the value the parse gave it: an implicit
+"accountant" from "the audits never stop") is probably the current one, and an earlier
+statement by the same person naming another value (a raw turn: also what the parse of
+its message found) is probably outdated.  The latter is
 flagged as such (``outdated``, its own state: a guess, not a recorded supersession) and
 ranks lower; the former comes first."""
 
@@ -59,6 +61,15 @@ def values_in(text: str, speaker: str | None) -> set[str]:
     return {v for v in found if v not in names and not set(v.split()) <= names}
 
 
+def values_of(rec: MemoryRecord) -> set[str]:
+    """The values a memory names: in its text, and the slot value a parse gave it."""
+    found = values_in(rec.text, rec.speaker)
+    value = rec.metadata.get("value")
+    if rec.kind in ("fact", "profile") and isinstance(value, str) and value:
+        found.add(value)
+    return found
+
+
 def speaking(records: dict[str, MemoryRecord], ids: list[str], asked: set[str]) -> list[str]:
     """The candidates that speak of an asked single-valued slot."""
     wanted = asked - _MULTI
@@ -68,7 +79,7 @@ def speaking(records: dict[str, MemoryRecord], ids: list[str], asked: set[str]) 
 
 def latest_valued(records: dict[str, MemoryRecord], ids: list[str]) -> list[str]:
     """Of statements about a slot, the latest that names a value (all of that moment)."""
-    valued = [mid for mid in ids if values_in(records[mid].text, records[mid].speaker)]
+    valued = [mid for mid in ids if values_of(records[mid])]
     pool = valued or ids
     if not pool:
         return []
@@ -80,6 +91,18 @@ def outdated(records: dict[str, MemoryRecord], ids: list[str], states: dict[str,
     """Earlier statements naming another value of the slot than the latest one, by the
     same person: probably outdated."""
     current = [mid for mid in ids if states.get(mid, State("current")).validity == "current"]
+    # a raw turn names what the parse of its message found ("I work as a nurse": nurse)
+    parsed: dict[str, set[str]] = {}
+    for rec in records.values():
+        value = rec.metadata.get("value")
+        if rec.kind in ("fact", "profile") and isinstance(value, str) and value:
+            for message_id in rec.message_ids:
+                parsed.setdefault(message_id, set()).add(value.lower())
+
+    def values(rec: MemoryRecord) -> set[str]:
+        found = {v.lower() for v in values_of(rec)}
+        return found | {v for m in rec.message_ids for v in parsed.get(m, ())} if rec.kind == "turn" else found
+
     out: dict[str, State] = {}
     for person in {records[mid].speaker for mid in current}:
         mine = [mid for mid in current if records[mid].speaker == person]
@@ -87,16 +110,22 @@ def outdated(records: dict[str, MemoryRecord], ids: list[str], states: dict[str,
         if not latest:
             continue
         newest = records[latest[0]]
-        now_values = set().union(*(values_in(records[m].text, person) for m in latest))
+        now_values = {v for m in latest for v in values(records[m])}
         for mid in mine:
             rec = records[mid]
-            old_values = values_in(rec.text, person)
-            if mid in latest or not old_values or old_values & now_values or \
+            old_values = values(rec)
+            if mid in latest or not old_values or _overlap(old_values, now_values) or \
                     newest.observed_at - rec.observed_at <= SAME_TELLING:
                 continue
             out[mid] = State("outdated", f"probably outdated: later ({format_date(newest.observed_at.date())}) "
                                          f"{newest.text[:160]}")
     return out
+
+
+def _overlap(old: set[str], new: set[str]) -> bool:
+    """Whether two sets of values name the same thing ("Leicester" and "a terrace in
+    Leicester", "nurse" and "nurse")."""
+    return any(a == b or a in b or b in a for a in old for b in new)
 
 
 def episodes_of(records: dict[str, MemoryRecord], flagged: dict[str, State],
