@@ -226,3 +226,9 @@ def test_a_raw_turn_names_what_its_parse_found_when_judged_outdated(tmp_path, em
         assert _cites(hits[0], "r2") and "accountant" in hits[0].memory.text
         nurse = [h for h in hits if _cites(h, "r1")]
         assert nurse and all(h.validity == "outdated" for h in nurse)
+
+
+def test_an_episode_is_marked_even_when_what_superseded_its_line_is_not_a_candidate(ana):
+    hits = ana.search("Where does Ana live?", user_id="ana", kinds=["episode"], top_k=10).hits
+    leeds = [h for h in hits if _cites(h, "a1")]
+    assert leeds and leeds[0].validity == "superseded" and "one of its lines" in (leeds[0].note or "")

@@ -170,9 +170,11 @@ class RecallEngine:
         a share of its score (:func:`.validity.weight`)."""
         at, past_point = point_in_time(reference, as_of, window)
         scored = {mid: records[mid] for mid in scores}
-        # the superseded memories that the candidate turns' messages produced, so a turn
-        # that said the old value is marked even when they were not retrieved themselves
-        turn_messages = [m for r in scored.values() if r.kind == "turn" for m in r.message_ids]
+        # the superseded memories that the candidate turns' and episodes' messages produced,
+        # so a turn (or an episode's line) that said the old value is marked even when they
+        # were not retrieved themselves
+        turn_messages = list(dict.fromkeys(m for r in scored.values() if r.kind in ("turn", "episode")
+                                           for m in r.message_ids))
         cited = self.store.superseded_citing(space, turn_messages) if turn_messages else {}
         witnesses = {r.id: r for r in self.store.get_memories(space, [i for i in set(cited.values())
                                                                        if i not in scored])}
