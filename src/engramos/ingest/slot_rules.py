@@ -14,73 +14,29 @@ from dataclasses import replace
 from typing import Any
 
 from .occupations import trade_of
+from .slot_vocab import (
+    CAR_BRANDS,
+    DIETS,
+    DOING_JOB,
+    FAMILY,
+    HOME_NOUNS,
+    JOB_ENDINGS,
+    JOB_NOUNS,
+    JOBS,
+    NOT_JOBS,
+    NUMERIC,
+    PARTNER,
+    PETS,
+    PHONE_WORDS,
+    PLACE_ENTS,
+    SCHOOL_WORDS,
+    TAKE_JOB,
+    TRADE_ENDINGS,
+    WORK_QUALIFIERS,
+)
 from .statements import Slot, settle
 
 Tok = Any  # spacy.tokens.Token (spaCy's stubs are partial)
-
-_PLACE_ENTS = frozenset({"GPE", "LOC", "FAC"})
-_HOME_NOUNS = frozenset({"flat", "apartment", "house", "place", "home", "condo", "studio", "bungalow", "cottage"})
-_JOB_NOUNS = frozenset({"job", "position", "role", "post", "career", "gig", "internship"})
-_PARTNER = frozenset({"wife", "husband", "partner", "girlfriend", "boyfriend", "fiancé", "fiancée", "fiance",
-                      "fiancee", "spouse"})
-_FAMILY = frozenset({"mother", "mom", "mum", "father", "dad", "sister", "brother", "son", "daughter", "grandma",
-                     "grandmother", "grandpa", "grandfather", "aunt", "uncle", "cousin", "niece", "nephew",
-                     "stepson", "stepdaughter", "kid", "child", "baby", "twin"})
-_PETS = frozenset({"dog", "cat", "puppy", "kitten", "rabbit", "bunny", "hamster", "parrot", "horse", "pony",
-                   "tortoise", "turtle", "bird", "budgie", "ferret", "snake", "lizard", "goldfish", "fish",
-                   "guinea", "chinchilla", "gerbil", "rat", "mouse", "hedgehog", "beagle", "labrador", "terrier",
-                   "poodle", "spaniel", "collie", "retriever", "dachshund", "greyhound", "whippet", "lurcher",
-                   "husky", "pug", "corgi", "chihuahua", "schnauzer", "dalmatian", "boxer", "bulldog", "sheepdog",
-                   "shepherd", "alsatian", "rottweiler", "doberman", "pomeranian", "shih", "maltese", "cockapoo",
-                   "labradoodle", "cavapoo", "setter", "pointer", "vizsla", "weimaraner", "akita", "samoyed",
-                   "tabby", "siamese", "persian", "ragdoll", "sphynx", "moggy", "kitty", "pup", "doggo",
-                   "cockatiel", "canary", "axolotl", "gecko", "iguana", "tarantula", "alpaca", "goat", "chicken",
-                   "hen", "duck", "pig", "lamb", "donkey", "cockatoo", "macaw", "finch", "lovebird", "degu"})
-# doing a job's work, said plainly ("I teach maths at a secondary school")
-_DOING_JOB = {"teach": "teacher", "nurse": "nurse", "lecture": "lecturer", "tutor": "tutor", "bartend": "bartender",
-              "freelance": "freelancer", "babysit": "babysitter", "volunteer": "volunteer"}
-_TAKE_JOB = frozenset({"get", "land", "start", "accept", "take", "begin", "find", "score", "secure", "offer"})
-_DIETS = frozenset({"vegetarian", "vegan", "pescatarian", "keto", "halal", "kosher", "gluten-free"})
-_SCHOOL_WORDS = ("university", "college", "school", "academy", "institute", "polytechnic", "uni")
-_CAR_BRANDS = frozenset({"tesla", "toyota", "honda", "ford", "bmw", "audi", "volkswagen", "vw", "volvo", "kia",
-                         "hyundai", "nissan", "mazda", "subaru", "mercedes", "skoda", "fiat", "peugeot", "renault",
-                         "citroen", "jeep", "mini", "porsche", "lexus", "prius", "corolla", "civic", "golf",
-                         "polestar", "byd", "rivian", "chevy", "chevrolet", "seat", "opel", "dacia", "suzuki"})
-_PHONE_WORDS = frozenset({"phone", "smartphone", "iphone", "pixel", "galaxy", "android", "fairphone", "oneplus",
-                          "xiaomi", "huawei", "nokia", "motorola"})
-_NUMERIC = {"rent": ("rent",), "salary": ("salary", "pay", "wage", "earn", "income", "raise"),
-            "weight": ("weigh", "weight", "kg", "kilo", "pound", "lb", "stone")}
-_TRADE_ENDINGS = ("ist", "ian", "or", "logist", "eur", "smith", "wright", "keeper", "monger")
-_WORK_QUALIFIERS = frozenset({"freelance", "senior", "junior", "head", "lead", "chief", "trainee", "qualified",
-                              "professional", "self-employed", "staff", "sous", "assistant", "deputy", "full-time",
-                              "part-time", "principal", "apprentice", "certified", "licensed", "registered"})
-# a job title: the word ends like one, or is one of the common ones that do not
-_JOB_ENDINGS = ("er", "or", "ist", "ian", "ant", "ent", "eur", "ect", "man", "woman", "person")
-_NOT_JOBS = frozenset({"fan", "lover", "member", "beginner", "mother", "father", "brother", "sister", "daughter",
-                       "partner", "owner", "user", "player", "runner", "reader", "fighter", "winner", "loser",
-                       "leader", "believer", "supporter", "neighbour", "neighbor", "customer", "other", "number",
-                       "monster", "mess", "newcomer", "foreigner", "stranger", "worrier", "dreamer", "gamer",
-                       "swimmer", "hiker", "climber", "cyclist", "ambient", "patient", "parent", "resident",
-                       "student", "regular", "introvert", "extrovert", "vegetarian", "vegan", "person", "woman",
-                       "man", "grandmother", "grandfather", "stepmother", "stepfather", "rider", "singer"})
-_JOBS = frozenset({"nurse", "chef", "cook", "teacher", "doctor", "dentist", "lawyer", "barista", "pilot", "vet",
-                   "midwife", "paramedic", "surgeon", "plumber", "electrician", "carpenter", "architect",
-                   "engineer", "developer", "programmer", "accountant", "pharmacist", "journalist", "editor",
-                   "librarian", "firefighter", "cop", "police", "officer", "soldier", "farmer", "baker",
-                   "butcher", "cashier", "clerk", "waiter", "waitress", "bartender", "hairdresser", "barber",
-                   "mechanic", "scientist", "researcher", "professor", "lecturer", "tutor", "consultant",
-                   "analyst", "designer", "photographer", "artist", "musician", "writer", "translator",
-                   "therapist", "psychologist", "counsellor", "counselor", "social", "receptionist", "manager",
-                   "director", "ceo", "cto", "founder", "intern", "freelancer", "contractor", "driver",
-                   "courier", "caretaker", "carer", "nanny", "cleaner", "gardener", "physiotherapist",
-                   "optician", "radiographer", "technician", "tech", "postman", "postwoman", "judge",
-                   "secretary", "assistant", "administrator", "coach", "trainer", "instructor", "actor",
-                   "actress", "dancer", "model", "sailor", "fisherman", "miner", "builder", "welder",
-                   "painter", "decorator", "surveyor", "estate", "agent", "broker", "banker", "economist",
-                   "historian", "chemist", "biologist", "physicist", "mathematician", "statistician",
-                   "veterinarian", "paralegal", "solicitor", "barrister", "priest", "vicar", "rabbi", "imam",
-                   "principal", "headteacher", "retired", "unemployed", "student"})
-
 
 # ------------------------------------------------------------------ helpers
 def _children(tok: Tok, *deps: str) -> list[Tok]:
@@ -123,7 +79,7 @@ def _phrase(tok: Tok) -> str:
 
 
 def _is_place(tok: Tok) -> bool:
-    return tok.ent_type_ in _PLACE_ENTS or (tok.pos_ == "PROPN" and tok.ent_type_ not in ("PERSON", "DATE", "TIME"))
+    return tok.ent_type_ in PLACE_ENTS or (tok.pos_ == "PROPN" and tok.ent_type_ not in ("PERSON", "DATE", "TIME"))
 
 
 def _name_of(tok: Tok) -> str | None:
@@ -182,7 +138,7 @@ class _Reader:
             return _phrase(tok)
         if tok.pos_ == "NOUN":
             owner = next((c for c in tok.children if c.dep_ == "poss"), None)
-            if owner is not None and self.who(owner) and tok.lemma_ in _FAMILY | _PARTNER:
+            if owner is not None and self.who(owner) and tok.lemma_ in FAMILY | PARTNER:
                 return f"{self.who(owner)}'s {tok.lemma_}"
         return None
 
@@ -244,7 +200,7 @@ class _Reader:
         if lemma in ("be", "feel") and not neg:
             # "Calgary already feels like home", "home is Lyon now": a place that is home
             homes = [o for o in _children(v, "attr", "acomp") + _prep_objects(v, "like") if o.lower_ == "home"]
-            places = [o for o in _children(v, "nsubj", "attr") if _is_place(o) and o.ent_type_ in _PLACE_ENTS]
+            places = [o for o in _children(v, "nsubj", "attr") if _is_place(o) and o.ent_type_ in PLACE_ENTS]
             if homes and places:
                 self.add(self.speaker, Slot("home", _phrase(places[0])))
         if lemma == "be":
@@ -265,8 +221,8 @@ class _Reader:
                 # promoted to / appointed as: the role whatever its word ("head of sales")
                 if _job_title(o) or (lemma in ("promote", "appoint", "hire") and o.pos_ == "NOUN"):
                     self.add(who, Slot("job", _role(o)))
-        if lemma in _DOING_JOB and who:
-            self.add(who, Slot("job", _DOING_JOB[lemma]))
+        if lemma in DOING_JOB and who:
+            self.add(who, Slot("job", DOING_JOB[lemma]))
         if lemma == "hire":
             for o in _prep_objects(v, "at", "by"):
                 if o.pos_ == "PROPN" or o.ent_type_ == "ORG":
@@ -298,12 +254,12 @@ class _Reader:
             self.pet_gone(v, lemma)
         if lemma in ("adopt", "get", "buy", "rescue", "have", "own", "foster"):
             for o in _children(v, "dobj"):
-                if o.lemma_.lower() in _PETS:
+                if o.lemma_.lower() in PETS:
                     self.pet(o, who)
         if lemma in ("study", "enrol", "enroll", "attend", "graduate", "start", "go"):
             for o in _children(v, "dobj") + _prep_objects(v, "at", "in", "from", "to"):
                 text = _phrase(o)
-                if any(w in text.lower() for w in _SCHOOL_WORDS) and (o.pos_ == "PROPN" or o.ent_type_ == "ORG"):
+                if any(w in text.lower() for w in SCHOOL_WORDS) and (o.pos_ == "PROPN" or o.ent_type_ == "ORG"):
                     self.add(who, Slot("school", text, ended=lemma == "graduate"))
         if lemma in ("drive", "buy", "get", "lease", "own"):
             for o in _children(v, "dobj"):
@@ -328,7 +284,7 @@ class _Reader:
             self.likes(v, who, lemma, neg)
         if lemma in ("go", "turn", "switch", "become", "stay", "follow", "try") and not neg:
             for o in _children(v, "acomp", "oprd", "attr", "dobj") + _prep_objects(v, "to"):
-                diet = next((t.lower_ for t in o.subtree if t.lower_ in _DIETS), None)
+                diet = next((t.lower_ for t in o.subtree if t.lower_ in DIETS), None)
                 if diet:  # "went vegan", "switched to a vegan diet"
                     self.add(who, Slot("diet", diet))
         if lemma in ("stop", "quit") and any(c.lemma_ == "eat" for c in v.children) \
@@ -353,7 +309,7 @@ class _Reader:
 
     def copula(self, v: Tok, who: str | None, neg: bool) -> None:
         for a in _children(v, "attr", "acomp"):
-            if a.lower_ in _DIETS or a.lemma_.lower() in _DIETS:
+            if a.lower_ in DIETS or a.lemma_.lower() in DIETS:
                 self.add(who, Slot("diet", a.lemma_.lower(), ended=neg))
             elif a.dep_ == "attr" and _job_title(a) and not neg:
                 self.add(who, Slot("job", _phrase(a)))
@@ -369,7 +325,7 @@ class _Reader:
         to a person: the tagger's PERSON for "Valencia" is a mistake here)."""
         if _is_place(o) or (o.pos_ == "PROPN" and o.ent_type_ not in ("DATE", "TIME", "ORG")):
             return _phrase(o)
-        if o.lemma_.lower() in _HOME_NOUNS:  # "moved into a flat in Porto"
+        if o.lemma_.lower() in HOME_NOUNS:  # "moved into a flat in Porto"
             for inner in _prep_objects(o, "in"):
                 if _is_place(inner):
                     return _phrase(inner)
@@ -378,7 +334,7 @@ class _Reader:
     def leave(self, v: Tok, who: str | None, lemma: str) -> None:
         objects = _children(v, "dobj") + _prep_objects(v, "from", "at")
         for o in objects:
-            if o.lemma_.lower() in _JOB_NOUNS:
+            if o.lemma_.lower() in JOB_NOUNS:
                 self.add(who, Slot("job", "left a job", ended=True))
                 for inner in _prep_objects(o, "at", "with"):
                     self.add(who, Slot("employer", _phrase(inner), ended=True))
@@ -396,7 +352,7 @@ class _Reader:
         names = (_children(v, "nsubj") if lemma in ("die", "pass") else _children(v, "dobj")
                  + _prep_objects(v, "to"))
         for n in names:
-            if n.lemma_.lower() in _PETS and (name := _name_of(n)):  # "our cat Luna passed away"
+            if n.lemma_.lower() in PETS and (name := _name_of(n)):  # "our cat Luna passed away"
                 species = n.lemma_.lower()
                 self.add(self.speaker, Slot("pet", f"{name} ({species})", key=name.lower(), ended=True))
             elif n.pos_ == "PROPN" and n.ent_type_ not in ("GPE", "LOC", "DATE"):
@@ -420,9 +376,9 @@ class _Reader:
     def vehicle_or_phone(self, o: Tok, who: str | None, *, driven: bool, whole: bool = False) -> None:
         text = " ".join(t.text for t in o.subtree if t.dep_ not in ("det", "punct")) if whole else _phrase(o)
         low = {w.lower() for w in text.split()} | {o.lemma_.lower()}
-        if low & _PHONE_WORDS:
+        if low & PHONE_WORDS:
             self.add(who, Slot("phone", text))
-        elif low & _CAR_BRANDS or o.lemma_.lower() in ("car", "van", "suv", "hatchback", "estate") or \
+        elif low & CAR_BRANDS or o.lemma_.lower() in ("car", "van", "suv", "hatchback", "estate") or \
                 (driven and o.pos_ == "PROPN"):
             self.add(who, Slot("car", text))
 
@@ -444,26 +400,26 @@ class _Reader:
         who = self.who(owner) if owner is not None else None
         bought = n.dep_ == "dobj" and n.head.lemma_ in ("buy", "rent", "find", "get") and \
             self.subject(n.head) == self.speaker
-        if lemma in _HOME_NOUNS and (who or bought or any(c.lower_ == "new" for c in n.children)):
+        if lemma in HOME_NOUNS and (who or bought or any(c.lower_ == "new" for c in n.children)):
             # "the last boxes at our new flat in Porto", "we bought a house in Hove"
             for o in _prep_objects(n, "in") + (_prep_objects(n.head, "in") if bought else []):
                 if _is_place(o):
                     self.add(who or self.speaker, Slot("home", _phrase(o)))
-        if who is None and lemma in _JOB_NOUNS and n.dep_ == "dobj" and n.head.lemma_ in _TAKE_JOB:
+        if who is None and lemma in JOB_NOUNS and n.dep_ == "dobj" and n.head.lemma_ in TAKE_JOB:
             who = self.subject(n.head)  # "I finally got a job as a data analyst at Monzo"
         if who is None:
             return
-        if lemma in _PARTNER:
+        if lemma in PARTNER:
             name = _name_of(n)
             if name:
                 self.add(who, Slot("partner", name))
-        elif lemma in _FAMILY:
+        elif lemma in FAMILY:
             name = _name_of(n)  # "my sister Jo"; a passing "my sister" says too little to keep
             if name:
                 self.add(who, Slot("family", f"{lemma} {name}", key=name.lower()))
-        elif lemma in _PETS:
+        elif lemma in PETS:
             self.pet(n, who)
-        elif lemma in _JOB_NOUNS:
+        elif lemma in JOB_NOUNS:
             roles = _prep_objects(n, "as")
             for o in roles:
                 self.add(who, Slot("job", _phrase(o)))
@@ -484,7 +440,7 @@ class _Reader:
             [[t] for t in self.doc if any(ch.isdigit() for ch in t.text)]  # "52k" is no entity
         if not amounts:
             return
-        for attribute, cues in _NUMERIC.items():
+        for attribute, cues in NUMERIC.items():
             if lemmas & set(cues):
                 value = " ".join(t.text for t in amounts[0] if t.like_num or t.tag_ == "$" or t.lower_ in
                                  ("k", "kg", "kilos", "pounds", "lbs", "stone", "euros", "dollars", "yuan")
@@ -521,13 +477,13 @@ def _job_title(tok: Tok) -> bool:
     if tok.pos_ not in ("NOUN", "PROPN"):
         return tok.lower_ in ("retired", "unemployed")
     lemma = tok.lemma_.lower()
-    if lemma in _NOT_JOBS:
+    if lemma in NOT_JOBS:
         return False
-    if lemma in _JOBS or lemma.endswith(_TRADE_ENDINGS):
+    if lemma in JOBS or lemma.endswith(TRADE_ENDINGS):
         return True
     qualified = any(c.dep_ == "prep" and c.lower_ in ("at", "for") for c in tok.children) or \
-        any(c.lower_ in _WORK_QUALIFIERS for c in tok.lefts)
-    return lemma.endswith(_JOB_ENDINGS) and qualified
+        any(c.lower_ in WORK_QUALIFIERS for c in tok.lefts)
+    return lemma.endswith(JOB_ENDINGS) and qualified
 
 
 def slots_in(doc: Any, speaker: str, addressee: str | None) -> list[tuple[str, Slot]]:
