@@ -83,7 +83,7 @@ def test_a_user_limited_key_reaches_no_other_users_rows(srv):
 def test_an_agent_limited_key_reaches_no_other_agents_rows(srv):
     app = srv.key("default", "write")
     for agent, conv, text in (("agent1", "a1", "I water the ferns every Sunday."),
-                              ("agent2", "a2", "My passport number ends in 4471 and expires soon.")):
+                              ("agent2", "a2", "My passport number ends in QX4471 and expires soon.")):
         assert call(srv, app, "POST", "/v1/messages", json={
             "user_id": "u", "agent_id": agent, "conversation_id": conv, "flush": True,
             "messages": [msg(text)]}).status_code == 200
@@ -94,7 +94,7 @@ def test_an_agent_limited_key_reaches_no_other_agents_rows(srv):
         assert call(srv, key, "POST", path, json={"query": "passport", "user_id": "u"}).status_code == 403
         assert call(srv, key, "POST", path, json={"query": "passport", "agent_id": "agent2"}).status_code == 403
         ok = call(srv, key, "POST", path, json={"query": "passport ferns", "user_id": "u", "agent_id": "agent1"})
-        assert ok.status_code == 200 and "4471" not in ok.text.replace(ok.json().get("query", ""), "")
+        assert ok.status_code == 200 and "QX4471" not in ok.text.replace(ok.json().get("query", ""), "")
         assert "ferns" in ok.text
     assert call(srv, key, "GET", "/v1/memories", params={"user_id": "u"}).status_code == 403
     listed = call(srv, key, "GET", "/v1/memories", params={"agent_id": "agent1"}).json()["items"]

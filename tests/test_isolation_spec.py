@@ -23,8 +23,9 @@ from .test_server import Server
 
 T = "2024-05-0{}T10:00:00Z"
 BOB_TEXT = "My neighbour's parrot Zorblaxian knows my bank PIN hint."
-AGENT2_TEXT = "The passport of Quibbleton expires in June; number ends 4471."
-MARKERS = ("Zorblaxian", "zorblaxian", "Quibbleton", "quibbleton", "4471")
+AGENT2_TEXT = "The passport of Quibbleton expires in June; number ends QX4471."
+# no marker can occur by chance in a random id or a timestamp ("4471" alone once did)
+MARKERS = ("Zorblaxian", "zorblaxian", "Quibbleton", "quibbleton", "QX4471", "qx4471")
 
 
 @dataclass
