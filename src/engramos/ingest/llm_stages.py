@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 
 from ..config import Config
+from ..consolidate.profiles import identity_of
 from ..consolidate.slots import SLOT_CANDIDATE_SIMILARITY, slots_of
 from ..prompts.memory_prompts import BOUNDARY, COMPACTION, EXTRACTION, UPDATES, Lang, PromptMessage
 from ..providers.embeddings import Embedder
@@ -28,7 +29,7 @@ from ..types import MemoryRecord, Message
 from .extract import Draft
 from .segment import Segment, segment
 from .stages import CellContext, Compaction, OlderFacts, SegmentContext
-from .statements import SINGLE_VALUED, TRAITS, norm_value
+from .statements import TRAITS
 
 UPDATE_CANDIDATE_SIMILARITY = 0.9  # e5 cosine above which any older fact is compared
 
@@ -46,9 +47,8 @@ def _slot_metadata(subject: str | None, attribute: str | None, value: str | None
     about the same subject and attribute find it, whichever produced it)."""
     if not (subject and attribute and value):
         return {}
-    attribute = attribute.strip().lower()
-    identity = attribute if attribute in SINGLE_VALUED else f"{attribute}:{norm_value(value)}"
-    return {"subject": subject, "attribute": attribute, "value": value, "identity": identity}
+    meta: dict[str, object] = {"subject": subject, "attribute": attribute.strip().lower(), "value": value}
+    return {**meta, "identity": identity_of(meta)}
 
 
 def _profile_metadata(person: str, attribute: str, explicit: bool, evidence: list[str]) -> dict[str, object]:
