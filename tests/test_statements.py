@@ -69,6 +69,26 @@ def test_you_stays_you_without_a_single_addressee():
     ("我跟女朋友小美分手了。", ("Ana", "partner", "小美", True)),
     ("我的房租涨到了4500块。", ("Ana", "rent", "4500", False)),
     ("我开始吃素了。", ("Ana", "diet", "素食", False)),
+    # wordings met in later, freshly written scenarios
+    ("Just started my PhD at the University of Utrecht.", ("Ana", "school", "University of Utrecht", False)),
+    ("I transferred to ETH Zurich to follow my supervisor.", ("Ana", "school", "ETH Zurich", False)),
+    ("Today was my first day at Netflix, same role, better pay.", ("Ana", "employer", "Netflix", False)),
+    ("First week as a high school maths teacher done.", ("Ana", "job", "high school maths teacher", False)),
+    ("They promoted me to project architect last week.", ("Ana", "job", "project architect", False)),
+    ("I gave up on being vegan, I'm eating fish again.", ("Ana", "diet", "vegan", True)),
+    ("Sold the Volvo and picked up a used Tesla Model 3.", ("Ana", "car", "Volvo", True)),
+    ("Sold the Volvo and picked up a used Tesla Model 3.", ("Ana", "car", "used Tesla Model 3", False)),
+    ("We brought home a kitten named Miso this week.", ("Ana", "pet", "Miso (kitten)", False)),
+    ("I've started seeing someone new, her name is Alex.", ("Ana", "partner", "Alex", False)),
+    ("I make about 48k a year, which doesn't go far in London.", ("Ana", "salary", "48k", False)),
+    ("Got a raise! I'm on 55k now.", ("Ana", "salary", "55k", False)),
+    ("Our landlord here in Dublin finally fixed the boiler.", ("Ana", "home", "Dublin", False)),
+    ("Since we got the keys to the house in Galway, I've been painting.", ("Ana", "home", "Galway", False)),
+    ("Moved to Dubai for the new job, the heat is something else.", ("Ana", "home", "Dubai", False)),
+    ("I stopped climbing after hurting my shoulder.", ("Ana", "hobby", "climb", True)),
+    ("我养了一只金毛，叫旺财。", ("Ana", "pet", "旺财（金毛）", False)),
+    ("我又领养了一只橘猫，叫橙子。", ("Ana", "pet", "橙子（橘猫）", False)),
+    ("我在武汉大学读本科，学计算机。", ("Ana", "school", "武汉大学", False)),
 ])
 def test_slots_from_the_parse(sentence, slot):
     assert slot in _slots(sentence)
@@ -94,6 +114,9 @@ def test_no_slot_where_none_is_stated(sentence):
     ("今天又改了一晚上作业，明天还要备课。", "老师"),
     ("今天派件派到晚上十点。", "快递员"),
     ("We went to the hospital to see my gran, the patients were lovely.", None),  # a visit, not a trade
+    ("Got tickets for the Arctic Monkeys gig on March 15th!", None),  # a fan, not a musician
+    ("Our landlord finally fixed the boiler.", None),  # someone else's work
+    ("Service was brutal tonight, 140 covers and the fryer broke mid-shift.", "chef"),
     ("Watched the rugby with my dad.", None),
 ])
 def test_an_implicit_trade_from_the_working_words_of_ones_own_day(sentence, trade):
@@ -194,3 +217,16 @@ def test_an_implicit_job_is_a_guess_that_never_replaces_a_stated_one(mem):
     jobs = {m.metadata["value"]: m for m in _items(mem, "dev", "job")}
     assert jobs["teacher"].status == "active"  # a guess does not replace what was said outright
     assert jobs["electrician"].status == "active" and jobs["nurse"].metadata["explicit"] is False
+
+
+def test_an_activity_has_one_key_however_it_is_said():
+    (taken,) = analyse(["I've taken up rock climbing."], "Ana", None)
+    (stopped,) = analyse(["I stopped climbing last year."], "Ana", None)
+    assert taken.slots[0][1].identity == stopped.slots[0][1].identity == "hobby:climb"
+
+
+def test_a_chinese_slot_stated_as_done_is_not_a_plan():
+    """"考上了浙江大学的研究生" holds though the same sentence plans a trip."""
+    (st,) = analyse(["我考上了浙江大学的研究生，下周去杭州报到。"], "周杰", None)
+    school = [s for _, s in st.slots if s.attribute == "school"]
+    assert school and school[0].value == "浙江大学" and school[0].now

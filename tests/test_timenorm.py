@@ -34,6 +34,11 @@ MONDAY = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)  # reference: Monday 8 May 202
     ("三天前", date(2023, 5, 5), date(2023, 5, 5)),
     ("下个月", date(2023, 6, 1), date(2023, 6, 30)),
     ("2023年5月7日", date(2023, 5, 7), date(2023, 5, 7)),
+    ("in early 2022", date(2022, 1, 1), date(2022, 4, 30)),
+    ("mid-2021", date(2021, 5, 1), date(2021, 8, 31)),
+    ("late 2020", date(2020, 9, 1), date(2020, 12, 31)),
+    ("2022年初", date(2022, 1, 1), date(2022, 4, 30)),
+    ("2021年底", date(2021, 9, 1), date(2021, 12, 31)),
 ])
 def test_expressions_resolve_against_the_reference(text, first, last):
     [m] = find_mentions(text, MONDAY)
@@ -75,6 +80,7 @@ def test_absolute_dates_are_not_annotated_and_words_are_not_dates():
     ("十月我们打算去杭州。", date(2024, 10, 1)),
     ("十月份我们去了杭州。", date(2023, 10, 1)),
     ("我们三月二十二号见过面。", date(2023, 3, 22)),
+    ("Got tickets for the gig on March 15th!", date(2024, 3, 15)),  # tickets are for what lies ahead
 ])
 def test_a_date_without_a_year_lies_ahead_for_plans_and_behind_for_events(text, expected):
     mentions = find_mentions(text, date(2024, 1, 10))

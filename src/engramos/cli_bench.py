@@ -116,17 +116,21 @@ def bench_longmemeval(state: State, data: str, limit: int | None, json_out: str 
 @bench.command(name="memory")
 @click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True,
               help="The scenarios to run: dev (tuned on), test (kept out of tuning), or all.")
+@click.option("--data", default=None,
+              help="Scenarios in the same JSON format from elsewhere (default: the bundled ones).")
 @click.option("--json", "json_out", default=None, help="Also write the full results (every probe) here.")
 @pass_state
-def bench_memory(state: State, split: str, json_out: str | None) -> None:
+def bench_memory(state: State, split: str, data: str | None, json_out: str | None) -> None:
     """Knowledge updates, plans, point-in-time and profile questions (the project's own
     English and Chinese scenarios): EngramOS, BM25 over turns and BM25 with a recency bonus."""
-    from .bench.memory import benchmark_memory
+    from .bench.memory import DATA, benchmark_memory
     from .providers.embeddings import make_embedder
 
     with _errors(state):
+        if data is not None and not Path(data).is_file():
+            raise InvalidInputError("--data", f"{data} not found")
         results = benchmark_memory(make_embedder(state.config.embedder), split=split, config=state.config,
-                                   progress=_progress(state))
+                                   progress=_progress(state), path=Path(data) if data else DATA)
         if json_out:
             Path(json_out).write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
         if state.as_json:

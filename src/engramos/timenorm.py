@@ -135,7 +135,8 @@ Handler = Callable[[re.Match[str], date, bool], Resolution | None]
 _FUTURE_EN = re.compile(
     r"\b(will|won't|shall|going to|gonna|plan(?:ning|s)? to|intend(?:s)? to|about to|looking forward to|"
     r"can't wait to|hop(?:e|ing) to|next (?:week|month|year|weekend|summer|winter|spring|fall)|tomorrow|"
-    r"upcoming|coming up|this coming|scheduled|booked)\b|\b\w+'ll\b", re.I)
+    r"upcoming|coming up|this coming|scheduled|booked|reserved|tickets? (?:for|to)|signed up for|"
+    r"registered for)\b|\b\w+'ll\b", re.I)
 _FUTURE_ZH = re.compile(r"明天|后天|下周|下星期|下个月|明年|打算|计划|准备|将要|将会|要去|会去|想去")
 # An arrangement or a schedule ("I'm flying on ...", "the exam is on ...").
 _ARRANGED_EN = re.compile(
@@ -296,6 +297,24 @@ def _year_only(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     return date(y, 1, 1), date(y, 12, 31), "year"
 
 
+def _year_part(word: str, year: int) -> Resolution:
+    """"early 2022" (January to April), "mid-2022" (May to August), "late 2022" (September
+    to December); "2022年初", "2022年中", "2022年底"."""
+    if word in ("early", "the start of", "the beginning of", "初"):
+        return date(year, 1, 1), date(year, 4, 30), "season"
+    if word in ("mid", "the middle of", "中"):
+        return date(year, 5, 1), date(year, 8, 31), "season"
+    return date(year, 9, 1), date(year, 12, 31), "season"
+
+
+def _part_of_year(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
+    return _year_part(m.group(1).lower(), int(m.group(2)))
+
+
+def _part_of_year_zh(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
+    return _year_part(m.group(2), int(m.group(1)))
+
+
 def _season_year(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     name = m.group(1).lower()
     year = int(m.group(2))
@@ -315,6 +334,8 @@ _EN_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
     (re.compile(rf"\b{_MONTH_NAMES}(?:,?\s+((?:19|20)\d\d))\b", re.I), _en_month_year, False),
     (re.compile(rf"\b(?:in|during|since|of)\s+{_MONTH_NAMES}\b(?!\s+\d)", re.I), _en_month_year, False),
     (re.compile(r"\b(spring|summer|autumn|fall|winter)\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I), _season_year, False),
+    (re.compile(r"\b(early|mid|late|the start of|the beginning of|the middle of|the end of)[\s-]+((?:19|20)\d\d)\b",
+                re.I), _part_of_year, False),
     (re.compile(r"\b(?:in|during|since|of|year)\s+((?:19|20)\d\d)\b", re.I), _year_only, False),
 ]
 
@@ -389,6 +410,7 @@ _ZH_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
     # 3月22日, 十月, 三月二十二号 (not 一个月 or 十月份's 份, which the pattern leaves alone)
     (re.compile(r"(?:(\d{4})年)?(\d{1,2}|十[一二]?|[一二三四五六七八九])月(?:(\d{1,2}|[一二三]?十[一二三四五六七八九]?|"
                 r"[一二三四五六七八九])[日号])?"), _zh_absolute, False),
+    (re.compile(r"(\d{4})年(初|中|底|末)"), _part_of_year_zh, False),
     (re.compile(r"(\d{4})年(?!\d{1,2}月)"), _zh_year, False),
 ]
 

@@ -120,8 +120,8 @@ def table(summary: list[dict[str, Any]]) -> str:
 
 
 def benchmark_memory(embedder: Embedder, *, split: str = "all", config: Config | None = None,
-                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    scenarios = load_scenarios(split=split)
+                     progress: Callable[[str], None] | None = None, path: Path = DATA) -> dict[str, Any]:
+    scenarios = load_scenarios(path, split=split)
     systems: list[System] = [EngramSystem(embedder, config=config), BM25Turns(), BM25Recency()]
     rows = run(systems, scenarios, progress)
     summary = summarise(rows)

@@ -95,6 +95,10 @@ class WritePlan:
         else:
             self.changes.append((older.id, {"status": "superseded", "valid_to": closes_at}))
         older.status = "superseded"
+        if newer is not None and newer.valid_from is None:
+            # what replaced a value holds from then on, not before (asked about an earlier
+            # time, it is not yet so); the newer memory is one this plan is about to write
+            newer.valid_from = closes_at
         self.history.append(history_entry(older.id, "supersede", actor, {"status": "active"},
                                           {"status": "superseded", "superseded_by": newer.id if newer else None}))
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..ingest.statements import SINGLE_VALUED, norm_value
+from ..text import has_cjk
 from ..types import MemoryRecord
 
 # confidence an item gains each time its value is said again (up to 1.0)
@@ -38,7 +39,9 @@ def identity_of(meta: dict[str, object]) -> str:
 
 def same_value(a: object, b: object) -> bool:
     x, y = norm_value(a), norm_value(b)
-    return bool(x) and (x == y or (len(x) > 3 and len(y) > 3 and (x in y or y in x)))
+    # a name inside a longer value ("Pepper" in "Pepper (beagle)"); Chinese names are short
+    shortest = 2 if has_cjk(x + y) else 4
+    return bool(x) and (x == y or (len(x) >= shortest and len(y) >= shortest and (x in y or y in x)))
 
 
 @dataclass
@@ -63,7 +66,8 @@ def decide(meta: dict[str, object], existing: list[MemoryRecord],
     if requested == "update" and not same:
         same = [m for m in active if m.metadata.get("attribute") == meta.get("attribute")]
     if requested == "delete" or meta.get("ended"):
-        matching = [m for m in same if same_value(m.metadata.get("value", ""), value)]
+        # an item of a multi-valued slot is named by its key ("pet:pepper"): that is the match
+        matching = same if ":" in identity else [m for m in same if same_value(m.metadata.get("value", ""), value)]
         # "I quit my job" ends whatever job is held; "said goodbye to Biscuit" only Biscuit
         ends = matching or (same if identity in SINGLE_VALUED else [])
         return ProfileDecision("end", ends)

@@ -17,9 +17,11 @@ from ..text import has_cjk, words
 # match "Caroline" and "career", "cat" "category", "work" "workout"
 _EN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "home": (frozenset({"live", "lives", "lived", "living", "move", "moves", "moved", "moving", "flat", "house",
-                        "home", "based", "reside", "resides"}), ("relocat", "apartment", "neighbo")),
+                        "home", "based", "reside", "resides", "landlord", "landlady", "flatmate", "housemate",
+                        "roommate"}), ("relocat", "apartment", "neighbo")),
     "job": (frozenset({"work", "works", "worked", "working", "job", "jobs", "hired", "career", "boss", "office",
-                       "shift", "shifts", "quit", "profession", "occupation", "retired", "unemployed"}),
+                       "shift", "shifts", "quit", "profession", "occupation", "retired", "unemployed", "company",
+                       "employer", "firm"}),
             ("employ", "promot", "colleague", "resign")),
     "partner": (frozenset({"married", "marry", "wife", "husband", "partner", "girlfriend", "boyfriend",
                            "engaged", "spouse", "dating", "relationship"}), ("divorc", "fianc")),
@@ -36,7 +38,8 @@ _EN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
 }
 _ZH: dict[str, tuple[str, ...]] = {
     "home": ("住", "搬", "家在", "新家", "安家", "定居", "邻居", "哪个城市"),
-    "job": ("工作", "上班", "职位", "职业", "辞职", "离职", "入职", "跳槽", "转行", "当", "做什么的", "干什么的"),
+    "job": ("工作", "上班", "职位", "职业", "辞职", "离职", "入职", "跳槽", "转行", "当", "做什么的", "干什么的",
+            "公司"),
     "partner": ("结婚", "老婆", "老公", "妻子", "丈夫", "女朋友", "男朋友", "女友", "男友", "对象", "恋爱", "分手",
                 "离婚"),
     "rent": ("房租", "租金"),
@@ -59,12 +62,15 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 def slots_of(text: str) -> set[str]:
     """The slots a sentence speaks of."""
     if has_cjk(text):
-        return {slot for slot, keys in _ZH.items() if any(k in text for k in keys)}
+        found = {slot for slot, keys in _ZH.items() if any(k in text for k in keys)}
+        return found | ({"employer"} if "job" in found else set())
     living = _FOR_A_LIVING.search(text) is not None  # "what does Tariq do for a living": work, not home
     seen = set(words(_FOR_A_LIVING.sub(" work ", text), keep_stopwords=True))
     found = {slot for slot, (exact, stems) in _EN.items()
              if seen & exact or (stems and any(w.startswith(stems) for w in seen))}
-    return found - {"home"} if living and not seen & {"live", "lives", "lived", "move", "moved"} else found
+    if living and not seen & {"live", "lives", "lived", "move", "moved"}:
+        found -= {"home"}
+    return found | ({"employer"} if "job" in found else set())  # work is a role and a place
 
 
 def numbers_of(text: str) -> set[str]:

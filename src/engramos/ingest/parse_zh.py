@@ -6,6 +6,7 @@ read from the tagged words (a verb such as 搬到 followed by a place word tagge
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ..text import _jieba
 from .occupations import trade_of
@@ -29,8 +30,34 @@ _FAMILY = frozenset({"妈妈", "爸爸", "母亲", "父亲", "姐姐", "妹妹",
 _PETS = frozenset({"狗", "猫", "小狗", "小猫", "狗狗", "猫咪", "兔子", "仓鼠", "鹦鹉", "金鱼", "乌龟"})
 _NUMERIC = {"rent": ("房租", "租金"), "salary": ("工资", "薪水", "月薪", "年薪", "收入", "薪资"),
             "weight": ("体重",)}
+# breeds said instead of the animal ("一只金毛"), and any compound ending in the animal ("橘猫")
+_PET_BREEDS = frozenset({"金毛", "柯基", "泰迪", "哈士奇", "拉布拉多", "萨摩耶", "边牧", "柴犬", "比熊", "博美", "布偶",
+                         "英短", "美短", "暹罗", "加菲"})
+_PET_ENDINGS = ("狗", "猫", "犬", "兔", "鹦鹉", "龟")
+
+
+def _is_pet(word: str) -> bool:
+    return word in _PETS or word in _PET_BREEDS or (word.endswith(_PET_ENDINGS) and 1 < len(word) <= 3
+                                                    and word not in ("热狗", "熊猫", "猫眼"))
+
+
 _SCHOOLS = ("大学", "学院", "学校", "中学", "小学", "大")
 _DIGITS = re.compile(r"[0-9０-９]+(?:[.,][0-9]+)?|[一二两三四五六七八九十百千万]+")
+
+
+_CLAUSES = re.compile(r"[，,；;。！!？?]")
+_DONE = re.compile(r"了|过|现在|目前|已经|正在")
+_AHEAD = re.compile(r"要|打算|准备|计划|将|下周|下个月|明年|想")
+
+
+def _stated_now(sentence: str, slot: Slot) -> Slot:
+    """A slot stated as so, in its own clause ("我考上了浙江大学的研究生，下周去杭州报到":
+    the school holds, the trip is a plan), like an English verb in a plain tense."""
+    value = re.sub(r"（.*?）", "", slot.value)
+    clause = next((c for c in _CLAUSES.split(sentence) if value and value in c), "")
+    if clause and _DONE.search(clause) and not _AHEAD.search(clause):
+        return replace(slot, now=True)
+    return slot
 
 
 def _tokens(sentence: str) -> Tagged:
@@ -114,7 +141,7 @@ class _Reader:
             trade = trade_of(words + grams, "zh")
             if trade:
                 self.add(Slot("job", trade, key=trade, implicit=True), who=self.speaker)
-        return settle(self.found)
+        return settle([(who, _stated_now(self.s, slot)) for who, slot in self.found])
 
     def home(self, i: int, word: str) -> None:
         toks = self.toks
@@ -170,25 +197,28 @@ class _Reader:
 
     def pet(self, i: int, word: str) -> None:
         toks = self.toks
-        if word in _PETS and any(w in ("养", "领养", "收养", "买", "有", "的") for w, _ in toks[:i]):
+        if _is_pet(word) and any(w in ("养", "领养", "收养", "买", "有", "的", "接") for w, _ in toks[:i]):
             name = ""
-            for k in range(i + 1, min(i + 4, len(toks) - 1)):
-                if toks[k][0] in ("叫", "名叫", "叫做"):
+            for k in range(i + 1, min(i + 4, len(toks))):
+                if toks[k][0] in ("叫", "名叫", "叫做") and k + 1 < len(toks):
                     name = toks[k + 1][0]
                     break
+                if toks[k][0].startswith("叫") and len(toks[k][0]) > 1:  # jieba's one token "叫旺财"
+                    name = toks[k][0][1:]
+                    break
             if not name and i + 1 < len(toks) and toks[i + 1][1] in ("nr", "nz", "n") and \
-                    toks[i + 1][0] not in _PETS:  # 狗旺财
+                    not _is_pet(toks[i + 1][0]):  # 狗旺财
                 name = toks[i + 1][0]
             self.add(Slot("pet", f"{name}（{word}）" if name else word, key=(name or word)))
         if word in ("走", "去世", "死", "离开") and i >= 1:
-            before = [w for w, t in toks[max(0, i - 3):i] if t in ("n", "nr", "nz") and w not in _PETS]
+            before = [w for w, t in toks[max(0, i - 3):i] if t in ("n", "nr", "nz") and not _is_pet(w)]
             if before:
                 self.add(Slot("pet", before[0], key=before[0], ended=True), who=self.speaker)
 
     def things(self, words: list[str]) -> None:
         """School, car and phone."""
         toks, s = self.toks, self.s
-        if re.search(r"读书|上学|读研|读博|念书|考上|入学|毕业|就读|读大", s):
+        if re.search(r"读书|上学|读研|读博|念书|考上|入学|毕业|就读|读大|读本科|读硕|上大学|念大学|在读", s):
             for w, t in toks:
                 if w.endswith(_SCHOOLS) or (t == "nt" and w.endswith(("大", "大学"))):
                     self.add(Slot("school", w, ended="毕业" in s))

@@ -19,7 +19,9 @@ from .slot_vocab import (
     DIETS,
     DOING_JOB,
     FAMILY,
+    FIRST_UNITS,
     HOME_NOUNS,
+    HOME_PEOPLE,
     JOB_ENDINGS,
     JOB_NOUNS,
     JOBS,
@@ -30,6 +32,7 @@ from .slot_vocab import (
     PHONE_WORDS,
     PLACE_ENTS,
     SCHOOL_WORDS,
+    STUDY_NOUNS,
     TAKE_JOB,
     TRADE_ENDINGS,
     WORK_QUALIFIERS,
@@ -146,10 +149,13 @@ class _Reader:
         subj = _children(verb, "nsubj", "nsubjpass")
         if subj:
             return self.who(subj[0])
+        if verb.tag_ in ("VBD", "VBN", "VBG") and verb.dep_ in ("ROOT", "advcl") and \
+                all(t.dep_ in ("advmod", "intj", "punct", "cc") for t in verb.doc[: verb.i]):
+            # a subjectless report opening the sentence: "Moved to Glasgow last week!",
+            # "Just started...", "Moved to Dubai for the job, the heat is something else"
+            return self.speaker
         if depth < 3 and verb.dep_ in ("conj", "xcomp", "advcl", "ccomp") and verb.head is not verb:
             return self.subject(verb.head, depth + 1)
-        if verb.dep_ == "ROOT" and verb.i == 0 and verb.tag_ in ("VBD", "VBN", "VBG"):
-            return self.speaker  # a subjectless report: "Moved to Glasgow last week!"
         return None
 
     # rules
@@ -217,10 +223,13 @@ class _Reader:
                 said_of = _children(v, "dobj") + [n for c in _children(v, "ccomp", "xcomp", "oprd")
                                                   for n in _children(c, "nsubj")]
                 who = next((self.who(o) for o in said_of if self.who(o)), None) or who
-            for o in _children(v, "attr", "oprd", "xcomp", "ccomp") + _prep_objects(v, "as", "to"):
-                # promoted to / appointed as: the role whatever its word ("head of sales")
-                if _job_title(o) or (lemma in ("promote", "appoint", "hire") and o.pos_ == "NOUN"):
-                    self.add(who, Slot("job", _role(o)))
+            roles = [o for o in _children(v, "attr", "oprd", "xcomp", "ccomp") + _prep_objects(v, "as", "to")
+                     # promoted to / appointed as: the role whatever its word ("head of sales")
+                     if _job_title(o) or (lemma in ("promote", "appoint", "hire") and o.pos_ == "NOUN")]
+            for o in roles:
+                self.add(who, Slot("job", _role(o)))
+            if not roles and lemma in ("promote", "appoint"):
+                self.role_after(v, who)
         if lemma in DOING_JOB and who:
             self.add(who, Slot("job", DOING_JOB[lemma]))
         if lemma == "hire":
@@ -252,34 +261,45 @@ class _Reader:
         if lemma in ("die", "pass") or (lemma == "say" and _prep_objects(v, "to") and
                                         any(c.lower_ == "goodbye" for c in v.children)) or lemma in ("rehome",):
             self.pet_gone(v, lemma)
-        if lemma in ("adopt", "get", "buy", "rescue", "have", "own", "foster"):
+        if lemma in ("adopt", "get", "buy", "rescue", "have", "own", "foster", "bring", "welcome") or \
+                (lemma in ("take", "pick") and prt & {"in", "up"}):
             for o in _children(v, "dobj"):
                 if o.lemma_.lower() in PETS:
                     self.pet(o, who)
-        if lemma in ("study", "enrol", "enroll", "attend", "graduate", "start", "go"):
-            for o in _children(v, "dobj") + _prep_objects(v, "at", "in", "from", "to"):
+        if lemma in ("study", "enrol", "enroll", "attend", "graduate", "start", "go", "transfer", "begin"):
+            studies = [o for o in _children(v, "dobj") if o.lemma_.lower() in STUDY_NOUNS]
+            # "started my PhD at the University of Utrecht", "transferred to ETH Zurich" (said
+            # among words of study: the name alone need not say it is a school)
+            study_talk = bool(studies) or any(t.lemma_.lower() in STUDY_NOUNS for t in self.doc)
+            for o in _children(v, "dobj") + _prep_objects(v, "at", "in", "from", "to") + \
+                    [x for st in studies for x in _prep_objects(st, "at", "in")]:
                 text = _phrase(o)
-                if any(w in text.lower() for w in SCHOOL_WORDS) and (o.pos_ == "PROPN" or o.ent_type_ == "ORG"):
+                named = o.pos_ == "PROPN" or o.ent_type_ == "ORG"
+                if named and (any(w in text.lower() for w in SCHOOL_WORDS) or (lemma == "transfer" and study_talk)):
                     self.add(who, Slot("school", text, ended=lemma == "graduate"))
-        if lemma in ("drive", "buy", "get", "lease", "own"):
+        if lemma in ("drive", "buy", "get", "lease", "own") or (lemma == "pick" and "up" in prt):
             for o in _children(v, "dobj"):
                 self.vehicle_or_phone(o, who, driven=lemma == "drive")
+        if lemma in ("sell", "scrap", "total", "crash") and not neg:
+            for o in _children(v, "dobj"):  # "sold the Volvo": no longer theirs
+                self.vehicle_or_phone(o, who, driven=False, ended=True)
         if lemma in ("switch", "upgrade", "change"):
             for o in _prep_objects(v, "to"):
                 self.vehicle_or_phone(o, who, driven=False)
         if lemma in ("trade", "swap", "exchange", "replace", "sell") and who is not None:
             for o in _prep_objects(v, "for", "with"):  # "traded in the Fiesta for a Toyota Yaris"
                 self.vehicle_or_phone(o, who, driven=False, whole=True)
-        if lemma in ("see", "date") and _children(v, "aux") and not neg:
+        if lemma in ("see", "date") and not neg and \
+                (_children(v, "aux") or (v.dep_ == "xcomp" and v.head.lemma_ in ("start", "begin"))):
             self.dating(v, who)
         if lemma == "take" and "up" in prt:
             for o in _children(v, "dobj"):
-                self.add(who, Slot("hobby", _phrase(o), key=o.lemma_.lower()))
+                self.add(who, Slot("hobby", _phrase(o), key=_activity(o.lemma_)))
         if lemma in ("give", "quit", "stop") and (lemma != "give" or "up" in prt):
             for o in _children(v, "dobj", "xcomp"):
                 if o.tag_ == "VBG" or (lemma == "give" and o.pos_ == "NOUN"):
                     self.add(who, Slot("hobby", _phrase(o) if o.pos_ == "NOUN" else o.lemma_,
-                                       key=o.lemma_.lower(), ended=True))
+                                       key=_activity(o.lemma_), ended=True))
         if lemma in ("love", "like", "enjoy", "adore", "hate", "dislike", "detest"):
             self.likes(v, who, lemma, neg)
         if lemma in ("go", "turn", "switch", "become", "stay", "follow", "try") and not neg:
@@ -287,6 +307,10 @@ class _Reader:
                 diet = next((t.lower_ for t in o.subtree if t.lower_ in DIETS), None)
                 if diet:  # "went vegan", "switched to a vegan diet"
                     self.add(who, Slot("diet", diet))
+        if (lemma in ("quit", "stop", "drop", "abandon") or (lemma == "give" and "up" in prt)) and not neg:
+            diet = next((t.lower_ for t in v.subtree if t.lower_ in DIETS and t.i > v.i), None)
+            if diet:  # "I gave up on being vegan"
+                self.add(who, Slot("diet", diet, ended=True))
         if lemma in ("stop", "quit") and any(c.lemma_ == "eat" for c in v.children) \
                 and any(t.lower_ == "meat" for t in self.doc):
             self.add(who, Slot("diet", "vegetarian"))
@@ -373,14 +397,15 @@ class _Reader:
         elif objects[0].lower_ in ("someone", "somebody"):
             self.add(who, Slot("partner", "someone new"))
 
-    def vehicle_or_phone(self, o: Tok, who: str | None, *, driven: bool, whole: bool = False) -> None:
+    def vehicle_or_phone(self, o: Tok, who: str | None, *, driven: bool, whole: bool = False,
+                         ended: bool = False) -> None:
         text = " ".join(t.text for t in o.subtree if t.dep_ not in ("det", "punct")) if whole else _phrase(o)
         low = {w.lower() for w in text.split()} | {o.lemma_.lower()}
         if low & PHONE_WORDS:
-            self.add(who, Slot("phone", text))
+            self.add(who, Slot("phone", text, ended=ended))
         elif low & CAR_BRANDS or o.lemma_.lower() in ("car", "van", "suv", "hatchback", "estate") or \
                 (driven and o.pos_ == "PROPN"):
-            self.add(who, Slot("car", text))
+            self.add(who, Slot("car", text, ended=ended))
 
     def likes(self, v: Tok, who: str | None, lemma: str, neg: bool) -> None:
         positive = lemma in ("love", "like", "enjoy", "adore") and not neg
@@ -400,11 +425,22 @@ class _Reader:
         who = self.who(owner) if owner is not None else None
         bought = n.dep_ == "dobj" and n.head.lemma_ in ("buy", "rent", "find", "get") and \
             self.subject(n.head) == self.speaker
+        if lemma in HOME_PEOPLE and who is not None:
+            here = [a for a in _children(n, "advmod") if a.lower_ == "here"]
+            for o in _prep_objects(n, "in") + [x for a in here for x in _prep_objects(a, "in")]:
+                if _is_place(o):
+                    self.add(who, Slot("home", _phrase(o)))
+        # "we got the keys to the house in Galway"
+        keys = n.head.dep_ == "prep" and n.head.head.lemma_ == "key" and n.head.head.dep_ == "dobj" and \
+            self.subject(n.head.head.head) == self.speaker
+        bought = bought or keys
         if lemma in HOME_NOUNS and (who or bought or any(c.lower_ == "new" for c in n.children)):
             # "the last boxes at our new flat in Porto", "we bought a house in Hove"
             for o in _prep_objects(n, "in") + (_prep_objects(n.head, "in") if bought else []):
                 if _is_place(o):
                     self.add(who or self.speaker, Slot("home", _phrase(o)))
+        if lemma in FIRST_UNITS and any(c.lower_ == "first" for c in n.children):
+            self.first_at_work(n, who)
         if who is None and lemma in JOB_NOUNS and n.dep_ == "dobj" and n.head.lemma_ in TAKE_JOB:
             who = self.subject(n.head)  # "I finally got a job as a data analyst at Monzo"
         if who is None:
@@ -431,6 +467,44 @@ class _Reader:
             if name:
                 self.add(who, Slot("car", name))
 
+    def role_after(self, v: Tok, who: str | None) -> None:
+        """"They promoted me to project architect": the parser may read "to project" as
+        an infinitive; the role is then the words after "to" up to a job title."""
+        start = next((t.i for t in v.doc[v.i + 1: v.i + 5] if t.lower_ in ("to", "as")), None)
+        if start is None:
+            return
+        for t in v.doc[start + 1: start + 6]:
+            if t.pos_ in ("NOUN", "PROPN") and _job_title(t):
+                words = [w.text for w in v.doc[start + 1: t.i + 1] if w.tag_ not in ("DT", "PRP$")]
+                self.add(who, Slot("job", " ".join(words)))
+                return
+
+    def first_at_work(self, n: Tok, who: str | None) -> None:
+        """"Today was my first day at Netflix", "First week as a maths teacher done": a new
+        job, whichever way the parser hung the words after the unit."""
+        if who is None:
+            others = any(t.dep_ in ("nsubj", "nsubjpass") and (t.lower_ in ("he", "she", "they", "you")
+                                                              or t.ent_type_ == "PERSON") for t in self.doc)
+            who = None if others else self.speaker
+        after = self.doc[n.i + 1: n.i + 3]
+        self.current_verb = None
+        if any(t.lower_ == "as" for t in after):
+            start = next(t.i for t in after if t.lower_ == "as")
+            role = next((t for t in self.doc[start + 1:] if t.pos_ == "NOUN" and t.dep_ != "compound"), None)
+            if role is not None and _job_title(role):
+                self.add(who, Slot("job", _phrase(role)))
+        if any(t.lower_ == "at" for t in after):
+            start = next(t.i for t in after if t.lower_ == "at")
+            org = next((t for t in self.doc[start + 1: start + 4] if t.pos_ == "PROPN"), None)
+            if org is not None:
+                self.add(who, Slot("employer", _phrase(org)))
+
+    def on_amount(self) -> bool:
+        """"I'm on 55k now", "on 40 grand": the idiom for what one is paid."""
+        return any(t.lower_ == "on" and t.head.lemma_ == "be" and self.subject(t.head) == self.speaker and
+                   any(o.ent_type_ == "MONEY" or (o.lower_.endswith("k") and o.lower_[:1].isdigit())
+                       for o in _children(t, "pobj")) for t in self.doc)
+
     def numbers(self) -> None:
         lemmas = {t.lemma_.lower() for t in self.doc}
         firsts = any(t.lower_ in ("i", "my", "we", "our", "me", "us") for t in self.doc)
@@ -441,12 +515,25 @@ class _Reader:
         if not amounts:
             return
         for attribute, cues in NUMERIC.items():
-            if lemmas & set(cues):
+            # "I make about 48k a year": making an amount per year (month, hour) is a salary
+            per = attribute == "salary" and "make" in lemmas and lemmas & {"year", "month", "hour", "week", "annum"}
+            if lemmas & set(cues) or per or (attribute == "salary" and self.on_amount()):
                 value = " ".join(t.text for t in amounts[0] if t.like_num or t.tag_ == "$" or t.lower_ in
-                                 ("k", "kg", "kilos", "pounds", "lbs", "stone", "euros", "dollars", "yuan")
+                                 ("k", "kg", "kilos", "pounds", "lbs", "stone", "euros", "dollars", "yuan", "grand")
                                  or any(ch.isdigit() for ch in t.text))
                 self.add(self.speaker, Slot(attribute, value or " ".join(t.text for t in amounts[0])))
                 return
+
+
+def _activity(word: str) -> str:
+    """One key for an activity however it is said ("climbing", "climb"; "swimming",
+    "swim"; "hiking", "hike")."""
+    w = word.lower()
+    if w.endswith("ing") and len(w) > 5:
+        w = w[:-3]
+        if len(w) > 2 and w[-1] == w[-2]:
+            w = w[:-1]
+    return w[:-1] if w.endswith("e") and len(w) > 3 else w
 
 
 def _role(tok: Tok) -> str:

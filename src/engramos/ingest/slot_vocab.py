@@ -6,6 +6,8 @@ from __future__ import annotations
 
 PLACE_ENTS = frozenset({"GPE", "LOC", "FAC"})
 HOME_NOUNS = frozenset({"flat", "apartment", "house", "place", "home", "condo", "studio", "bungalow", "cottage"})
+# the people of one's home: "our landlord here in Dublin", "my neighbours in Antwerp"
+HOME_PEOPLE = frozenset({"landlord", "landlady", "neighbour", "neighbor", "flatmate", "housemate", "roommate"})
 JOB_NOUNS = frozenset({"job", "position", "role", "post", "career", "gig", "internship"})
 PARTNER = frozenset({"wife", "husband", "partner", "girlfriend", "boyfriend", "fiancé", "fiancée", "fiance",
                       "fiancee", "spouse"})
@@ -27,6 +29,11 @@ DOING_JOB = {"teach": "teacher", "nurse": "nurse", "lecture": "lecturer", "tutor
               "freelance": "freelancer", "babysit": "babysitter", "volunteer": "volunteer"}
 TAKE_JOB = frozenset({"get", "land", "start", "accept", "take", "begin", "find", "score", "secure", "offer"})
 DIETS = frozenset({"vegetarian", "vegan", "pescatarian", "keto", "halal", "kosher", "gluten-free"})
+# words of study: a school named among them need not say "university" ("ETH Zurich")
+STUDY_NOUNS = frozenset({"phd", "doctorate", "degree", "masters", "master", "mba", "bachelor", "course",
+                         "studies", "thesis", "dissertation", "supervisor", "semester", "professor", "lecture"})
+# "my first day/week at ...": the start of a job
+FIRST_UNITS = frozenset({"day", "week", "month", "shift", "year"})
 SCHOOL_WORDS = ("university", "college", "school", "academy", "institute", "polytechnic", "uni")
 CAR_BRANDS = frozenset({"tesla", "toyota", "honda", "ford", "bmw", "audi", "volkswagen", "vw", "volvo", "kia",
                          "hyundai", "nissan", "mazda", "subaru", "mercedes", "skoda", "fiat", "peugeot", "renault",

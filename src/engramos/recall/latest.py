@@ -14,7 +14,7 @@ ranks lower; the former comes first."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..consolidate.slots import slots_of
 from ..text import has_cjk
@@ -140,4 +140,60 @@ def episodes_of(records: dict[str, MemoryRecord], flagged: dict[str, State],
         hit = next((stale_messages[m] for m in rec.message_ids if m in stale_messages), None)
         if hit is not None:
             out[mid] = State("outdated", f"one of its lines is {hit.note}")
+    return out
+
+
+_GENERIC = frozenset({"University", "College", "School", "Institute", "Academy", "The", "Of", "New", "Old"})
+_ASIDE = re.compile(r"\s*[(（][^)）]*[)）]\s*")
+
+
+def terms_of(item: MemoryRecord) -> set[str]:
+    """How a text would name a profile item's value: its key, its whole value (without
+    an aside: "Pepper (beagle)" -> "Pepper"), and the proper names in it ("old Volvo
+    estate" -> "Volvo")."""
+    meta = item.metadata
+    found = set()
+    for raw in (meta.get("key"), meta.get("value")):
+        if isinstance(raw, str) and raw.strip():
+            value = _ASIDE.sub(" ", raw).strip()
+            found.add(value)
+            found |= {w for w in re.findall(r"\b[A-Z][\w'-]+", value) if w not in _GENERIC}
+    return {t for t in found if len(t) >= (2 if has_cjk(t) else 3)}
+
+
+def _names(text: str, term: str) -> bool:
+    if has_cjk(term):
+        return term in text
+    flags = 0 if term[:1].isupper() else re.I
+    return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, flags) is not None
+
+
+def mentions_of_ended(records: dict[str, MemoryRecord], states: dict[str, State],
+                      items: list[MemoryRecord], at: datetime) -> dict[str, State]:
+    """Turns, episodes and facts said while a profile value held, that name it and no
+    value that replaced it ("Pepper chewed my shoes" once Pepper is gone, the assistant's
+    "So you're at Spotify?" once the user moved to Netflix): probably outdated at ``at``.
+    ``items``: the profile items of the slots the question asks about, in any state."""
+    ended = [i for i in items if i.status == "superseded" and i.valid_to is not None and i.valid_to <= at]
+    if not ended:
+        return {}
+    live = [i for i in items if i.status == "active"]
+    out: dict[str, State] = {}
+    for mid, rec in records.items():
+        if rec.kind not in ("turn", "episode", "fact") or states.get(mid, State("current")).validity != "current":
+            continue
+        for item in ended:
+            assert item.valid_to is not None
+            if rec.observed_at > item.valid_to - SAME_TELLING or mid == item.id:
+                continue
+            if not any(_names(rec.text, t) for t in terms_of(item)):
+                continue
+            attribute = item.metadata.get("attribute")
+            now = [t for i in live if i.metadata.get("attribute") == attribute for t in terms_of(i)]
+            if any(_names(rec.text, t) for t in now):
+                continue  # it names what holds now too: the telling of the change itself
+            who = item.metadata.get("subject") or item.speaker or ""
+            out[mid] = State("outdated", f"probably outdated: {who}'s {attribute} was "
+                                         f"{item.metadata.get('value')} until {format_date(item.valid_to.date())}")
+            break
     return out

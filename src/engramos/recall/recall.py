@@ -12,6 +12,7 @@ import numpy as np
 from .._util import utcnow
 from ..config import Config
 from ..consolidate.slots import slots_of
+from ..filters import MetadataCondition
 from ..prompts.recall_prompts import SUFFICIENCY
 from ..providers.embeddings import Embedder
 from ..providers.llm import ChatModel
@@ -21,16 +22,17 @@ from ..store.base import Store
 from ..types import Citation, Filters, Hit, MemoryRecord, Scores, SearchResult, TimeRange
 from .expand import expansions
 from .fusion import rrf
-from .latest import asks_present, episodes_of, latest_valued, outdated, speaking
+from .latest import asks_present, episodes_of, latest_valued, mentions_of_ended, outdated, speaking
 from .query import analyze
 from .rerank import NoopReranker, Reranker, normalise
-from .validity import CURRENT, State, asks_ahead, assess, point_in_time, weight
+from .validity import CURRENT, WEIGHTS, State, asks_ahead, assess, point_in_time, weight
 
 TIME_MATCH_BOOST = 0.5  # a hit inside the question's time range
 DATED_BOOST = 0.2  # a dated fact for a "when" question
 SLOT_MATCH_BOOST = 0.3  # a profile item of the slot the question asks about
 LATEST_SLOT_BOOST = 0.25  # the latest statement naming a value of the slot a question asks the present of
 MAX_CITATIONS = 40
+ENDED_ITEMS = 500  # the newest profile items of the asked slots read to find ended values
 
 
 @dataclass
@@ -122,19 +124,25 @@ class RecallEngine:
         if present:
             _prefer_latest(records, scores, asked)
         if expand:
-            self._expand(space, records, scores, via, qvec, top_k, filters, wide)
+            at, past_point = point_in_time(reference_time, as_of, window)
+            self._expand(space, records, scores, via, qvec, top_k, filters, wide, at if past_point else None)
         self._rerank(query, records, scores)
         states = self._validity(space, query, records, scores, reference_time, as_of, window,
-                                asked if present else set())
+                                asked if present else set(), asked, wide)
         order = _distinct(sorted(scores, key=lambda i: -scores[i].final), records)[:top_k]
         hits = self._hits([records[i] for i in order], scores, via, space, states)
         return SearchResult(query=query, hits=hits, time_range=window, reference_time=reference_time,
                             wants_date=plan.wants_date, took_ms=(time.perf_counter() - started) * 1000)
 
     def _expand(self, space: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
-                via: dict[str, str], qvec: np.ndarray, top_k: int, filters: Filters, wide: Filters) -> None:
+                via: dict[str, str], qvec: np.ndarray, top_k: int, filters: Filters, wide: Filters,
+                past: datetime | None) -> None:
+        """Memories near the best candidates (their cell, neighbours, scene).  A superseded
+        seed lends its neighbours only the share of its score it will keep (unless the
+        question is about a ``past`` time when it may have held)."""
         n_seeds = min(top_k, self.config.recall.expand_seeds)
-        seeds = [(records[i], scores[i].final) for i in sorted(scores, key=lambda i: -scores[i].final)[:n_seeds]]
+        seeds = [(records[i], scores[i].final * _seed_share(records[i], past))
+                 for i in sorted(scores, key=lambda i: -scores[i].final)[:n_seeds]]
         found = expansions(self.store, space, seeds, qvec, self.config.recall)
         new_ids = [i for i, _, _ in found if i not in records]
         for rec in self.store.get_memories(space, list(dict.fromkeys(new_ids))):
@@ -165,7 +173,7 @@ class RecallEngine:
 
     def _validity(self, space: str, query: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
                   reference: datetime, as_of: datetime | None, window: TimeRange | None,
-                  present_slots: set[str]) -> dict[str, State]:
+                  present_slots: set[str], asked: set[str], wide: Filters) -> dict[str, State]:
         """Each scored memory's validity at the time asked about; what is not current keeps
         a share of its score (:func:`.validity.weight`)."""
         at, past_point = point_in_time(reference, as_of, window)
@@ -184,6 +192,11 @@ class RecallEngine:
         known = {**records, **{r.id: r for r in self.store.get_memories(space, missing)}}
         successors = {old: known[new] for old, new in newer.items() if new in known}
         states = {mid: state for mid, state in assess(judged, at, past_point, successors).items() if mid in scored}
+        if asked:  # what names a value that has since ended, though no parse tied it to the slot
+            items = self.store.list_memories(space, wide.model_copy(update={
+                "kinds": ["profile"], "metadata": {"attribute": MetadataCondition.model_validate(
+                    {"in": sorted(asked)})}}), limit=ENDED_ITEMS).items
+            states.update(mentions_of_ended(scored, states, items, at))
         if present_slots:  # what ingestion did not understand as an update: a guess, flagged as one
             flagged = outdated(records, speaking(records, list(states), present_slots), states)
             states.update(flagged)
@@ -198,18 +211,33 @@ class RecallEngine:
 
     def _hits(self, recs: list[MemoryRecord], scores: dict[str, Scores], via: dict[str, str],
               space: str, states: dict[str, State]) -> list[Hit]:
-        wanted = list(dict.fromkeys(m for r in recs for m in r.message_ids[:MAX_CITATIONS]))
+        wanted = list(dict.fromkeys(m for r in recs for m in _cited(r)))
         messages = {m.id: m for m in self.store.get_messages(space, wanted)}
         hits = []
         for r in recs:
             cites = [Citation(message_id=m.id, timestamp=m.timestamp, speaker=m.sender_name,
                               external_id=m.external_id)
-                     for mid in r.message_ids[:MAX_CITATIONS] if (m := messages.get(mid))]
+                     for mid in _cited(r) if (m := messages.get(mid))]
             state = states.get(r.id, CURRENT)
             hits.append(Hit(memory=r, score=scores[r.id].final, scores=scores[r.id], citations=cites,
                             via=via.get(r.id, "direct"), validity=state.validity, note=state.note,
                             superseded_by=state.superseded_by))
         return hits
+
+
+def _cited(rec: MemoryRecord) -> list[str]:
+    """The messages a hit cites: those it came from and, for a profile item, those that
+    said it again (its evidence; a forgotten message is gone from the store and so from
+    the citations)."""
+    said = rec.metadata.get("evidence") if rec.kind == "profile" else None
+    extra = [str(e) for e in said if str(e) not in rec.message_ids] if isinstance(said, list) else []
+    return (rec.message_ids + extra)[:MAX_CITATIONS]
+
+
+def _seed_share(rec: MemoryRecord, past: datetime | None) -> float:
+    if rec.status != "superseded" or (past is not None and (rec.valid_to is None or rec.valid_to > past)):
+        return 1.0
+    return WEIGHTS["superseded"]
 
 
 def _admits(filters: Filters, wide: Filters, rec: MemoryRecord) -> bool:
