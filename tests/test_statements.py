@@ -70,6 +70,23 @@ def test_you_stays_you_without_a_single_addressee():
     ("我的房租涨到了4500块。", ("Ana", "rent", "4500", False)),
     ("我开始吃素了。", ("Ana", "diet", "素食", False)),
     # wordings met in later, freshly written scenarios
+    ("I work at Spotify as a data analyst.", ("Ana", "employer", "Spotify", False)),
+    ("I work at Spotify as a data analyst.", ("Ana", "job", "data analyst", False)),
+    ("We're Lisbon-based now, the light here is unreal.", ("Ana", "home", "Lisbon", False)),
+    ("Home is a tiny studio in Brooklyn.", ("Ana", "home", "Brooklyn", False)),
+    ("I've been in Austin since June.", ("Ana", "home", "Austin", False)),
+    ("Back in Toronto and working as a UX researcher now.", ("Ana", "home", "Toronto", False)),
+    ("Back in Toronto and working as a UX researcher now.", ("Ana", "job", "UX researcher", False)),
+    ("Got laid off on Friday, the agency lost its biggest client.", ("Ana", "job", "lost a job", True)),
+    ("I'm freelancing now as an illustrator.", ("Ana", "job", "illustrator", False)),
+    ("I haven't eaten meat since January.", ("Ana", "diet", "vegetarian", False)),
+    ("My Galaxy S10 screen cracked again.", ("Ana", "phone", "Galaxy S10", False)),
+    ("Second year at King's College London is intense.", ("Ana", "school", "King's College London", False)),
+    ("现在定居在大连了，每天海边跑步。", ("Ana", "home", "大连", False)),
+    ("我在天津工作生活，离家近。", ("Ana", "home", "天津", False)),
+    ("我跳槽到腾讯了。", ("Ana", "employer", "腾讯", False)),
+    ("我在华为做测试工程师。", ("Ana", "employer", "华为", False)),
+    ("我被裁了，现在自己开了一家花店。", ("Ana", "job", "花店老板", False)),
     ("Just started my PhD at the University of Utrecht.", ("Ana", "school", "University of Utrecht", False)),
     ("I transferred to ETH Zurich to follow my supervisor.", ("Ana", "school", "ETH Zurich", False)),
     ("Today was my first day at Netflix, same role, better pay.", ("Ana", "employer", "Netflix", False)),
@@ -117,6 +134,7 @@ def test_no_slot_where_none_is_stated(sentence):
     ("Got tickets for the Arctic Monkeys gig on March 15th!", None),  # a fan, not a musician
     ("Our landlord finally fixed the boiler.", None),  # someone else's work
     ("Service was brutal tonight, 140 covers and the fryer broke mid-shift.", "chef"),
+    ("Spent the whole afternoon chasing a bug that only shows up in production.", "software developer"),
     ("Watched the rugby with my dad.", None),
 ])
 def test_an_implicit_trade_from_the_working_words_of_ones_own_day(sentence, trade):

@@ -39,6 +39,9 @@ MONDAY = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)  # reference: Monday 8 May 202
     ("late 2020", date(2020, 9, 1), date(2020, 12, 31)),
     ("2022年初", date(2022, 1, 1), date(2022, 4, 30)),
     ("2021年底", date(2021, 9, 1), date(2021, 12, 31)),
+    ("late June", date(2022, 6, 21), date(2022, 6, 30)),  # a month without a year: as "in June" is
+    ("early March 2024", date(2024, 3, 1), date(2024, 3, 10)),
+    ("下个月15号", date(2023, 6, 15), date(2023, 6, 15)),
 ])
 def test_expressions_resolve_against_the_reference(text, first, last):
     [m] = find_mentions(text, MONDAY)
@@ -101,3 +104,9 @@ def test_a_state_that_begins_later_has_a_validity_start():
     assert facts and facts[0].valid_from == datetime(2024, 2, 1, tzinfo=UTC)
     plan = _sentence_drafts(msg.model_copy(update={"content": "I fly to Rome on February 3rd."}))[0]
     assert plan.kind == "foresight" and plan.valid_to and plan.valid_to.date() == date(2024, 2, 4)
+
+
+def test_a_stay_is_not_a_time_from_now():
+    """"a week in Sicily" is how long, not "in a week"."""
+    assert [m.text for m in find_mentions("We've penciled in a week in Sicily.", MONDAY)] == []
+    assert [m.text for m in find_mentions("See you in a week.", MONDAY)] == ["in a week"]

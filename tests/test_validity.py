@@ -141,6 +141,7 @@ def test_a_plan_called_off_is_no_longer_an_open_plan(tmp_path, embedder):
     from engramos.consolidate.slots import calls_off
 
     assert calls_off("We cancelled the trip to Rome.") and calls_off("我们的三亚之行取消了。")
+    assert calls_off("We were going to go camping but the forecast is awful.")
     assert not calls_off("I'm running every day.") and not calls_off("You're not going to stop now.")
     assert calls_off("I'm not going to Lisbon after all.")
     with Memory(tmp_path / "cancel", embedder=embedder) as mem:

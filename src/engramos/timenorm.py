@@ -135,7 +135,7 @@ Handler = Callable[[re.Match[str], date, bool], Resolution | None]
 _FUTURE_EN = re.compile(
     r"\b(will|won't|shall|going to|gonna|plan(?:ning|s)? to|intend(?:s)? to|about to|looking forward to|"
     r"can't wait to|hop(?:e|ing) to|next (?:week|month|year|weekend|summer|winter|spring|fall)|tomorrow|"
-    r"upcoming|coming up|this coming|scheduled|booked|reserved|tickets? (?:for|to)|signed up for|"
+    r"upcoming|coming up|this coming|scheduled|booked|reserved|tickets? (?:for|to)|signed up for|pencil+ed in|"
     r"registered for)\b|\b\w+'ll\b", re.I)
 _FUTURE_ZH = re.compile(r"明天|后天|下周|下星期|下个月|明年|打算|计划|准备|将要|将会|要去|会去|想去")
 # An arrangement or a schedule ("I'm flying on ...", "the exam is on ...").
@@ -271,6 +271,29 @@ def _en_month_year(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     return (*_month_range(year, month), "month")
 
 
+def _part_of_month(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
+    """"late June" (from the 21st), "early March" (to the 10th), "mid-May" (11th to 20th)."""
+    word, month = m.group(1).lower(), _MONTHS[m.group(2).lower()]
+    year = int(m.group(3)) if m.group(3) else _year_of(ref, month, None, ahead)
+    first, last = _month_range(year, month)
+    if word in ("early", "the start of", "the beginning of"):
+        return first, first.replace(day=10), "month"
+    if word in ("mid", "the middle of"):
+        return first.replace(day=11), first.replace(day=20), "month"
+    return first.replace(day=21), last, "month"
+
+
+def _zh_day_of_month(m: re.Match[str], ref: date, ahead: bool) -> Resolution | None:
+    """"下个月15号", "这个月3号", "上个月二十号"."""
+    step = {"上个月": -1, "上月": -1, "这个月": 0, "本月": 0, "下个月": 1, "下月": 1}[m.group(1)]
+    year, month = _add_months(ref, step)
+    try:
+        d = date(year, month, _zh_number(m.group(2)))
+    except ValueError:
+        return None
+    return d, d, "day"
+
+
 def _en_day_of_month(m: re.Match[str], ref: date, ahead: bool) -> Resolution | None:
     """"on the 5th": this month's, or the next (ahead) or previous month's when this
     month's is on the wrong side of the reference."""
@@ -323,7 +346,9 @@ def _season_year(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
 
 _EN_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
     (re.compile(rf"\b{_NUM_WORDS}\s+{_UNITS}\s+(?:ago|back|earlier|before)\b", re.I), _en_ago, True),
-    (re.compile(rf"\b(?:in|within|after)\s+{_NUM_WORDS}\s+{_UNITS}(?:'?\s*time)?\b", re.I), _en_ahead, True),
+    # not "a week in Sicily" (a stay, not a time from now)
+    (re.compile(rf"\b(?:in|within|after)\s+{_NUM_WORDS}\s+{_UNITS}(?:'?\s*time)?\b(?!\s+(?:in|at|on|of)\b)", re.I),
+     _en_ahead, True),
     (re.compile(rf"\b{_NUM_WORDS}\s+{_UNITS}\s+(?:from now|later)\b", re.I), _en_ahead, True),
     (re.compile(r"\b(?:the day before yesterday|the day after tomorrow|yesterday|last night|tomorrow|today|tonight|this (?:morning|afternoon|evening))\b", re.I), _en_day_word, True),
     (re.compile(r"\b(last|past|previous|this|next|coming)\s+(week|month|year|weekend|summer|winter|spring|autumn|fall)\b", re.I), _en_rel_period, True),
@@ -334,6 +359,8 @@ _EN_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
     (re.compile(rf"\b{_MONTH_NAMES}(?:,?\s+((?:19|20)\d\d))\b", re.I), _en_month_year, False),
     (re.compile(rf"\b(?:in|during|since|of)\s+{_MONTH_NAMES}\b(?!\s+\d)", re.I), _en_month_year, False),
     (re.compile(r"\b(spring|summer|autumn|fall|winter)\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I), _season_year, False),
+    (re.compile(rf"\b(early|mid|late|the start of|the beginning of|the middle of|the end of)[\s-]+(?:of\s+)?"
+                rf"{_MONTH_NAMES}\b(?:,?\s+((?:19|20)\d\d))?", re.I), _part_of_month, False),
     (re.compile(r"\b(early|mid|late|the start of|the beginning of|the middle of|the end of)[\s-]+((?:19|20)\d\d)\b",
                 re.I), _part_of_year, False),
     (re.compile(r"\b(?:in|during|since|of|year)\s+((?:19|20)\d\d)\b", re.I), _year_only, False),
@@ -411,6 +438,8 @@ _ZH_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
     (re.compile(r"(?:(\d{4})年)?(\d{1,2}|十[一二]?|[一二三四五六七八九])月(?:(\d{1,2}|[一二三]?十[一二三四五六七八九]?|"
                 r"[一二三四五六七八九])[日号])?"), _zh_absolute, False),
     (re.compile(r"(\d{4})年(初|中|底|末)"), _part_of_year_zh, False),
+    (re.compile(r"(上个月|上月|这个月|本月|下个月|下月)(\d{1,2}|[一二三]?十[一二三四五六七八九]?|[一二三四五六七八九])[号日]"),
+     _zh_day_of_month, True),
     (re.compile(r"(\d{4})年(?!\d{1,2}月)"), _zh_year, False),
 ]
 

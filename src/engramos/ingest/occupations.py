@@ -30,7 +30,7 @@ _EN: dict[str, tuple[frozenset[str], frozenset[str]]] = {
              frozenset({"service", "kitchen", "menu", "prep", "dish", "restaurant", "shift"})),
     "lawyer": (frozenset({"courtroom", "deposition", "verdict", "litigation"}),
                frozenset({"court", "client", "case", "trial", "hearing", "brief", "judge"})),
-    "pilot": (frozenset({"cockpit", "layover", "runway"}),
+    "pilot": (frozenset({"cockpit", "layover", "runway", "crosswind", "first officer", "sectors", "autopilot"}),
               frozenset({"flight", "landing", "crew", "passenger", "fly"})),
     "delivery driver": (frozenset({"parcels", "deliveries", "delivery"}),
                         frozenset({"route", "van", "drop", "depot", "shift"})),
@@ -60,7 +60,8 @@ _ZH: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 }
 
 
-_WORKING_DAY = {"en": frozenset({"today", "tonight", "this morning", "all day", "all morning", "all evening"}),
+_WORKING_DAY = {"en": frozenset({"today", "tonight", "this morning", "all day", "all morning", "all evening",
+                                  "afternoon", "morning", "evening", "shift"}),
                 "zh": frozenset({"今天", "今晚", "一整天", "上午", "下午", "晚上", "白天", "一天"})}
 
 

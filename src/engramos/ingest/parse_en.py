@@ -147,6 +147,11 @@ def _generic_you(tok: Any) -> bool:
     return after in _PLURAL_AFTER or (before, "you") in _SET_PHRASES or ("you", after) in _SET_PHRASES
 
 
+def doc_between(a: Any, b: Any) -> Any:
+    lo, hi = sorted((a.i, b.i))
+    return a.doc[lo + 1: hi]
+
+
 def _agreeing(subject: Any) -> list[Any]:
     """The subject's finite verb and the verbs coordinated with it that have no subject
     of their own ("I live in Leeds and love it")."""
@@ -154,7 +159,10 @@ def _agreeing(subject: Any) -> list[Any]:
     found = [first] if first is not None else []
     head = subject.head
     for conj in head.conjuncts:
-        if not any(c.dep_ in ("nsubj", "nsubjpass") for c in conj.children):
+        # joined by "and"/"but"/"or" ("I live in Leeds and love it"); a comma alone may
+        # join a word the tagger took for a verb ("..., vegetarian for good")
+        joined = any(t.dep_ == "cc" for t in doc_between(head, conj))
+        if joined and not any(c.dep_ in ("nsubj", "nsubjpass") for c in conj.children):
             auxes = [c for c in conj.children if c.dep_ == "aux"]
             found.append(auxes[0] if auxes else conj)
     return found

@@ -16,6 +16,8 @@ Tagged = list[tuple[str, str]]
 
 _HOME_VERBS = frozenset({"住", "住在", "搬到", "搬去", "搬进", "搬回", "搬来", "定居", "安家", "搬家到"})
 _SKIP = frozenset({"了", "到", "在", "去", "进", "回", "来", "过", "老家", "新家"})
+_NOT_PLACES = frozenset({"这里", "那里", "这边", "那边", "附近", "郊区", "市区", "城里", "乡下", "公司", "一起", "这儿",
+                         "那儿", "新房", "新家", "公寓", "房子"})
 _PLACE_SUFFIX = ("市", "区", "县", "省", "镇", "村", "州")
 _WORK_VERBS = frozenset({"工作", "上班", "实习", "任职", "打工"})
 _BE_JOB = frozenset({"是", "当", "当上", "做", "成为", "担任", "升为", "升职为", "升任", "晋升为", "转行做", "改做",
@@ -98,6 +100,18 @@ def _place(toks: Tagged, j: int) -> str:
     return "".join(parts)
 
 
+def _named_after(toks: Tagged, j: int) -> str:
+    """The name after a verb of moving or joining (past 了/到/在...), whatever tag the
+    segmenter gave it (it reads 大连 as an adverb): a short word that is no function word."""
+    while j < len(toks) and toks[j][0] in _SKIP:
+        j += 1
+    if j < len(toks):
+        word, tag = toks[j]
+        if 2 <= len(word) <= 4 and tag[:1] not in ("v", "x", "u", "m", "r", "p", "c") and word not in _NOT_PLACES:
+            return word
+    return ""
+
+
 def _after(toks: Tagged, j: int, *, stop: tuple[str, ...] = ()) -> str:
     """The words after position ``j`` up to punctuation, a verb or ``stop`` (skipping
     quantifiers such as 一名/一家)."""
@@ -148,9 +162,12 @@ class _Reader:
         nxt = toks[i + 1][0] if i + 1 < len(toks) else ""
         moves = word == "搬" and nxt in ("到", "去", "进", "回", "来")  # jieba may split 搬到 after 我
         if moves or (word in _HOME_VERBS and not (word == "住" and nxt not in ("在", "到"))):
-            place = _place(toks, i + 1)
+            place = _place(toks, i + 1) or _named_after(toks, i + 1)
             if place:
                 self.add(Slot("home", place, ended="不" in self.s[:self.s.find(word)][-3:]))
+        if word in ("生活", "工作生活") and i >= 2 and any(w == "在" for w, _ in toks[max(0, i - 4):i]):
+            start = max(k for k in range(max(0, i - 4), i) if toks[k][0] == "在")
+            self.add(Slot("home", _place(toks, start + 1)))  # 我在天津工作生活
         if word in ("家", "新家") and nxt == "在" and i >= 1 and toks[i - 1][0] in ("我", "我们", "的", "我家"):
             self.add(Slot("home", _place(toks, i + 2)))  # 我们现在的家在厦门
         if word == "老家" and nxt in ("在", "是"):
@@ -168,16 +185,31 @@ class _Reader:
             at_work = word in ("做", "当", "担任") and re.search(r"跳槽|工作|公司|上班|入职|岗位|职位|转行", self.s)
             if _is_job(title) or (at_work and len(title) >= 2):  # 跳槽去了一家游戏公司做策划
                 self.add(Slot("job", title))
+                if word in ("做", "当", "担任"):
+                    self.workplace(i)  # 我在华为做测试工程师
         if word in _WORK_VERBS:
-            start = max((k for k in range(i) if toks[k][0] == "在"), default=None)
-            if start is not None:
-                org = [(w, t) for w, t in toks[start + 1:i] if t != "m"]
-                if org and not all(t in ("ns", "t", "d") for _, t in org):
-                    self.add(Slot("employer", "".join(w for w, _ in org)))
+            self.workplace(i)
+        if word in ("跳槽", "加入", "入职", "跳到"):  # 我跳槽到腾讯了
+            org = _named_after(toks, i + 1)
+            if org:
+                self.add(Slot("employer", org))
+        if word == "开" and re.search(r"开了?(?:一家|一个|家|个)", self.s):  # 自己开了一家花店: its owner
+            shop = _after(toks, i + 1, stop=("，", "。"))
+            if shop.endswith(("店", "馆", "厅", "工作室", "公司")):
+                self.add(Slot("job", f"{shop}老板"))
         if word in ("辞职", "离职", "被裁", "失业", "裁员"):
             self.add(Slot("job", "left a job", ended=True))
         if word == "退休":
             self.add(Slot("job", "退休"))
+
+    def workplace(self, i: int) -> None:
+        """The employer between 在 and a verb of work: 我在字节跳动上班, 我在华为做测试工程师."""
+        toks = self.toks
+        start = max((k for k in range(i) if toks[k][0] == "在"), default=None)
+        if start is not None:
+            org = [(w, t) for w, t in toks[start + 1:i] if t != "m"]
+            if org and not all(t in ("ns", "t", "d") for _, t in org):
+                self.add(Slot("employer", "".join(w for w, _ in org)))
 
     def partner(self, i: int, word: str, tag: str) -> None:
         toks = self.toks

@@ -27,6 +27,7 @@ from .slot_vocab import (
     JOBS,
     NOT_JOBS,
     NUMERIC,
+    ORDINALS,
     PARTNER,
     PETS,
     PHONE_WORDS,
@@ -150,10 +151,13 @@ class _Reader:
         if subj:
             return self.who(subj[0])
         if verb.tag_ in ("VBD", "VBN", "VBG") and verb.dep_ in ("ROOT", "advcl") and \
-                all(t.dep_ in ("advmod", "intj", "punct", "cc") for t in verb.doc[: verb.i]):
+                all(t.dep_ in ("advmod", "intj", "punct", "cc", "aux", "auxpass") for t in verb.doc[: verb.i]):
             # a subjectless report opening the sentence: "Moved to Glasgow last week!",
-            # "Just started...", "Moved to Dubai for the job, the heat is something else"
+            # "Just started...", "Got laid off on Friday, the agency lost its client"
             return self.speaker
+        if verb.tag_ in ("VBD", "VBN", "VBG") and not any(t.dep_ in ("nsubj", "nsubjpass", "expl")
+                                                           for t in verb.doc):
+            return self.speaker  # a fragment with no subject at all: "Back home and working as..."
         if depth < 3 and verb.dep_ in ("conj", "xcomp", "advcl", "ccomp") and verb.head is not verb:
             return self.subject(verb.head, depth + 1)
         return None
@@ -207,8 +211,19 @@ class _Reader:
             # "Calgary already feels like home", "home is Lyon now": a place that is home
             homes = [o for o in _children(v, "attr", "acomp") + _prep_objects(v, "like") if o.lower_ == "home"]
             places = [o for o in _children(v, "nsubj", "attr") if _is_place(o) and o.ent_type_ in PLACE_ENTS]
-            if homes and places:
+            places += [x for o in _children(v, "attr") if o.lemma_.lower() in HOME_NOUNS
+                       for x in _prep_objects(o, "in") if _is_place(x)]  # "Home is a studio in Brooklyn"
+            if (homes or any(o.lower_ == "home" for o in _children(v, "nsubj"))) and places:
                 self.add(self.speaker, Slot("home", _phrase(places[0])))
+            if lemma == "be" and who == self.speaker and (_prep_objects(v, "since") or _lasting(v)):
+                # "I've been in Austin since June", "I've been in Leeds for two years"
+                for o in _prep_objects(v, "in"):
+                    if _is_place(o) and o.ent_type_ in PLACE_ENTS:
+                        self.add(who, Slot("home", _phrase(o)))
+            for a in _children(v, "acomp"):  # "We're Lisbon-based now"
+                place = next((c for c in a.children if c.dep_ in ("npadvmod", "compound") and _is_place(c)), None)
+                if a.lemma_ == "base" and place is not None:
+                    self.add(who, Slot("home", _phrase(place)))
         if lemma == "be":
             self.copula(v, who, neg)
         if lemma == "work":
@@ -217,6 +232,10 @@ class _Reader:
             for o in _prep_objects(v, "at", "for"):
                 if o.pos_ == "PROPN" or o.ent_type_ == "ORG":
                     self.add(who, Slot("employer", _phrase(o), ended=neg))
+        elif lemma in DOING_JOB or lemma in ("freelance", "start", "begin", "employ", "serve", "train", "volunteer"):
+            for o in _prep_objects(v, "as"):  # "freelancing now as an illustrator"
+                if _job_title(o) and not neg:
+                    self.add(who, Slot("job", _phrase(o)))
         if lemma in ("become", "hire", "promote", "train", "start", "qualify", "appoint", "make", "name", "elect"):
             if lemma in ("appoint", "make", "name", "elect", "promote", "hire"):
                 # "they made me creative director": the one it is said of is the object
@@ -230,8 +249,14 @@ class _Reader:
                 self.add(who, Slot("job", _role(o)))
             if not roles and lemma in ("promote", "appoint"):
                 self.role_after(v, who)
-        if lemma in DOING_JOB and who:
+        if lemma in DOING_JOB and who and not any(_job_title(o) for o in _prep_objects(v, "as")):
             self.add(who, Slot("job", DOING_JOB[lemma]))
+        if v.tag_ in ("VBG", "VBP", "VBZ") and who == self.speaker:
+            for a in _children(v, "advmod"):  # "Back in Toronto and working as...", "I'm back in Leeds"
+                if a.lower_ == "back":
+                    for o in _prep_objects(a, "in"):
+                        if _is_place(o) and o.ent_type_ in PLACE_ENTS:
+                            self.add(who, Slot("home", _phrase(o)))
         if lemma == "hire":
             for o in _prep_objects(v, "at", "by"):
                 if o.pos_ == "PROPN" or o.ent_type_ == "ORG":
@@ -314,6 +339,9 @@ class _Reader:
         if lemma in ("stop", "quit") and any(c.lemma_ == "eat" for c in v.children) \
                 and any(t.lower_ == "meat" for t in self.doc):
             self.add(who, Slot("diet", "vegetarian"))
+        if lemma == "eat" and neg and any(t.lower_ == "meat" for t in v.children) and \
+                (_prep_objects(v, "since", "in", "for") or any(c.lower_ in ("anymore", "longer") for c in v.subtree)):
+            self.add(who, Slot("diet", "vegetarian"))  # "I haven't eaten meat since January"
         if lemma == "eat" and any(t.lower_ == "meat" for t in v.children) and \
                 any(t.lower_ == "again" for t in v.subtree) and not neg:
             self.add(who, Slot("diet", "eats meat"))
@@ -439,12 +467,16 @@ class _Reader:
             for o in _prep_objects(n, "in") + (_prep_objects(n.head, "in") if bought else []):
                 if _is_place(o):
                     self.add(who or self.speaker, Slot("home", _phrase(o)))
-        if lemma in FIRST_UNITS and any(c.lower_ == "first" for c in n.children):
+        if lemma in FIRST_UNITS and any(c.lower_ in ORDINALS for c in n.children):
             self.first_at_work(n, who)
         if who is None and lemma in JOB_NOUNS and n.dep_ == "dobj" and n.head.lemma_ in TAKE_JOB:
             who = self.subject(n.head)  # "I finally got a job as a data analyst at Monzo"
         if who is None:
             return
+        compound = [w for c in n.lefts if c.dep_ == "compound" for w in c.subtree]
+        if lemma not in PHONE_WORDS and any(w.lower_ in PHONE_WORDS for w in compound):
+            # "my Galaxy S10 screen cracked": the phone is in the compound
+            self.add(who, Slot("phone", " ".join(w.text for w in compound)))
         if lemma in PARTNER:
             name = _name_of(n)
             if name:
@@ -488,16 +520,24 @@ class _Reader:
             who = None if others else self.speaker
         after = self.doc[n.i + 1: n.i + 3]
         self.current_verb = None
-        if any(t.lower_ == "as" for t in after):
+        if any(t.lower_ == "as" for t in after) and any(c.lower_ == "first" for c in n.children):
             start = next(t.i for t in after if t.lower_ == "as")
             role = next((t for t in self.doc[start + 1:] if t.pos_ == "NOUN" and t.dep_ != "compound"), None)
             if role is not None and _job_title(role):
                 self.add(who, Slot("job", _phrase(role)))
+        first = any(c.lower_ == "first" for c in n.children)
         if any(t.lower_ == "at" for t in after):
             start = next(t.i for t in after if t.lower_ == "at")
-            org = next((t for t in self.doc[start + 1: start + 4] if t.pos_ == "PROPN"), None)
+            org = next((t for t in self.doc[start + 1: start + 6] if t.pos_ == "PROPN"
+                        and t.dep_ in ("pobj", "appos")), None) or \
+                next((t for t in self.doc[start + 1: start + 4] if t.pos_ == "PROPN"), None)
             if org is not None:
-                self.add(who, Slot("employer", _phrase(org)))
+                name = _phrase(org)
+                school = " ".join(t.text for t in org.subtree if t.dep_ != "det")
+                if any(w in school.lower() for w in SCHOOL_WORDS):  # "second year at King's College London"
+                    self.add(who, Slot("school", school.replace(" 's", "'s")))
+                elif first:
+                    self.add(who, Slot("employer", name))
 
     def on_amount(self) -> bool:
         """"I'm on 55k now", "on 40 grand": the idiom for what one is paid."""
@@ -523,6 +563,11 @@ class _Reader:
                                  or any(ch.isdigit() for ch in t.text))
                 self.add(self.speaker, Slot(attribute, value or " ".join(t.text for t in amounts[0])))
                 return
+
+
+def _lasting(v: Tok) -> bool:
+    """"for two years", "for months": how long a state has lasted."""
+    return any(t.lemma_ in ("year", "month", "week") for o in _prep_objects(v, "for") for t in o.subtree)
 
 
 def _activity(word: str) -> str:

@@ -33,7 +33,9 @@ DIETS = frozenset({"vegetarian", "vegan", "pescatarian", "keto", "halal", "koshe
 STUDY_NOUNS = frozenset({"phd", "doctorate", "degree", "masters", "master", "mba", "bachelor", "course",
                          "studies", "thesis", "dissertation", "supervisor", "semester", "professor", "lecture"})
 # "my first day/week at ...": the start of a job
-FIRST_UNITS = frozenset({"day", "week", "month", "shift", "year"})
+FIRST_UNITS = frozenset({"day", "week", "month", "shift", "year", "term", "semester"})
+# "second year at King's": a year of study; only "first" starts a job
+ORDINALS = frozenset({"first", "second", "third", "fourth", "final"})
 SCHOOL_WORDS = ("university", "college", "school", "academy", "institute", "polytechnic", "uni")
 CAR_BRANDS = frozenset({"tesla", "toyota", "honda", "ford", "bmw", "audi", "volkswagen", "vw", "volvo", "kia",
                          "hyundai", "nissan", "mazda", "subaru", "mercedes", "skoda", "fiat", "peugeot", "renault",
