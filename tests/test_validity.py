@@ -123,7 +123,8 @@ def test_a_changed_number_supersedes_the_old_one_offline(tmp_path, embedder):
     from engramos.consolidate.slots import changed_number, slots_of
 
     assert slots_of("Ana moved to Glasgow") == {"home"} and slots_of("我上个月搬到了上海") == {"home"}
-    assert slots_of("I work as a paramedic now") == {"job", "employer"} and slots_of("My rent is 950 pounds") == {"rent"}
+    assert slots_of("I work as a paramedic now") == {"job", "employer"}
+    assert slots_of("My rent is 950 pounds") == {"rent"}
     assert changed_number("my rent went up to 1100 pounds", "my rent is 950 pounds") == {"rent"}
     assert not changed_number("my rent is 950 pounds", "I paid 950 pounds rent")
     with Memory(tmp_path / "rent", embedder=embedder) as mem:
@@ -197,7 +198,7 @@ def test_an_update_ingestion_missed_is_flagged_as_probably_outdated(tmp_path, em
     (``outdated``, not a recorded supersession); a question about the past does not."""
     with Memory(tmp_path / "guess", embedder=embedder) as mem:
         for mid, when, text in (("c1", "2023-02-01T10:00:00Z", "I live in Leicester, in a terrace near the park."),
-                                ("c2", "2023-09-01T10:00:00Z", "Our street in Antwerp is so quiet, we love the house.")):
+                                ("c2", "2023-09-01T10:00:00Z", "Our street in Antwerp is so quiet, we love it.")):
             mem.add([{"speaker": "Cal", "text": text, "timestamp": when, "id": mid}], user_id="cal",
                     conversation_id=f"c-{mid}", flush=True)
         assert not [m for m in mem.list(user_id="cal", include_inactive=True, limit=50).items
