@@ -198,7 +198,7 @@ def test_an_update_ingestion_missed_is_flagged_as_probably_outdated(tmp_path, em
     (``outdated``, not a recorded supersession); a question about the past does not."""
     with Memory(tmp_path / "guess", embedder=embedder) as mem:
         for mid, when, text in (("c1", "2023-02-01T10:00:00Z", "I live in Leicester, in a terrace near the park."),
-                                ("c2", "2023-09-01T10:00:00Z", "Our street in Antwerp is so quiet, we love it.")):
+                                ("c2", "2023-09-01T10:00:00Z", "Our street in Antwerp is quiet, we love the house.")):
             mem.add([{"speaker": "Cal", "text": text, "timestamp": when, "id": mid}], user_id="cal",
                     conversation_id=f"c-{mid}", flush=True)
         assert not [m for m in mem.list(user_id="cal", include_inactive=True, limit=50).items
