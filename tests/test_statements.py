@@ -82,6 +82,9 @@ def test_you_stays_you_without_a_single_addressee():
     ("I haven't eaten meat since January.", ("Ana", "diet", "vegetarian", False)),
     ("My Galaxy S10 screen cracked again.", ("Ana", "phone", "Galaxy S10", False)),
     ("Second year at King's College London is intense.", ("Ana", "school", "King's College London", False)),
+    ("Dev and I went our separate ways in spring.", ("Ana", "partner", "Dev", True)),
+    ("Marco proposed on the beach and I said yes!", ("Ana", "partner", "Marco", False)),
+    ("I proposed to Marco in Paris.", ("Ana", "partner", "Marco", False)),
     ("现在定居在大连了，每天海边跑步。", ("Ana", "home", "大连", False)),
     ("我在天津工作生活，离家近。", ("Ana", "home", "天津", False)),
     ("我跳槽到腾讯了。", ("Ana", "employer", "腾讯", False)),
@@ -118,6 +121,7 @@ def test_slots_from_the_parse(sentence, slot):
     "My grandma loves the photos.",  # a passing relative without a name is not kept
     "You would be a great counselor!",  # a modal: not so
     "I want to work as a nurse.",  # a wish
+    "I'm in Denver, renting with two friends.",  # "two" is no rent
 ])
 def test_no_slot_where_none_is_stated(sentence):
     found = _slots(sentence)
@@ -248,3 +252,15 @@ def test_a_chinese_slot_stated_as_done_is_not_a_plan():
     (st,) = analyse(["我考上了浙江大学的研究生，下周去杭州报到。"], "周杰", None)
     school = [s for _, s in st.slots if s.attribute == "school"]
     assert school and school[0].value == "浙江大学" and school[0].now
+
+
+def test_names_by_kind_and_whether_a_statement_speaks_of_the_speakers_present():
+    """What recall reads for an update no slot rule parsed (:mod:`engramos.ingest.mentions`)."""
+    (now,) = analyse(["The onboarding at KPMG was smooth, my new manager is lovely."], "Dina", None)
+    assert now.names == {"org": ["KPMG"]} and now.own_now
+    (trip,) = analyse(["We had a lovely weekend in York."], "Dina", None)
+    assert trip.names == {"place": ["York"]} and not trip.own_now  # a past event
+    (other,) = analyse(["My sister lives in Paris."], "Dina", None)
+    assert not other.own_now  # about someone else
+    (zh,) = analyse(["厦门的海风好舒服，来了半年已经习惯了。"], "钱雨", None)
+    assert zh.names == {"place": ["厦门"]} and zh.own_now

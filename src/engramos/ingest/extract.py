@@ -109,6 +109,8 @@ def _sentence_drafts(m: Message, addressee: str | None = None) -> list[Draft]:
         stated = [(who, slot) for who, slot in slots if not slot.implicit]
         if stated:
             draft.metadata.update(slot_metadata(*stated[0]))
+        if st.names and kind == "fact":
+            draft.metadata.update({"names": st.names, "own_now": st.own_now})
         out.append(draft)
         for who, slot in slots:
             if "'s " in who:

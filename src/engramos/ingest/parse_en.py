@@ -52,11 +52,13 @@ def parse(sentences: Sequence[str]) -> Iterator[Any]:
 
 
 def analyse_en(sentences: Sequence[str], speaker: str, addressee: str | None) -> list[Statement]:
+    from .mentions import mentions_en
     from .slot_rules import slots_in
 
     out = []
     for doc in parse(sentences):
-        out.append(Statement(third_person(doc, speaker, addressee), slots_in(doc, speaker, addressee)))
+        names, own_now = mentions_en(doc, speaker)
+        out.append(Statement(third_person(doc, speaker, addressee), slots_in(doc, speaker, addressee), names, own_now))
     return out
 
 

@@ -278,4 +278,8 @@ class _Reader:
 
 
 def analyse_zh(sentence: str, speaker: str, addressee: str | None) -> Statement:
-    return Statement(third_person_zh(sentence, speaker, addressee), _Reader(sentence, speaker, addressee).read())
+    from .mentions import mentions_zh
+
+    reader = _Reader(sentence, speaker, addressee)
+    names, own_now = mentions_zh(reader.toks, speaker, sentence)
+    return Statement(third_person_zh(sentence, speaker, addressee), reader.read(), names, own_now)

@@ -272,6 +272,14 @@ class _Reader:
             self.add(who, Slot("job", "retired"))
         if lemma in ("marry", "engage", "wed", "split", "break", "divorce") and self.together(v):
             return
+        if lemma == "propose" and not neg:
+            self.proposal(v, who)
+        if lemma in ("go", "part") and any(o.lemma_ == "way" and any(a.lower_ == "separate" for a in o.children)
+                                           for o in _children(v, "dobj")):
+            # "Dev and I went our separate ways"
+            people = [t for s in _children(v, "nsubj") for t in s.subtree if t.ent_type_ == "PERSON"]
+            if people and any(t.lower_ in ("i", "we") for s in _children(v, "nsubj") for t in s.subtree):
+                self.add(self.speaker, Slot("partner", _phrase(people[0]), ended=True))
         if lemma in ("marry", "date", "wed"):  # the parser sometimes hangs the name as npadvmod
             for o in _children(v, "dobj", "npadvmod") + _prep_objects(v, "to"):
                 if o.ent_type_ == "PERSON" or o.pos_ == "PROPN":
@@ -345,6 +353,18 @@ class _Reader:
         if lemma == "eat" and any(t.lower_ == "meat" for t in v.children) and \
                 any(t.lower_ == "again" for t in v.subtree) and not neg:
             self.add(who, Slot("diet", "eats meat"))
+
+    def proposal(self, v: Tok, who: str | None) -> None:
+        """"I proposed to Marco": Marco; "Marco proposed and I said yes": Marco too."""
+        if who == self.speaker:
+            for o in _prep_objects(v, "to"):
+                if o.ent_type_ == "PERSON" or o.pos_ == "PROPN":
+                    self.add(who, Slot("partner", _phrase(o)))
+            return
+        proposer = next((s for s in _children(v, "nsubj") if s.ent_type_ == "PERSON"), None)
+        accepted = any(t.lower_ == "yes" for t in self.doc) and any(t.lower_ in ("i", "me") for t in self.doc)
+        if proposer is not None and (accepted or any(self.who(o) == self.speaker for o in _prep_objects(v, "to"))):
+            self.add(self.speaker, Slot("partner", _phrase(proposer)))
 
     def together(self, v: Tok) -> bool:
         """"Tom and I got engaged", "Sara and I split up": the partner is in the subject."""
@@ -550,7 +570,9 @@ class _Reader:
         firsts = any(t.lower_ in ("i", "my", "we", "our", "me", "us") for t in self.doc)
         if not firsts:
             return
-        amounts = [list(e) for e in self.doc.ents if e.label_ in ("MONEY", "QUANTITY", "CARDINAL")] or \
+        # an amount in figures or money ("renting with two friends" states no rent)
+        amounts = [list(e) for e in self.doc.ents if e.label_ in ("MONEY", "QUANTITY", "CARDINAL")
+                   and (e.label_ != "CARDINAL" or any(ch.isdigit() for ch in e.text))] or \
             [[t] for t in self.doc if any(ch.isdigit() for ch in t.text)]  # "52k" is no entity
         if not amounts:
             return

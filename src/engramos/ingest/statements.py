@@ -50,6 +50,8 @@ class Slot:
 class Statement:
     text: str  # third person: "I moved to Glasgow" -> "Ana moved to Glasgow"
     slots: list[tuple[str, Slot]] = field(default_factory=list)  # (subject, slot)
+    names: dict[str, list[str]] = field(default_factory=dict)  # names by kind (:mod:`.mentions`)
+    own_now: bool = False  # speaks of the speaker's present ("Edinburgh winters are something")
 
 
 def analyse(sentences: Sequence[str], speaker: str, addressee: str | None) -> list[Statement]:

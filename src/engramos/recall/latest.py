@@ -67,14 +67,35 @@ def values_of(rec: MemoryRecord) -> set[str]:
     value = rec.metadata.get("value")
     if rec.kind in ("fact", "profile") and isinstance(value, str) and value:
         found.add(value)
+    names = rec.metadata.get("names")  # what the parse took for names ("KPMG", "44k")
+    if isinstance(names, dict):
+        found |= {str(n) for kind in names.values() if isinstance(kind, list) for n in kind}
     return found
 
 
 def speaking(records: dict[str, MemoryRecord], ids: list[str], asked: set[str]) -> list[str]:
-    """The candidates that speak of an asked single-valued slot."""
+    """The candidates that speak of an asked single-valued slot: by its words, by the
+    slot a parse gave them, or (a statement of the speaker's present) by naming a value
+    of the slot's kind ("Edinburgh winters are something" for where one lives)."""
     wanted = asked - _MULTI
     return [mid for mid in ids if records[mid].kind in ("turn", "fact", "profile")
-            and (slots_of(records[mid].text) & wanted or records[mid].metadata.get("attribute") in wanted)]
+            and (slots_of(records[mid].text) & wanted or records[mid].metadata.get("attribute") in wanted
+                 or kind_named(records[mid], wanted))]
+
+
+# the kind of name each slot's value is (:mod:`engramos.ingest.mentions`)
+SLOT_KINDS: dict[str, tuple[str, ...]] = {"home": ("place",), "employer": ("org",), "school": ("org",),
+                                          "partner": ("person",), "car": ("product",), "phone": ("product",),
+                                          "salary": ("amount",), "rent": ("amount",), "weight": ("amount",)}
+
+
+def kind_named(rec: MemoryRecord, slots: set[str]) -> set[str]:
+    """The names of a kind one of ``slots`` takes, in a fact that speaks of its speaker's
+    present (none in a plan, a past event or a statement about someone else)."""
+    names = rec.metadata.get("names")
+    if rec.kind != "fact" or not rec.metadata.get("own_now") or not isinstance(names, dict):
+        return set()
+    return {str(n) for slot in slots for kind in SLOT_KINDS.get(slot, ()) for n in names.get(kind) or []}
 
 
 def latest_valued(records: dict[str, MemoryRecord], ids: list[str]) -> list[str]:

@@ -125,7 +125,11 @@ class RecallEngine:
             _prefer_latest(records, scores, asked)
         if expand:
             at, past_point = point_in_time(reference_time, as_of, window)
-            self._expand(space, records, scores, via, qvec, top_k, filters, wide, at if past_point else None)
+            # a statement the present-value guess will flag lends its neighbours no more
+            # than it keeps itself
+            guessed = set(outdated(records, speaking(records, list(scores), asked), {})) if present else set()
+            self._expand(space, records, scores, via, qvec, top_k, filters, wide, at if past_point else None,
+                         guessed)
         self._rerank(query, records, scores)
         states = self._validity(space, query, records, scores, reference_time, as_of, window,
                                 asked if present else set(), asked, wide)
@@ -136,13 +140,14 @@ class RecallEngine:
 
     def _expand(self, space: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
                 via: dict[str, str], qvec: np.ndarray, top_k: int, filters: Filters, wide: Filters,
-                past: datetime | None) -> None:
+                past: datetime | None, guessed: set[str]) -> None:
         """Memories near the best candidates (their cell, neighbours, scene).  A superseded
         seed lends its neighbours only the share of its score it will keep (unless the
         question is about a ``past`` time when it may have held)."""
         n_seeds = min(top_k, self.config.recall.expand_seeds)
-        seeds = [(records[i], scores[i].final * _seed_share(records[i], past))
-                 for i in sorted(scores, key=lambda i: -scores[i].final)[:n_seeds]]
+        best = sorted(scores, key=lambda i: -scores[i].final)[:n_seeds]
+        share = {i: WEIGHTS["outdated"] if i in guessed else _seed_share(records[i], past) for i in best}
+        seeds = [(records[i], scores[i].final * share[i]) for i in best]
         found = expansions(self.store, space, seeds, qvec, self.config.recall)
         new_ids = [i for i, _, _ in found if i not in records]
         for rec in self.store.get_memories(space, list(dict.fromkeys(new_ids))):
