@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .parse_zh import KNOWN_ORGS
 from .slot_vocab import CAR_BRANDS, FAMILY, PARTNER, PHONE_WORDS
 
 # spaCy entity label -> kind of name
 _KINDS = {"GPE": "place", "LOC": "place", "FAC": "place", "ORG": "org", "PERSON": "person", "PRODUCT": "product",
           "MONEY": "amount", "QUANTITY": "amount"}
-_ZH_KINDS = {"ns": "place", "nt": "org", "nr": "person"}
+_ZH_KINDS = {"ns": "place", "nt": "org", "nz": "org", "nr": "person"}
 _OTHERS = frozenset({"he", "she", "they", "you", "it"})
 _FUTURE_ZH = re.compile(r"要|打算|准备|计划|将|下周|下个月|明年|想")
 MAX_NAMES = 8  # per statement: enough to judge, bounded in the metadata
@@ -51,7 +52,7 @@ def mentions_en(doc: Any, speaker: str) -> tuple[dict[str, list[str]], bool]:
 def mentions_zh(toks: list[tuple[str, str]], speaker: str, sentence: str) -> tuple[dict[str, list[str]], bool]:
     names: dict[str, list[str]] = {}
     for word, tag in toks:
-        kind = _ZH_KINDS.get(tag)
+        kind = "org" if word in KNOWN_ORGS else _ZH_KINDS.get(tag)
         if kind and word != speaker and len(word) >= 2:
             names.setdefault(kind, []).append(word)
     names = {k: list(dict.fromkeys(v))[:MAX_NAMES] for k, v in names.items()}

@@ -18,6 +18,9 @@ _HOME_VERBS = frozenset({"住", "住在", "搬到", "搬去", "搬进", "搬回"
 _SKIP = frozenset({"了", "到", "在", "去", "进", "回", "来", "过", "老家", "新家"})
 _NOT_PLACES = frozenset({"这里", "那里", "这边", "那边", "附近", "郊区", "市区", "城里", "乡下", "公司", "一起", "这儿",
                          "那儿", "新房", "新家", "公寓", "房子"})
+# employers the segmenter takes for places
+KNOWN_ORGS = frozenset({"京东", "阿里", "阿里巴巴", "腾讯", "百度", "华为", "美团", "小米", "网易", "滴滴", "拼多多",
+                         "携程", "联想", "中兴", "比亚迪", "蔚来", "顺丰", "海尔", "格力", "招商银行", "工商银行"})
 _PLACE_SUFFIX = ("市", "区", "县", "省", "镇", "村", "州")
 _WORK_VERBS = frozenset({"工作", "上班", "实习", "任职", "打工"})
 _BE_JOB = frozenset({"是", "当", "当上", "做", "成为", "担任", "升为", "升职为", "升任", "晋升为", "转行做", "改做",
@@ -207,8 +210,14 @@ class _Reader:
         toks = self.toks
         start = max((k for k in range(i) if toks[k][0] == "在"), default=None)
         if start is not None:
-            org = [(w, t) for w, t in toks[start + 1:i] if t != "m"]
-            if org and not all(t in ("ns", "t", "d") for _, t in org):
+            org = []
+            for w, t in toks[start + 1:i]:  # up to the first verb or comma: 在京东上班，做运营
+                if t in ("v", "x"):
+                    break
+                if t != "m":
+                    org.append((w, t))
+            # 在北京上班 names a city, not an employer; the segmenter tags 京东 as a place too
+            if org and (not all(t in ("ns", "t", "d") for _, t in org) or any(w in KNOWN_ORGS for w, _ in org)):
                 self.add(Slot("employer", "".join(w for w, _ in org)))
 
     def partner(self, i: int, word: str, tag: str) -> None:

@@ -262,8 +262,11 @@ class _Reader:
                 if o.pos_ == "PROPN" or o.ent_type_ == "ORG":
                     self.add(who, Slot("employer", _phrase(o)))
         if lemma == "join":
+            # "I joined Bosch in May" (the small model may take the firm for a person);
+            # not "I joined Sarah for lunch / at the pub"
+            company = not _prep_objects(v, "for", "at", "on", "with")
             for o in _children(v, "dobj"):
-                if o.ent_type_ == "ORG":
+                if o.ent_type_ == "ORG" or (company and o.pos_ == "PROPN" and o.ent_type_ not in ("GPE", "DATE")):
                     self.add(who, Slot("employer", _phrase(o)))
         if lemma in ("quit", "leave", "resign") or (lemma == "lay" and "off" in prt) or lemma == "fire" or \
                 (lemma == "hand" and any(o.lemma_ in ("notice", "resignation") for o in _children(v, "dobj"))):

@@ -78,9 +78,12 @@ def speaking(records: dict[str, MemoryRecord], ids: list[str], asked: set[str]) 
     slot a parse gave them, or (a statement of the speaker's present) by naming a value
     of the slot's kind ("Edinburgh winters are something" for where one lives)."""
     wanted = asked - _MULTI
+    # a raw turn names what the facts of its message name
+    named = {m for r in records.values() if kind_named(r, wanted) for m in r.message_ids}
     return [mid for mid in ids if records[mid].kind in ("turn", "fact", "profile")
             and (slots_of(records[mid].text) & wanted or records[mid].metadata.get("attribute") in wanted
-                 or kind_named(records[mid], wanted))]
+                 or kind_named(records[mid], wanted)
+                 or (records[mid].kind == "turn" and named.intersection(records[mid].message_ids)))]
 
 
 # the kind of name each slot's value is (:mod:`engramos.ingest.mentions`)
@@ -108,9 +111,12 @@ def latest_valued(records: dict[str, MemoryRecord], ids: list[str]) -> list[str]
     return [mid for mid in pool if newest - records[mid].observed_at <= SAME_TELLING]
 
 
-def outdated(records: dict[str, MemoryRecord], ids: list[str], states: dict[str, State]) -> dict[str, State]:
+def outdated(records: dict[str, MemoryRecord], ids: list[str], states: dict[str, State],
+             asked: set[str] | None = None) -> dict[str, State]:
     """Earlier statements naming another value of the slot than the latest one, by the
-    same person: probably outdated."""
+    same person: probably outdated; and (given the ``asked`` slots) any earlier line that
+    names such an old value of the slot's kind and not the new one ("Denver's winters
+    are brutal" once the latest statement is about Portland)."""
     current = [mid for mid in ids if states.get(mid, State("current")).validity == "current"]
     # a raw turn names what the parse of its message found ("I work as a nurse": nurse)
     parsed: dict[str, set[str]] = {}
@@ -140,6 +146,33 @@ def outdated(records: dict[str, MemoryRecord], ids: list[str], states: dict[str,
                 continue
             out[mid] = State("outdated", f"probably outdated: later ({format_date(newest.observed_at.date())}) "
                                          f"{newest.text[:160]}")
+        if asked:
+            out.update(_naming_old(records, states, [m for m in mine if m in out], latest, asked, out))
+    return out
+
+
+def _naming_old(records: dict[str, MemoryRecord], states: dict[str, State], old: list[str], latest: list[str],
+                asked: set[str], flagged: dict[str, State]) -> dict[str, State]:
+    """Lines said before the latest statement that name a slot value of the flagged
+    ones (what their parse found, or a name of the slot's kind) and none of the latest."""
+    def slot_values(rec: MemoryRecord) -> set[str]:
+        value = rec.metadata.get("value") if rec.metadata.get("attribute") in asked else None
+        return kind_named(rec, asked) | ({value} if isinstance(value, str) and value else set())
+
+    olds = {v for m in old for v in slot_values(records[m])}
+    news = {v for m in latest for v in slot_values(records[m]) | values_of(records[m])}
+    if not olds:
+        return {}
+    newest = max(records[m].observed_at for m in latest)
+    out: dict[str, State] = {}
+    for mid, rec in records.items():
+        if mid in flagged or rec.kind not in ("turn", "fact", "episode") or \
+                states.get(mid, State("current")).validity != "current" or \
+                newest - rec.observed_at <= SAME_TELLING:
+            continue
+        if any(_names(rec.text, v) for v in olds) and not any(_names(rec.text, v) for v in news):
+            out[mid] = State("outdated", f"probably outdated: names {', '.join(sorted(olds))[:80]}, "
+                                         f"not what was said later ({format_date(newest.date())})")
     return out
 
 

@@ -203,7 +203,7 @@ class RecallEngine:
                     {"in": sorted(asked)})}}), limit=ENDED_ITEMS).items
             states.update(mentions_of_ended(scored, states, items, at))
         if present_slots:  # what ingestion did not understand as an update: a guess, flagged as one
-            flagged = outdated(records, speaking(records, list(states), present_slots), states)
+            flagged = outdated(records, speaking(records, list(states), present_slots), states, present_slots)
             states.update(flagged)
             states.update(episodes_of({m: records[m] for m in states}, flagged, states))
         open_plans = any(s.validity == "current" and scored[m].kind == "foresight" for m, s in states.items())
