@@ -49,3 +49,23 @@ def test_percentiles_and_mean():
     assert p["p50"] == 3.0 and p["p99"] > 90
     assert math.isnan(M.percentiles([])["p50"])
     assert M.mean([None, 1.0, 0.0]) == 0.5 and M.mean([None]) is None
+
+
+def test_informal_pieces_keep_their_turn_and_the_same_seed_gives_the_same_variant():
+    from datetime import UTC, datetime
+
+    from engramos.bench.datasets import Conversation, Question, Turn
+    from engramos.bench.variants import informal
+
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    turns = [Turn("D1:1", "s1", "Ana", "user", "Hello there! I moved to Porto. It is sunny.", t0),
+             Turn("D1:2", "s1", "Ben", "user", "Nice.", t0.replace(minute=1))]
+    conv = Conversation("c", [("s1", t0, turns)],
+                        [Question("q", "Where?", "Porto", "single-hop", {"D1:1"}, {"s1"}, t0)])
+    (v,) = informal([conv])
+    pieces = [t for t in v.turns if v.parent.get(t.id) == "D1:1"]
+    assert [t.id for t in pieces] == ["D1:1#1", "D1:1#2", "D1:1#3"] and v.parent["D1:2"] == "D1:2"
+    assert [t.timestamp for t in pieces] == sorted(t.timestamp for t in pieces) < [turns[1].timestamp]
+    assert " ".join(t.text.lower().strip(".!") for t in pieces).startswith("hello there")
+    assert v.questions[0].evidence_turns == {"D1:1"}  # gold stays by turn
+    assert [t.text for t in informal([conv])[0].turns] == [t.text for t in v.turns]  # deterministic

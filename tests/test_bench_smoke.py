@@ -60,10 +60,11 @@ def test_locomo_shaped_fixture_through_the_cli(tmp_path, monkeypatch):
                                    "--results", str(tmp_path / "results")], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     results = json.loads(out.read_text())
-    assert set(results["systems"]) == {"engramos", "bm25", "dense"}
+    assert set(results["systems"]) == {"engramos", "bm25", "dense", "bm25+dense"}
     eng = results["systems"]["engramos"]
     assert eng["overall"]["n"] == 5 and eng["overall"]["n_with_evidence"] == 4  # empty evidence left out
-    for key in ["recall@1", "recall@50", "recall@256tok", "recall@2048tok", "answer@512tok", "tokens@512tok"]:
+    for key in ["recall@1", "recall@50", "recall@256tok", "recall@2048tok", "answer@512tok", "tokens@512tok",
+                "session@5"]:
         assert key in eng["overall"], key
     assert set(eng["by_category"]) == {"temporal", "single-hop", "multi-hop", "adversarial", "open-domain"}
     assert eng["overall"]["recall@50"] == 100.0  # 8 turns: everything is within reach
@@ -71,6 +72,31 @@ def test_locomo_shaped_fixture_through_the_cli(tmp_path, monkeypatch):
     assert "published" in results and (tmp_path / "results" / "locomo.png").stat().st_size > 1000
     assert "| engramos |" in (tmp_path / "results" / "locomo.md").read_text()
     assert "D9:99" not in json.dumps(results)
+    assert "halves" not in eng  # one conversation, neither of LoCoMo's halves complete
+
+
+def test_the_informal_variant_and_the_halves(tmp_path, monkeypatch):
+    """``--variant informal``: turns split into short messages, some lower-cased without
+    punctuation; a retrieved piece counts as its turn, so every system still finds the
+    gold turns; with a conversation in each of LoCoMo's halves, both halves are reported."""
+    first, second = _locomo_fixture()[0], _locomo_fixture()[0]
+    first["sample_id"], second["sample_id"] = "conv-26", "conv-50"
+    first["conversation"]["session_1"][0]["text"] = "I adopted a grey cat named Miso yesterday. She is tiny!"
+    data = tmp_path / "two.json"
+    data.write_text(json.dumps([first, second]))
+    monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+    out = tmp_path / "out.json"
+    res = CliRunner().invoke(cli, ["bench", "locomo", "--data", str(data), "--variant", "informal", "--json",
+                                   str(out), "--results", str(tmp_path / "results")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    results = json.loads(out.read_text())
+    assert results["variant"] == "informal"
+    for name, r in results["systems"].items():
+        assert r["ingest"]["messages"] == 19, name  # 8 + 8 turns; "Congrats! I started..." twice and one more split
+        assert r["overall"]["recall@50"] == 100.0, name  # the pieces map back to the gold turns
+        assert set(r["halves"]) == {"tune", "test"} and r["halves"]["test"]["overall"]["n"] == 5, name
+    report = (tmp_path / "results" / "locomo-informal.md").read_text()
+    assert "informal variant" in report and "| engramos | test |" in report
 
 
 def test_longmemeval_loader_and_run(tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ from ..providers.embeddings import Embedder, make_embedder
 from .datasets import Conversation, load_locomo, load_longmemeval
 from .qa import QASettings
 from .runner import PUBLISHED_LOCOMO, machine, run_system
-from .systems import BM25Turns, DenseTurns, EngramSystem, Mem0Peer, System
+from .systems import BM25DenseTurns, BM25Turns, DenseTurns, EngramSystem, Mem0Peer, System
 
 __all__ = ["benchmark", "load_locomo", "load_longmemeval"]
 
@@ -19,7 +19,7 @@ __all__ = ["benchmark", "load_locomo", "load_longmemeval"]
 def build_systems(embedder: Embedder, peers: Sequence[str], *, user_turns_only: bool = False,
                   config: Config | None = None) -> list[System]:
     systems: list[System] = [EngramSystem(embedder, config=config), BM25Turns(user_turns_only),
-                             DenseTurns(embedder, user_turns_only)]
+                             DenseTurns(embedder, user_turns_only), BM25DenseTurns(embedder, user_turns_only)]
     if "mem0" in peers:
         systems.append(Mem0Peer(embedder))
     return systems

@@ -69,6 +69,8 @@ class Conversation:
     id: str
     sessions: list[tuple[str, datetime, list[Turn]]]
     questions: list[Question] = field(default_factory=list)
+    # a variant's unit id -> the original turn it is part of (gold evidence is by turn)
+    parent: dict[str, str] = field(default_factory=dict)
 
     @property
     def turns(self) -> list[Turn]:

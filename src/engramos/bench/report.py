@@ -15,7 +15,8 @@ def _fmt(v: Any) -> str:
 
 def markdown(results: dict[str, Any]) -> str:
     systems = results["systems"]
-    lines = [f"### {results['dataset']}: {results['conversations']} conversations, "
+    variant = f" ({results['variant']} variant)" if results.get("variant", "original") != "original" else ""
+    lines = [f"### {results['dataset']}{variant}: {results['conversations']} conversations, "
              f"{results['questions']} questions ({results['machine']['date']})", ""]
     head = ["system", *[f"@{k}" for k in KS], *[f"{b} tok" for b in BUDGETS],
             *[f"ans {b}" for b in BUDGETS], "search p50/p95/p99 ms", "ingest msg/s"]
@@ -46,6 +47,9 @@ def markdown(results: dict[str, Any]) -> str:
         cells = [f"{_fmt(r['by_category'].get(c, {}).get('recall@512tok'))} / "
                  f"{_fmt(r['by_category'].get(c, {}).get('recall@2048tok'))}" for c in cats]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "A gold session among the sessions of the top 5 hits (%): "
+              + "; ".join(f"{name} {_fmt(r['overall'].get('session@5'))}" for name, r in systems.items())]
+    lines += _halves(systems)
     lmk = [k for k in next(iter(systems.values()))["overall"] if k.startswith(("session_", "turn_"))]
     if lmk:
         lines += ["", "LongMemEval retrieval (%):", "", "| system | " + " | ".join(lmk) + " |",
@@ -74,6 +78,26 @@ def markdown(results: dict[str, Any]) -> str:
         f"{name} " + "/".join(_fmt(r["overall"].get(f"tokens@{b}tok")) for b in BUDGETS)
         for name, r in systems.items())]
     return "\n".join(lines) + "\n"
+
+
+def _halves(systems: dict[str, Any]) -> list[str]:
+    """LoCoMo's tune half (the first five conversations) and test half (the last five)."""
+    if not all("halves" in r for r in systems.values()):
+        return []
+    cats = sorted({c for r in systems.values() for c in r["halves"]["test"]["by_category"]})
+    lines = ["", "By half: evidence recall within " + " / ".join(f"{b}" for b in BUDGETS)
+             + " tokens, session@5, and per category within 512 tokens:", "",
+             "| system | half | n | " + " / ".join(f"{b} tok" for b in BUDGETS) + " | session@5 | "
+             + " | ".join(cats) + " |",
+             "|---|---|---|---|---|" + "---|" * len(cats)]
+    for name, r in systems.items():
+        for half in ("tune", "test"):
+            h = r["halves"][half]
+            o = h["overall"]
+            lines.append(f"| {name} | {half} | {o['n']} | " + " / ".join(_fmt(o.get(f"recall@{b}tok")) for b in BUDGETS)
+                         + f" | {_fmt(o.get('session@5'))} | "
+                         + " | ".join(_fmt(h["by_category"].get(c, {}).get("recall@512tok")) for c in cats) + " |")
+    return lines
 
 
 def _cat_n(systems: dict[str, Any], cat: str) -> int:

@@ -21,6 +21,8 @@ from .qa import QASettings, qa_scores
 from .systems import Retrieval, System
 
 KS = (1, 5, 10, 25, 50)
+# LoCoMo's halves (issue 14): tune on the first five conversations, report the last five apart
+TUNE_HALF = frozenset({"conv-26", "conv-30", "conv-41", "conv-42", "conv-43"})
 BUDGETS = (256, 512, 1024, 2048)
 PUBLISHED_LOCOMO = {
     "DRAGON (LoCoMo paper, dialog turns as units; published, not measured)":
@@ -44,6 +46,10 @@ def score_question(q: Question, r: Retrieval, key_of: dict[str, str], longmemeva
         s[f"recall@{b}tok"] = M.evidence_recall(q.evidence_turns, ids)
         if M.is_short_answer(q.answer) and not q.abstention:
             s[f"answer@{b}tok"] = 1.0 if M.answer_in_context(q.answer or "", text) else 0.0
+    if q.evidence_sessions and not longmemeval:
+        # a gold session among the sessions of the top 5 hits (the published LLM-free figures' metric)
+        top = M.ranked_keys(r.units[:5], key_of)
+        s["session@5"] = M.recall_any(q.evidence_sessions, top, len(top))
     if longmemeval:
         sessions = M.ranked_keys(r.units, key_of)
         turns = M.ranked_keys(r.units)
@@ -90,11 +96,11 @@ def run_system(system: System, conversations: Sequence[Conversation], *, longmem
         peak = max(peak, tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
         messages += len(conv.turns)
-        key_of = {t.id: t.session_id for t in conv.turns}
+        key_of = {conv.parent.get(t.id, t.id): t.session_id for t in conv.turns}
         for q in conv.questions:
             if q.abstention and longmemeval:
                 continue  # abstention questions have no evidence to retrieve
-            r = system.retrieve(q, max(KS), BUDGETS)
+            r = _as_turns(system.retrieve(q, max(KS), BUDGETS), conv.parent)
             latencies.append(r.search_ms)
             scores = score_question(q, r, key_of, longmemeval)
             if qa is not None and system.name in qa.systems and q.answer and not q.abstention:
@@ -104,13 +110,8 @@ def run_system(system: System, conversations: Sequence[Conversation], *, longmem
             progress(f"{system.name}: {conv.id} done")
     llm_usage = system.llm_usage() if hasattr(system, "llm_usage") else None
     system.close()
-    by_cat: dict[str, list[QuestionResult]] = defaultdict(list)
-    for qr in per_question:
-        by_cat[qr.question.category].append(qr)
-    return {
-        "overall": aggregate(per_question),
-        "overall_without_adversarial": aggregate([q for q in per_question if q.question.category != "adversarial"]),
-        "by_category": {c: aggregate(rs) for c, rs in sorted(by_cat.items())},
+    out = {
+        **_summary(per_question),
         "latency_ms": M.percentiles(latencies),
         "ingest": {"messages": messages, "seconds": round(ingest_s, 2),
                    "messages_per_s": round(messages / ingest_s, 1) if ingest_s else None,
@@ -119,6 +120,30 @@ def run_system(system: System, conversations: Sequence[Conversation], *, longmem
                    "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                    **_per_message(llm_usage, messages)},
     }
+    halves = {name: [qr for qr in per_question if (qr.question.id.split(":")[0] in TUNE_HALF) == (name == "tune")]
+              for name in ("tune", "test")}
+    if halves["tune"] and halves["test"]:  # LoCoMo's ten conversations (or some of each half)
+        out["halves"] = {name: _summary(rs) for name, rs in halves.items()}
+    return out
+
+
+def _summary(results: list[QuestionResult]) -> dict[str, Any]:
+    by_cat: dict[str, list[QuestionResult]] = defaultdict(list)
+    for qr in results:
+        by_cat[qr.question.category].append(qr)
+    return {"overall": aggregate(results),
+            "overall_without_adversarial": aggregate([q for q in results if q.question.category != "adversarial"]),
+            "by_category": {c: aggregate(rs) for c, rs in sorted(by_cat.items())}}
+
+
+def _as_turns(r: Retrieval, parent: dict[str, str]) -> Retrieval:
+    """A variant's pieces counted as the turns they are part of."""
+    if not parent:
+        return r
+    units = [{parent.get(i, i) for i in u} for u in r.units]
+    contexts = {b: ({parent.get(i, i) for i in ids}, text, tokens) for b, (ids, text, tokens) in r.contexts.items()}
+    unflagged = {b: {parent.get(i, i) for i in ids} for b, ids in r.unflagged.items()}
+    return Retrieval(units, contexts, r.search_ms, unflagged)
 
 
 def _per_message(usage: dict[str, Any] | None, messages: int) -> dict[str, Any]:

@@ -5,6 +5,8 @@
 * ``bm25``: BM25 over turns (bm25s, English stopwords), turns rendered as LoCoMo's RAG
   code does (``speaker: text [shared caption]``).
 * ``dense``: cosine k-NN over the same turns with the same embedding model as EngramOS.
+* ``bm25+dense``: the two fused by reciprocal rank (k = 60, as EngramOS fuses): hybrid
+  search over turns without any memory layer, the bar the layers must clear.
 * ``mem0``: mem0 OSS (``mem0ai``) as a peer, offline: ``add(..., infer=False)``, a local
   Qdrant path, the same embedding model through a LangChain ``Embeddings`` adapter,
   ``search(..., threshold=0.0)``.  Only with ``--peers mem0`` and the package installed.
@@ -24,7 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, RecallConfig
 from ..errors import ConfigError
 from ..memory import Memory
 from ..providers.embeddings import Embedder
@@ -210,6 +212,32 @@ class DenseTurns(_TurnBaseline):
     def _rank(self, question: Question, k: int) -> list[int]:
         scores = self.matrix @ self.embedder.embed_query(question.text)
         return [int(i) for i in np.argsort(-scores)[:k]]
+
+
+class BM25DenseTurns(_TurnBaseline):
+    """BM25 and dense retrieval over turns, fused by reciprocal rank (the same fusion and
+    k as EngramOS): what hybrid search alone gives, without memories."""
+
+    name = "bm25+dense"
+
+    def __init__(self, embedder: Embedder, user_turns_only: bool = False) -> None:
+        super().__init__(user_turns_only)
+        self.bm25 = BM25Turns(user_turns_only)
+        self.dense = DenseTurns(embedder, user_turns_only)
+
+    def ingest(self, conv: Conversation) -> None:
+        self.bm25.ingest(conv)
+        self.dense.ingest(conv)
+        self.turns = self.bm25.turns
+
+    def _rank(self, question: Question, k: int) -> list[int]:
+        from ..recall.fusion import rrf
+
+        n = max(k, 60)
+        lists = [([(str(i), 1.0) for i in self.bm25._rank(question, n)], 1.0),
+                 ([(str(i), 1.0) for i in self.dense._rank(question, n)], 1.0)]
+        fused = rrf(lists, RecallConfig().rrf_k)
+        return [int(i) for i in sorted(fused, key=lambda i: -fused[i])[:k]]
 
 
 class Mem0Peer(_TurnBaseline):
