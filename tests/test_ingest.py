@@ -160,3 +160,31 @@ def test_unprocessed_messages_are_searchable_at_once(memory: Memory):
     hits = memory.search("zeppelin museum").hits
     assert hits and hits[0].memory.kind == "turn"
     assert memory.run_jobs() == 1
+
+
+def test_ingestion_links_memories_to_the_entities_they_mention(tmp_path, embedder):
+    """The entity graph (issue 14 part 1): a statement's names, a slot's subject and
+    value, and the speaker; a raw turn links what its message's statements do, across
+    sessions; a nickname that starts a known name is an alias; forget takes the
+    entities no remaining memory mentions."""
+    from engramos import Memory
+
+    with Memory(tmp_path / "graph", embedder=embedder) as mem:
+        mem.add([{"speaker": "Melanie", "text": "I went to a pottery class with Caroline in Boston.",
+                  "timestamp": "2023-05-08T10:00:00Z", "id": "m1"},
+                 {"speaker": "Caroline", "text": "Mel, our dog Bailey loved the park!",
+                  "timestamp": "2023-05-08T10:01:00Z", "id": "m2"}], user_id="u1", conversation_id="c1", flush=True)
+        mem.add([{"speaker": "Melanie", "text": "Painting a sunset with my kids in Boston today.",
+                  "timestamp": "2023-07-01T10:00:00Z", "id": "m3"}], user_id="u1", conversation_id="c2", flush=True)
+        store = mem._store
+        (mel,) = store.find_entities(mem.space, ["Melanie"], user_id="u1")
+        assert mel.aliases == ["Mel"] and mel.first_at.month == 5 and mel.last_at.month == 7
+        (boston,) = store.find_entities(mem.space, ["Boston"])
+        linked = store.get_memories(mem.space, store.entity_memories(mem.space, [boston.id])[boston.id])
+        assert {m.conversation_id for m in linked} == {"c1", "c2"}  # a timeline across sessions
+        assert {"turn", "fact", "episode"} <= {m.kind for m in linked}
+        (bailey,) = store.find_entities(mem.space, ["Bailey"])
+        assert bailey.kind == "pet" and bailey.name == "Bailey"
+        mem.forget(conversation_id="c1")
+        assert store.find_entities(mem.space, ["Bailey", "Caroline"]) == []
+        assert store.find_entities(mem.space, ["Boston"])[0].mentions < boston.mentions

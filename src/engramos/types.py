@@ -204,6 +204,22 @@ class ConversationRef(BaseModel):
     agent_id: str | None = None
 
 
+class Entity(BaseModel):
+    """Someone or something memories mention (a person, place, organisation, pet,
+    product), one per user and normalised name; ``aliases`` are the other names it went
+    by ("Mel" for "Melanie")."""
+
+    id: str
+    space: str
+    user_id: str
+    name: str
+    kind: str
+    aliases: list[str] = Field(default_factory=list)
+    mentions: int = 0  # memories linked to it
+    first_at: datetime
+    last_at: datetime
+
+
 class Scene(BaseModel):
     id: str
     space: str

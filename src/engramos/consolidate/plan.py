@@ -20,6 +20,7 @@ from ..records import history_entry
 from ..store.base import Store
 from ..types import Cell, Filters, HistoryEntry, MemoryRecord, Message, Scene
 from . import profiles
+from .entities import cell_links
 
 
 @dataclass
@@ -51,6 +52,8 @@ class WritePlan:
     # the text of a new statement -> the older fact it replaced (the new fact of that
     # text links to it through ``supersedes``)
     replaced_facts: dict[str, str] = field(default_factory=dict)
+    # the entity graph's links of this cell: (user, [(memory id, [(name, kind)])], when)
+    entity_links: tuple[str, list[tuple[str, list[tuple[str, str]]]], datetime] | None = None
 
     def apply(self, store: Store) -> None:
         """Every write of the plan in one transaction."""
@@ -65,6 +68,8 @@ class WritePlan:
                 store.upsert_scene(*self.scene)
             if self.cell is not None:
                 store.upsert_cell(self.cell)
+            if self.entity_links is not None:
+                store.link_entities(self.space, *self.entity_links)
 
     def add_evidence(self, older: MemoryRecord, newer: MemoryRecord) -> None:
         """A restatement: the existing item gains the new message as evidence."""
@@ -159,6 +164,7 @@ def plan_cell(store: Store, drafts: list[Draft], vectors: np.ndarray, messages: 
         plan.memories.append(rec)
         plan.vectors.append(vec)
         plan.history.append(history_entry(rec.id, "create", produced_by, None, {"text": rec.text, "kind": rec.kind}))
+    plan.entity_links = (first.user_id, cell_links(plan.memories, messages), messages[-1].timestamp)
     return plan
 
 

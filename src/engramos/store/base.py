@@ -32,6 +32,7 @@ from ..types import (
     ApiKey,
     AuditEntry,
     Cell,
+    Entity,
     Filters,
     HistoryEntry,
     Job,
@@ -252,6 +253,37 @@ class KeyStore(Protocol):
         """Newest first; ``before``: an entry id to page from."""
 
 @runtime_checkable
+class EntityStore(Protocol):
+    """The entity graph: who and what memories mention, per user."""
+
+    def link_entities(self, space: str, user_id: str,
+                      links: Sequence[tuple[str, Sequence[tuple[str, str]]]], at: datetime) -> None:
+        """For each ``(memory_id, [(name, kind), ...])``, link the memory to those
+        entities of ``user_id``, creating an entity the first time its normalised name
+        (lower case, no leading "the", no possessive) is seen for that user, else counting
+        the mention and widening its first/last times with ``at``.  A person named by a
+        prefix of a known person's name of the same user ("Mel" and "Melanie", at least 3
+        letters) is that person, the shorter name kept as an alias.  Linking the same
+        memory to the same entity twice is one link.  A memory id of another space or
+        that does not exist is skipped."""
+
+    def entities_of(self, space: str, memory_ids: Sequence[str]) -> dict[str, list[Entity]]:
+        """The entities each memory is linked to (memories with none are absent)."""
+
+    def find_entities(self, space: str, names: Sequence[str], *, user_id: str | None = None) -> list[Entity]:
+        """Entities whose normalised name or an alias equals one of ``names`` (normalised
+        the same way), of one user or (``user_id=None``) of the whole space."""
+
+    def entity_memories(self, space: str, entity_ids: Sequence[str], *, limit: int = 200) -> dict[str, list[str]]:
+        """Per entity, the ids of the memories linked to it, newest first, at most
+        ``limit`` each (an entity mentioned everywhere must not flood the caller)."""
+
+    def related_entities(self, space: str, entity_id: str, *, limit: int = 20) -> list[tuple[Entity, int]]:
+        """Entities mentioned in the same memories as this one, with how many memories
+        they share, most shared first."""
+
+
+@runtime_checkable
 class ExportStore(Protocol):
     """Every row, for copying a store (``export.py``)."""
 
@@ -263,7 +295,7 @@ class ExportStore(Protocol):
         ``("job", (Job, dedupe_key))``, ``("key", (ApiKey, key_hash))``, ``("audit", AuditEntry)``."""
 
 @runtime_checkable
-class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStore, ExportStore,
+class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStore, EntityStore, ExportStore,
             Protocol):
     """A whole backend: every role, plus the lifecycle, store-wide settings and forgetting
     (``connection.py`` and ``store.py`` in each backend)."""
@@ -299,7 +331,8 @@ class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStor
         the whole space), leaving no trace of its text: messages, memories (with those of
         other conversations that drew on its messages, such as a merged profile item),
         vectors, full-text entries (and the terms only they held), cells, history, jobs
-        whose payload names it, store settings of its conversations (``meta`` keys ending
+        whose payload names it, entities no remaining memory mentions (their names are
+        text of the forgotten messages), store settings of its conversations (``meta`` keys ending
         in ``/<space>/<conversation_id>``), and scenes: a user's or space's all go; a
         conversation's go where no other cell is in them, and the others are left with an
         empty label for the caller to rebuild from the cells that remain.  A backend that

@@ -188,8 +188,14 @@ class MemoriesMixin(PostgresConnection):
         """Deletes rows with their history (a hard delete leaves no old text behind) and
         takes them out of the full-text statistics."""
         with self.transaction():
+            mentioned = [r[0] for r in self._q(f"SELECT DISTINCT l.entity_pk FROM memory_entities l JOIN memories m "
+                                               f"ON m.pk = l.memory_pk WHERE m.pk IN (SELECT pk FROM memories "
+                                               f"WHERE {cond})", args)]
             gone = self._q(f"DELETE FROM memories WHERE {cond} "
                            "RETURNING id, array(SELECT lexeme FROM unnest(tsv)), doc_len", args)
+            if mentioned:  # entities no memory mentions any more go (their names are text of what went)
+                self._x("DELETE FROM entities e WHERE e.pk = ANY(%s) AND NOT EXISTS "
+                        "(SELECT 1 FROM memory_entities l WHERE l.entity_pk = e.pk)", (mentioned,))
             self._x("DELETE FROM history WHERE space=%s AND memory_id = ANY(%s)", (space, [g[0] for g in gone]))
             delta = self._text_delta()
             for _, terms, length in gone:

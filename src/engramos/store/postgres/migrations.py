@@ -137,4 +137,26 @@ MIGRATIONS: list[tuple[str, str | Callable[[Any], None]]] = [
     ("0006_job_rerun", "ALTER TABLE jobs ADD COLUMN rerun BOOLEAN NOT NULL DEFAULT false;"),
     ("0007_supersedes_index",
      "CREATE INDEX memories_supersedes ON memories (space, supersedes) WHERE supersedes IS NOT NULL;"),
+    (
+        "0008_entities",
+        """
+        -- see the SQLite migration of the same name: the entity graph
+        CREATE TABLE entities (
+            pk BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, space TEXT NOT NULL, user_id TEXT NOT NULL,
+            key TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, aliases JSONB NOT NULL DEFAULT '[]',
+            first_at TIMESTAMPTZ NOT NULL, last_at TIMESTAMPTZ NOT NULL, UNIQUE (space, user_id, key)
+        );
+        CREATE TABLE entity_aliases (
+            entity_pk BIGINT NOT NULL REFERENCES entities (pk) ON DELETE CASCADE, space TEXT NOT NULL,
+            user_id TEXT NOT NULL, alias TEXT NOT NULL, PRIMARY KEY (entity_pk, alias)
+        );
+        CREATE INDEX entity_aliases_name ON entity_aliases (space, user_id, alias);
+        CREATE TABLE memory_entities (
+            memory_pk BIGINT NOT NULL REFERENCES memories (pk) ON DELETE CASCADE,
+            entity_pk BIGINT NOT NULL REFERENCES entities (pk) ON DELETE CASCADE,
+            PRIMARY KEY (memory_pk, entity_pk)
+        );
+        CREATE INDEX memory_entities_entity ON memory_entities (entity_pk, memory_pk);
+        """,
+    ),
 ]

@@ -11,6 +11,7 @@ from ...errors import StoreError
 from ...types import Filters
 from .._filters import POSTGRES, filter_sql
 from .cells import CellsMixin
+from .entities import EntitiesMixin
 from .export import ExportMixin
 from .jobs import JobsMixin
 from .keys import KeysMixin
@@ -19,7 +20,8 @@ from .messages import MessagesMixin
 from .search import SearchMixin
 
 
-class PostgresStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMixin, JobsMixin, ExportMixin):
+class PostgresStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMixin, JobsMixin, EntitiesMixin,
+                    ExportMixin):
     backend = "postgresql"
 
     def health(self) -> dict[str, Any]:

@@ -179,15 +179,26 @@ class MemoriesMixin(SQLiteConnection):
 
     def _delete_pks(self, space: str, rows: Sequence[tuple[int, str]]) -> int:
         pks = [r[0] for r in rows]
+        mentioned: list[int] = []
+        for chunk in _chunks(pks):
+            mentioned += [r[0] for r in self._conn.execute(
+                f"SELECT DISTINCT entity_pk FROM memory_entities WHERE memory_pk IN ({_ph(chunk)})", chunk)]
         for chunk in _chunks(pks):
             # a hard delete leaves no trace: the memory's history (old texts) goes with it
             self._conn.execute(f"DELETE FROM history WHERE space=? AND memory_id IN "
                                f"(SELECT id FROM memories WHERE pk IN ({_ph(chunk)}))", [space, *chunk])
             self._conn.execute(f"DELETE FROM memories_fts WHERE rowid IN ({_ph(chunk)})", chunk)
             self._conn.execute(f"DELETE FROM memories WHERE pk IN ({_ph(chunk)})", chunk)
+        self._drop_orphan_entities(mentioned)
         for user in {r[1] for r in rows}:
             self._bump(space, user)
         return len(pks)
+
+    def _drop_orphan_entities(self, entity_pks: Sequence[int]) -> None:
+        """Entities no memory mentions any more go (their names are text of what was deleted)."""
+        for chunk in _chunks(list(entity_pks)):
+            self._conn.execute(f"DELETE FROM entities WHERE pk IN ({_ph(chunk)}) AND NOT EXISTS "
+                               "(SELECT 1 FROM memory_entities l WHERE l.entity_pk = entities.pk)", chunk)
 
     def add_history(self, space: str, entries: Sequence[HistoryEntry]) -> None:
         with self.transaction():

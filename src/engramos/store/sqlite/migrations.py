@@ -249,4 +249,39 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         CREATE INDEX memories_supersedes ON memories (space, supersedes) WHERE supersedes IS NOT NULL;
         """,
     ),
+    (
+        "0008_entities",
+        """
+        -- The entity graph: who and what memories mention, one entity per user and
+        -- normalised name; links go with their memory (cascade), and an entity no memory
+        -- mentions any more is deleted by the store (its name is text of what went).
+        CREATE TABLE entities (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            space TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            aliases TEXT NOT NULL DEFAULT '[]',
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            UNIQUE (space, user_id, key)
+        );
+        CREATE TABLE entity_aliases (
+            entity_pk INTEGER NOT NULL REFERENCES entities (pk) ON DELETE CASCADE,
+            space TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            alias TEXT NOT NULL,
+            PRIMARY KEY (entity_pk, alias)
+        ) WITHOUT ROWID;
+        CREATE INDEX entity_aliases_name ON entity_aliases (space, user_id, alias);
+        CREATE TABLE memory_entities (
+            memory_pk INTEGER NOT NULL REFERENCES memories (pk) ON DELETE CASCADE,
+            entity_pk INTEGER NOT NULL REFERENCES entities (pk) ON DELETE CASCADE,
+            PRIMARY KEY (memory_pk, entity_pk)
+        ) WITHOUT ROWID;
+        CREATE INDEX memory_entities_entity ON memory_entities (entity_pk, memory_pk);
+        """,
+    ),
 ]

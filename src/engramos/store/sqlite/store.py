@@ -13,6 +13,7 @@ from ...errors import StoreError
 from ...types import Filters
 from .._filters import SQLITE, filter_sql
 from .cells import CellsMixin
+from .entities import EntitiesMixin
 from .export import ExportMixin
 from .jobs import JobsMixin
 from .keys import KeysMixin
@@ -27,7 +28,8 @@ from .search import SearchMixin
 log = logging.getLogger("engramos.store")
 
 
-class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMixin, JobsMixin, ExportMixin):
+class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMixin, JobsMixin, EntitiesMixin,
+                  ExportMixin):
     """See :class:`engramos.store.base.Store` for the contract."""
 
     backend = "sqlite"
