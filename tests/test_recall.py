@@ -141,3 +141,19 @@ def test_chinese_message_recall(memory: Memory):
                conversation_id="zh", flush=True)
     res = memory.search("玛雅去上海看谁了？")
     assert "上海" in res.hits[0].memory.text and "2024年4月12日" in res.hits[0].memory.text
+
+
+def test_a_question_reaches_memories_through_the_entities_it_names(tmp_path, embedder):
+    """"Mel" is an alias of Melanie in the entity graph: the memories that name Melanie
+    come back through it (``scores.entity``), never another user's."""
+    with Memory(tmp_path / "ents", embedder=embedder) as mem:
+        mem.add([{"speaker": "Caroline", "text": "Melanie painted a lake at sunrise, it was stunning.",
+                  "timestamp": "2023-05-08T10:00:00Z", "id": "c1"},
+                 {"speaker": "Caroline", "text": "Mel said hi from the studio.", "timestamp": "2023-05-09T10:00:00Z",
+                  "id": "c2"}], user_id="u1", conversation_id="a", flush=True)
+        mem.add([{"speaker": "Dora", "text": "Melanie painted my fence.", "timestamp": "2023-05-08T10:00:00Z",
+                  "id": "d1"}], user_id="u2", conversation_id="b", flush=True)
+        hits = mem.search("What did Mel paint?", user_id="u1", top_k=10).hits
+        through = [h for h in hits if h.scores.entity is not None]
+        assert through and any("lake" in h.memory.text for h in through)
+        assert all(h.memory.user_id == "u1" for h in hits)

@@ -87,6 +87,8 @@ class RerankerConfig(BaseModel):
 
 class RecallConfig(BaseModel):
     rrf_k: int = Field(default=60, ge=1)
+    # the weight in fusion of the memories linked to the entities a question names (0: off)
+    entity_weight: float = Field(default=1.0, ge=0.0)
     candidates: int = Field(default=60, ge=1, le=2000)
     neighbours: int = Field(default=1, ge=0, le=5)
     expand_seeds: int = Field(default=10, ge=0, le=200)  # how many top hits are expanded

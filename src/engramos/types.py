@@ -116,6 +116,7 @@ class Scores(BaseModel):
 
     bm25: float | None = None
     vector: float | None = None
+    entity: float | None = None  # reached through an entity the question names (cosine to it)
     fusion: float = 0.0
     time: float = 0.0
     rerank: float | None = None

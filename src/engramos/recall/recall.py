@@ -20,6 +20,7 @@ from ..records import time_span
 from ..requests import SearchRequest
 from ..store.base import Store
 from ..types import Citation, Filters, Hit, MemoryRecord, Scores, SearchResult, TimeRange
+from .entities import entity_list
 from .expand import expansions
 from .fusion import rrf
 from .latest import asks_present, episodes_of, latest_valued, mentions_of_ended, outdated, speaking
@@ -104,10 +105,15 @@ class RecallEngine:
         if window is not None:
             lists += [(self.store.search_text(space, words, wide, limit=n, time_range=window), 1.0),
                       (self.store.search_vectors(space, qvec, wide, limit=n, time_range=window), 1.0)]
-        fused = rrf(lists, cfg.rrf_k)
-        asked = slots_of(query)  # what about a person the question asks (home, job...)
         bm25 = {i: s for ranked, _ in lists[::2] for i, s in ranked}
         cosine = {i: s for ranked, _ in lists[1::2] for i, s in ranked}
+        linked, share = entity_list(self.store, space, query, qvec, filters.user_id, n) \
+            if cfg.entity_weight > 0 else ([], 0.0)
+        if linked:  # the memories of the entities the question names, wherever they were said
+            lists.append((linked, cfg.entity_weight * share))
+        entity = dict(linked)
+        fused = rrf(lists, cfg.rrf_k)
+        asked = slots_of(query)  # what about a person the question asks (home, job...)
         ranked_ids = sorted(fused, key=lambda i: -fused[i])[:n]
         records = {r.id: r for r in self.store.get_memories(space, ranked_ids)}
         scores: dict[str, Scores] = {}
@@ -117,8 +123,8 @@ class RecallEngine:
             if rec is None or not _admits(filters, wide, rec):  # the one filter test, on every path
                 continue
             boost = _time_boost(rec, window, plan.wants_date) + _slot_boost(rec, asked)
-            scores[mid] = Scores(bm25=bm25.get(mid), vector=cosine.get(mid), fusion=fused[mid],
-                                 time=boost, final=fused[mid] * (1.0 + boost))
+            scores[mid] = Scores(bm25=bm25.get(mid), vector=cosine.get(mid), entity=entity.get(mid),
+                                 fusion=fused[mid], time=boost, final=fused[mid] * (1.0 + boost))
             via[mid] = "direct"
         present = asks_present(query, asked) and window is None and as_of is None
         if present:
