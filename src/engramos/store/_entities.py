@@ -22,3 +22,16 @@ def is_alias(short: str, long: str) -> bool:
     "jon smith"), not a mere shared prefix of two whole names ("ann" / "anna" counts,
     "anna" / "annabel" counts too: a nickname is a prefix)."""
     return len(short) >= MIN_ALIAS and short != long and long.startswith(short)
+
+
+# the same statements on both backends, ``{p}`` standing for the driver's placeholder
+ENTITY_COLS = ("e.id, e.space, e.user_id, e.name, e.kind, e.aliases, e.first_at, e.last_at, "
+               "(SELECT count(*) FROM memory_entities l WHERE l.entity_pk = e.pk)")
+ENTITY_MEMORIES = ("SELECT m.id FROM entities e JOIN memory_entities l ON l.entity_pk = e.pk "
+                   "JOIN memories m ON m.pk = l.memory_pk WHERE e.space={p} AND e.id={p} "
+                   "ORDER BY m.observed_at DESC, m.id DESC LIMIT {p}")
+RELATED_ENTITIES = (f"SELECT {ENTITY_COLS}, count(*) AS shared FROM entities x "
+                    "JOIN memory_entities a ON a.entity_pk = x.pk "
+                    "JOIN memory_entities b ON b.memory_pk = a.memory_pk AND b.entity_pk <> a.entity_pk "
+                    "JOIN entities e ON e.pk = b.entity_pk "
+                    "WHERE x.space={p} AND x.id={p} GROUP BY e.pk ORDER BY shared DESC, e.name LIMIT {p}")

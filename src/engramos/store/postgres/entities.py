@@ -8,11 +8,8 @@ from datetime import datetime
 
 from ..._util import new_id
 from ...types import Entity
-from .._entities import entity_key, is_alias
+from .._entities import ENTITY_COLS, ENTITY_MEMORIES, RELATED_ENTITIES, entity_key, is_alias
 from .connection import PostgresConnection
-
-_COLS = ("e.id, e.space, e.user_id, e.name, e.kind, e.aliases, e.first_at, e.last_at, "
-         "(SELECT count(*) FROM memory_entities l WHERE l.entity_pk = e.pk)")
 
 
 def _entity(r: tuple) -> Entity:
@@ -62,7 +59,7 @@ class EntitiesMixin(PostgresConnection):
 
     def entities_of(self, space: str, memory_ids: Sequence[str]) -> dict[str, list[Entity]]:
         out: dict[str, list[Entity]] = {}
-        for r in self._q(f"SELECT m.id, {_COLS} FROM memories m JOIN memory_entities l ON l.memory_pk = m.pk "
+        for r in self._q(f"SELECT m.id, {ENTITY_COLS} FROM memories m JOIN memory_entities l ON l.memory_pk = m.pk "
                          "JOIN entities e ON e.pk = l.entity_pk WHERE m.space=%s AND m.id = ANY(%s) "
                          "ORDER BY m.id, e.name", (space, list(memory_ids))):
             out.setdefault(r[0], []).append(_entity(r[1:]))
@@ -74,7 +71,7 @@ class EntitiesMixin(PostgresConnection):
             return []
         user = " AND e.user_id=%s" if user_id is not None else ""
         uargs = [user_id] if user_id is not None else []
-        rows = self._q(f"SELECT {_COLS} FROM entities e WHERE e.space=%s{user} AND (e.key = ANY(%s) OR e.pk IN "
+        rows = self._q(f"SELECT {ENTITY_COLS} FROM entities e WHERE e.space=%s{user} AND (e.key = ANY(%s) OR e.pk IN "
                        "(SELECT entity_pk FROM entity_aliases WHERE space=%s AND alias = ANY(%s)))",
                        [space, *uargs, keys, space, keys])
         return [_entity(r) for r in rows]
@@ -82,18 +79,11 @@ class EntitiesMixin(PostgresConnection):
     def entity_memories(self, space: str, entity_ids: Sequence[str], *, limit: int = 200) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for eid in dict.fromkeys(entity_ids):
-            rows = self._q("SELECT m.id FROM entities e JOIN memory_entities l ON l.entity_pk = e.pk "
-                           "JOIN memories m ON m.pk = l.memory_pk WHERE e.space=%s AND e.id=%s "
-                           "ORDER BY m.observed_at DESC, m.id DESC LIMIT %s", (space, eid, limit))
+            rows = self._q(ENTITY_MEMORIES.format(p="%s"), (space, eid, limit))
             if rows:
                 out[eid] = [r[0] for r in rows]
         return out
 
     def related_entities(self, space: str, entity_id: str, *, limit: int = 20) -> list[tuple[Entity, int]]:
-        rows = self._q(f"SELECT {_COLS}, count(*) AS shared FROM entities x "
-                       "JOIN memory_entities a ON a.entity_pk = x.pk "
-                       "JOIN memory_entities b ON b.memory_pk = a.memory_pk AND b.entity_pk <> a.entity_pk "
-                       "JOIN entities e ON e.pk = b.entity_pk "
-                       "WHERE x.space=%s AND x.id=%s GROUP BY e.pk ORDER BY shared DESC, e.name LIMIT %s",
-                       (space, entity_id, limit))
+        rows = self._q(RELATED_ENTITIES.format(p="%s"), (space, entity_id, limit))
         return [(_entity(r[:9]), int(r[9])) for r in rows]

@@ -8,12 +8,9 @@ from datetime import datetime
 
 from ..._util import from_iso, iso, new_id
 from ...types import Entity
-from .._entities import entity_key, is_alias
+from .._entities import ENTITY_COLS, ENTITY_MEMORIES, RELATED_ENTITIES, entity_key, is_alias
 from .connection import SQLiteConnection
 from .rows import _chunks, _ph
-
-_COLS = ("e.id, e.space, e.user_id, e.name, e.kind, e.aliases, e.first_at, e.last_at, "
-         "(SELECT count(*) FROM memory_entities l WHERE l.entity_pk = e.pk)")
 
 
 def _entity(r: tuple) -> Entity:
@@ -70,7 +67,8 @@ class EntitiesMixin(SQLiteConnection):
     def entities_of(self, space: str, memory_ids: Sequence[str]) -> dict[str, list[Entity]]:
         out: dict[str, list[Entity]] = {}
         for chunk in _chunks(list(memory_ids)):
-            for r in self._q(f"SELECT m.id, {_COLS} FROM memories m JOIN memory_entities l ON l.memory_pk = m.pk "
+            for r in self._q(f"SELECT m.id, {ENTITY_COLS} FROM memories m "
+                             "JOIN memory_entities l ON l.memory_pk = m.pk "
                              f"JOIN entities e ON e.pk = l.entity_pk WHERE +m.space=? AND m.id IN ({_ph(chunk)}) "
                              "ORDER BY m.id, e.name", [space, *chunk]):
                 out.setdefault(r[0], []).append(_entity(r[1:]))
@@ -84,27 +82,20 @@ class EntitiesMixin(SQLiteConnection):
         uargs = [user_id] if user_id is not None else []
         out: dict[str, Entity] = {}
         for chunk in _chunks(keys):
-            for r in self._q(f"SELECT {_COLS} FROM entities e WHERE e.space=?{user} AND (e.key IN ({_ph(chunk)}) OR "
-                             f"e.pk IN (SELECT entity_pk FROM entity_aliases WHERE space=? AND alias IN "
-                             f"({_ph(chunk)})))", [space, *uargs, *chunk, space, *chunk]):
+            for r in self._q(f"SELECT {ENTITY_COLS} FROM entities e WHERE e.space=?{user} AND "
+                             f"(e.key IN ({_ph(chunk)}) OR e.pk IN (SELECT entity_pk FROM entity_aliases "
+                             f"WHERE space=? AND alias IN ({_ph(chunk)})))", [space, *uargs, *chunk, space, *chunk]):
                 out[r[0]] = _entity(r)
         return list(out.values())
 
     def entity_memories(self, space: str, entity_ids: Sequence[str], *, limit: int = 200) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for eid in dict.fromkeys(entity_ids):
-            rows = self._q("SELECT m.id FROM entities e JOIN memory_entities l ON l.entity_pk = e.pk "
-                           "JOIN memories m ON m.pk = l.memory_pk WHERE e.space=? AND e.id=? "
-                           "ORDER BY m.observed_at DESC, m.id DESC LIMIT ?", (space, eid, limit))
+            rows = self._q(ENTITY_MEMORIES.format(p="?"), (space, eid, limit))
             if rows:
                 out[eid] = [r[0] for r in rows]
         return out
 
     def related_entities(self, space: str, entity_id: str, *, limit: int = 20) -> list[tuple[Entity, int]]:
-        rows = self._q(f"SELECT {_COLS}, count(*) AS shared FROM entities x "
-                       "JOIN memory_entities a ON a.entity_pk = x.pk "
-                       "JOIN memory_entities b ON b.memory_pk = a.memory_pk AND b.entity_pk <> a.entity_pk "
-                       "JOIN entities e ON e.pk = b.entity_pk "
-                       "WHERE x.space=? AND x.id=? GROUP BY e.pk ORDER BY shared DESC, e.name LIMIT ?",
-                       (space, entity_id, limit))
+        rows = self._q(RELATED_ENTITIES.format(p="?"), (space, entity_id, limit))
         return [(_entity(r[:9]), int(r[9])) for r in rows]
