@@ -59,6 +59,7 @@ def test_informal_pieces_keep_their_turn_and_the_same_seed_gives_the_same_varian
 
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
     turns = [Turn("D1:1", "s1", "Ana", "user", "Hello there! I moved to Porto. It is sunny.", t0),
+             Turn("D1:3", "s1", "Ana", "user", "...", t0.replace(minute=2)),
              Turn("D1:2", "s1", "Ben", "user", "Nice.", t0.replace(minute=1))]
     conv = Conversation("c", [("s1", t0, turns)],
                         [Question("q", "Where?", "Porto", "single-hop", {"D1:1"}, {"s1"}, t0)])
@@ -69,3 +70,4 @@ def test_informal_pieces_keep_their_turn_and_the_same_seed_gives_the_same_varian
     assert " ".join(t.text.lower().strip(".!") for t in pieces).startswith("hello there")
     assert v.questions[0].evidence_turns == {"D1:1"}  # gold stays by turn
     assert [t.text for t in informal([conv])[0].turns] == [t.text for t in v.turns]  # deterministic
+    assert all(t.text.strip() for seed in range(20) for t in informal([conv], seed=seed)[0].turns)  # never empty

@@ -36,7 +36,8 @@ def _informal(conv: Conversation, rng: random.Random) -> Conversation:
             parts = split_sentences(t.text) or [t.text]
             ids = []
             for i, part in enumerate(parts):
-                text = _casual(part) if rng.random() < INFORMAL_SHARE else part
+                # a piece of punctuation alone ("...") keeps it: a message is never empty
+                text = (_casual(part) if rng.random() < INFORMAL_SHARE else part) or part
                 pid = t.id if len(parts) == 1 else f"{t.id}#{i + 1}"
                 ids.append(pid)
                 out.append(Turn(id=pid, session_id=t.session_id, speaker=t.speaker, role=t.role, text=text,
