@@ -4,6 +4,10 @@ and when a person's shorter name is an alias of a longer one."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..types import Entity
 
 _LEADING = re.compile(r"^(?:the|a|an|my|our|his|her|their)\s+", re.I)
 _POSSESSIVE = re.compile(r"(?:'s|’s|s')$", re.I)
@@ -35,3 +39,27 @@ RELATED_ENTITIES = (f"SELECT {ENTITY_COLS}, count(*) AS shared FROM entities x "
                     "JOIN memory_entities b ON b.memory_pk = a.memory_pk AND b.entity_pk <> a.entity_pk "
                     "JOIN entities e ON e.pk = b.entity_pk "
                     "WHERE x.space={p} AND x.id={p} GROUP BY e.pk ORDER BY shared DESC, e.name LIMIT {p}")
+
+
+class EntityReads:
+    """The reads both backends run the same way, given their placeholder (``PH``) and
+    their row -> :class:`Entity` conversion."""
+
+    PH: str
+    _q: Any
+
+    @staticmethod
+    def _entity(r: tuple) -> Entity:
+        raise NotImplementedError
+
+    def entity_memories(self, space: str, entity_ids: Sequence[str], *, limit: int = 200) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for eid in dict.fromkeys(entity_ids):
+            rows = self._q(ENTITY_MEMORIES.format(p=self.PH), (space, eid, limit))
+            if rows:
+                out[eid] = [r[0] for r in rows]
+        return out
+
+    def related_entities(self, space: str, entity_id: str, *, limit: int = 20) -> list[tuple[Entity, int]]:
+        rows = self._q(RELATED_ENTITIES.format(p=self.PH), (space, entity_id, limit))
+        return [(self._entity(r[:9]), int(r[9])) for r in rows]

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from ..._util import new_id
 from ...types import Entity
-from .._entities import ENTITY_COLS, ENTITY_MEMORIES, RELATED_ENTITIES, entity_key, is_alias
+from .._entities import ENTITY_COLS, EntityReads, entity_key, is_alias
 from .connection import PostgresConnection
 
 
@@ -18,7 +18,10 @@ def _entity(r: tuple) -> Entity:
                   first_at=r[6], last_at=r[7], mentions=r[8])
 
 
-class EntitiesMixin(PostgresConnection):
+class EntitiesMixin(EntityReads, PostgresConnection):
+    PH = "%s"
+    _entity = staticmethod(_entity)
+
     def link_entities(self, space: str, user_id: str,
                       links: Sequence[tuple[str, Sequence[tuple[str, str]]]], at: datetime) -> None:
         with self.transaction():
@@ -76,14 +79,3 @@ class EntitiesMixin(PostgresConnection):
                        [space, *uargs, keys, space, keys])
         return [_entity(r) for r in rows]
 
-    def entity_memories(self, space: str, entity_ids: Sequence[str], *, limit: int = 200) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for eid in dict.fromkeys(entity_ids):
-            rows = self._q(ENTITY_MEMORIES.format(p="%s"), (space, eid, limit))
-            if rows:
-                out[eid] = [r[0] for r in rows]
-        return out
-
-    def related_entities(self, space: str, entity_id: str, *, limit: int = 20) -> list[tuple[Entity, int]]:
-        rows = self._q(RELATED_ENTITIES.format(p="%s"), (space, entity_id, limit))
-        return [(_entity(r[:9]), int(r[9])) for r in rows]

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from ..._util import from_iso, iso, new_id
 from ...types import Entity
-from .._entities import ENTITY_COLS, ENTITY_MEMORIES, RELATED_ENTITIES, entity_key, is_alias
+from .._entities import ENTITY_COLS, EntityReads, entity_key, is_alias
 from .connection import SQLiteConnection
 from .rows import _chunks, _ph
 
@@ -18,7 +18,10 @@ def _entity(r: tuple) -> Entity:
                   first_at=from_iso(r[6]), last_at=from_iso(r[7]), mentions=r[8])
 
 
-class EntitiesMixin(SQLiteConnection):
+class EntitiesMixin(EntityReads, SQLiteConnection):
+    PH = "?"
+    _entity = staticmethod(_entity)
+
     def link_entities(self, space: str, user_id: str,
                       links: Sequence[tuple[str, Sequence[tuple[str, str]]]], at: datetime) -> None:
         with self.transaction():
@@ -88,14 +91,3 @@ class EntitiesMixin(SQLiteConnection):
                 out[r[0]] = _entity(r)
         return list(out.values())
 
-    def entity_memories(self, space: str, entity_ids: Sequence[str], *, limit: int = 200) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for eid in dict.fromkeys(entity_ids):
-            rows = self._q(ENTITY_MEMORIES.format(p="?"), (space, eid, limit))
-            if rows:
-                out[eid] = [r[0] for r in rows]
-        return out
-
-    def related_entities(self, space: str, entity_id: str, *, limit: int = 20) -> list[tuple[Entity, int]]:
-        rows = self._q(RELATED_ENTITIES.format(p="?"), (space, entity_id, limit))
-        return [(_entity(r[:9]), int(r[9])) for r in rows]
