@@ -303,10 +303,10 @@ def test_speaker_filter_holds_for_expanded_hits(tmp_path, embedder):
                  {"speaker": "Ana", "text": "The pottery teacher is very patient.", "timestamp": t.format(2)},
                  {"speaker": "Bo", "text": "My climbing gym opened a new wall.", "timestamp": t.format(3)}],
                 conversation_id="c", flush=True)
-        unfiltered = mem.search("pottery", top_k=20)
+        unfiltered = mem.search("pottery", top_k=20, collapse=False)
         assert {h.memory.speaker for h in unfiltered.hits} >= {"Ana", "Bo"}
         # with the filter, Bo's turns can only come back as an Ana turn's neighbours
-        hits = mem.search("pottery", speaker="Ana", top_k=20).hits
+        hits = mem.search("pottery", speaker="Ana", top_k=20, collapse=False).hits
         assert hits and {h.memory.speaker for h in hits} == {"Ana"}
 
 
@@ -317,7 +317,7 @@ def test_metadata_filters_reach_turns_and_derived_memories(tmp_path, embedder):
                   "metadata": {"channel": "work", "priority": 3}},
                  {"speaker": "Ana", "text": "My sister moved to Leeds.", "timestamp": t.format(1),
                   "metadata": {"channel": "home", "priority": 1}}], conversation_id="c", flush=True)
-        work = mem.search("moved", metadata={"channel": "work"}, top_k=20).hits
+        work = mem.search("moved", metadata={"channel": "work"}, top_k=20, collapse=False).hits
         assert work and all(h.memory.metadata.get("channel") == "work" for h in work)
         kinds = {h.memory.kind for h in work}  # a turn and what was derived from it (a fact or profile item)
         assert "turn" in kinds and kinds & {"fact", "profile"}

@@ -109,6 +109,24 @@ def test_context_skips_items_whose_messages_are_covered(loaded: Memory):
             assert set(h.memory.message_ids) <= set(covered)  # skipped: nothing new
 
 
+def test_top_k_counts_distinct_evidence_and_each_hit_says_what_it_covers(loaded: Memory):
+    every = loaded.search("What did Melanie paint?", user_id="u", top_k=50, collapse=False)
+    # stored several ways: the turn, its fact and the episode of its cell each come back
+    painted = [h for h in every.hits if any(c.label() == "D1:4" for c in h.citations)]
+    assert {h.memory.kind for h in painted} >= {"turn", "fact", "episode"}
+    res = loaded.search("What did Melanie paint?", user_id="u", top_k=50)
+    cited = [set(h.memory.message_ids) for h in res.hits]
+    for i, a in enumerate(cited):  # no hit's messages hold or lie within another's
+        assert not any(a <= b or b <= a for b in cited[i + 1:])
+    ids = {h.memory.id for h in res.hits} | {c.memory_id for h in res.hits for c in h.covers}
+    assert ids >= {h.memory.id for h in every.hits}  # nothing lost: folded, and said so
+    top = res.hits[0]
+    assert "D1:4" in [c.label() for c in top.citations] and top.covers
+    assert all(c.score <= top.score for c in top.covers)
+    assert len(res.hits) < len(every.hits)
+    assert len(loaded.search("What did Melanie paint?", user_id="u", top_k=2).hits) == 2
+
+
 def test_http_reranker_over_a_real_socket(http_server, tmp_path, embedder):
     def route(path, body):
         return 200, {"results": [{"index": i, "relevance_score": float("pottery" in d)}

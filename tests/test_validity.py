@@ -152,7 +152,7 @@ def test_a_plan_called_off_is_no_longer_an_open_plan(tmp_path, embedder):
             mem.add([{"speaker": "Nina", "text": text, "timestamp": f"{day}T10:00:00Z", "id": mid}],
                     user_id="nina", conversation_id=mid, flush=True)
         hits = mem.search("Is Nina running the Berlin half marathon?", user_id="nina",
-                          reference_time="2024-04-20T00:00:00Z").hits
+                          reference_time="2024-04-20T00:00:00Z", collapse=False).hits
         assert _cites(hits[0], "n2")
         plan = next(h for h in hits if h.memory.kind == "foresight")
         assert plan.validity == "superseded" and "not running" in (plan.note or "")

@@ -185,6 +185,10 @@ def _print_hit(rank: int, hit: Hit) -> None:
     more = len(m.message_ids) - min(8, len(hit.citations))
     click.echo(click.style(f"    cites: {cites}{f' +{more} more' if more > 0 else ''}   "
                            f"{' '.join(parts)}   id={m.id}", dim=True))
+    if hit.covers:
+        also = ", ".join(f"{c.kind} {c.memory_id}" for c in hit.covers[:4])
+        extra = len(hit.covers) - min(4, len(hit.covers))
+        click.echo(click.style(f"    also covers: {also}{f' +{extra} more' if extra > 0 else ''}", dim=True))
 
 
 def print_context(block: ContextBlock) -> None:

@@ -49,6 +49,9 @@ class SearchRequest(BaseModel):
     expand: bool = Field(default=True, description="Add neighbouring turns, cell episodes and scene episodes.")
     agentic: bool = Field(default=False, description="With an LLM: check the evidence and, if it is not "
                           "enough, search again with complementary queries.")
+    collapse: bool = Field(default=True, description="Count distinct evidence: a turn, its facts and its "
+                           "episode come back as one hit (the best-ranked), the others listed in its "
+                           "`covers`; false: every representation is a hit of its own.")
 
     @model_validator(mode="before")
     @classmethod
@@ -122,6 +125,9 @@ class ContextRequest(SearchRequest):
     """A context block: the best evidence within a token budget, as prompt text."""
 
     top_k: int = Field(default=50, ge=1, le=1000, description="Candidates considered for the block.")
+    collapse: bool = Field(default=False, description="Pack from distinct hits only; by default the packer "
+                           "sees every representation (a fact, its turn, its episode) and takes, within "
+                           "the budget, what adds evidence not yet in the block.")
     budget_tokens: int | None = Field(default=None, ge=32, le=200_000, description="Token budget "
                                       "(cl100k_base); default: the configured recall budget.")
 

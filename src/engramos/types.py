@@ -124,6 +124,14 @@ class Scores(BaseModel):
     final: float = 0.0
 
 
+class Covered(BaseModel):
+    """Another memory of the same evidence, folded into a hit (see ``SearchRequest.collapse``)."""
+
+    memory_id: str
+    kind: MemoryKind
+    score: float
+
+
 class Hit(BaseModel):
     memory: MemoryRecord
     score: float
@@ -134,6 +142,9 @@ class Hit(BaseModel):
     validity: Validity = "current"
     note: str | None = None  # why not current: "until 3 May 2024; replaced by: ..."
     superseded_by: str | None = None  # the memory that replaced it
+    # the lower-ranked memories of the same messages folded into this hit (its turn, facts,
+    # episode), best first; empty when the search asked for every representation
+    covers: list[Covered] = Field(default_factory=list)
 
 
 class TimeRange(BaseModel):

@@ -31,6 +31,7 @@ from ..errors import ConfigError
 from ..memory import Memory
 from ..providers.embeddings import Embedder
 from ..recall.context import assemble
+from ..recall.distinct import collapse_hits
 from ..text import count_tokens, has_cjk, words
 from .datasets import Conversation, Question, Turn
 
@@ -94,10 +95,12 @@ class EngramSystem:
     def retrieve(self, question: Question, k: int, budgets: tuple[int, ...]) -> Retrieval:
         mem = self._memory(self._current)
         t0 = time.perf_counter()
+        # one search serves both views: the context packs from every representation (as
+        # Memory.context does); the ranked units are the distinct hits a search returns
         res = mem.search(question.text, top_k=max(k, 50), reference_time=question.reference_time,
-                         as_of=question.as_of)
+                         as_of=question.as_of, collapse=False)
         took = (time.perf_counter() - t0) * 1000
-        units = [{c.external_id or c.message_id for c in h.citations} for h in res.hits]
+        units = [{c.external_id or c.message_id for c in h.citations} for h in collapse_hits(res.hits, k)]
         contexts, unflagged = {}, {}
         for b in budgets:
             block = assemble(res.query, res.hits, b)

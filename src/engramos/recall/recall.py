@@ -19,7 +19,9 @@ from ..providers.llm import ChatModel
 from ..records import time_span
 from ..requests import SearchRequest
 from ..store.base import Store
-from ..types import Citation, Filters, Hit, MemoryRecord, Scores, SearchResult, TimeRange
+from ..types import Citation, Covered, Filters, Hit, MemoryRecord, Scores, SearchResult, TimeRange
+from .distinct import Group
+from .distinct import collapse as collapse_groups
 from .entities import entity_list
 from .expand import expansions
 from .fusion import rrf
@@ -50,18 +52,20 @@ class RecallEngine:
         ref = req.reference_time or utcnow()
         if req.agentic:
             return self.agentic_recall(space, req.query, req.filters, top_k=req.top_k, reference_time=ref,
-                                       time_range=req.time_range, expand=req.expand, as_of=req.as_of)
+                                       time_range=req.time_range, expand=req.expand, as_of=req.as_of,
+                                       collapse=req.collapse)
         return self.recall(space, req.query, req.filters, top_k=req.top_k, reference_time=ref,
                            time_range=req.time_range, expand=req.expand, query_vector=query_vector,
-                           as_of=req.as_of)
+                           as_of=req.as_of, collapse=req.collapse)
 
     def agentic_recall(self, space: str, query: str, filters: Filters, *, top_k: int,
                        reference_time: datetime, time_range: TimeRange | None = None,
-                       expand: bool = True, as_of: datetime | None = None) -> SearchResult:
+                       expand: bool = True, as_of: datetime | None = None,
+                       collapse: bool = True) -> SearchResult:
         """First round; if an LLM is configured and judges the evidence insufficient, up to
         3 complementary queries, merged with the first round by RRF and reranked."""
         first = self.recall(space, query, filters, top_k=top_k, reference_time=reference_time,
-                            time_range=time_range, expand=expand, as_of=as_of)
+                            time_range=time_range, expand=expand, as_of=as_of, collapse=collapse)
         if self.llm is None:
             return first
         started = time.perf_counter()
@@ -70,7 +74,7 @@ class RecallEngine:
         if check.sufficient or not check.queries:
             return first.model_copy(update={"rounds": 1})
         rounds = [first] + [self.recall(space, q, filters, top_k=top_k, reference_time=reference_time,
-                                        time_range=time_range, expand=expand, as_of=as_of)
+                                        time_range=time_range, expand=expand, as_of=as_of, collapse=collapse)
                             for q in check.queries[:3]]
         fused = rrf([([(h.memory.id, h.score) for h in r.hits], 1.0 if i == 0 else 0.7)
                      for i, r in enumerate(rounds)], self.config.recall.rrf_k)
@@ -85,10 +89,12 @@ class RecallEngine:
 
     def recall(self, space: str, query: str, filters: Filters, *, top_k: int, reference_time: datetime,
                time_range: TimeRange | None = None, expand: bool = True,
-               query_vector: np.ndarray | None = None, as_of: datetime | None = None) -> SearchResult:
+               query_vector: np.ndarray | None = None, as_of: datetime | None = None,
+               collapse: bool = True) -> SearchResult:
         """``query_vector``: a precomputed embedding of ``query`` by the store's model
         (callers that batch their query embeddings); embedded here when None.  ``as_of``:
-        judge validity at this time (see :mod:`.validity`)."""
+        judge validity at this time (see :mod:`.validity`).  ``collapse``: one hit per
+        piece of evidence (:mod:`.distinct`)."""
         started = time.perf_counter()
         cfg = self.config.recall
         plan = analyze(query, reference_time)
@@ -139,8 +145,10 @@ class RecallEngine:
         self._rerank(query, records, scores)
         states = self._validity(space, query, records, scores, reference_time, as_of, window,
                                 asked if present else set(), asked, wide)
-        order = _distinct(sorted(scores, key=lambda i: -scores[i].final), records)[:top_k]
-        hits = self._hits([records[i] for i in order], scores, via, space, states)
+        ranked = [records[i] for i in sorted(scores, key=lambda i: -scores[i].final)]
+        groups = collapse_groups(ranked, top_k) if collapse else \
+            [Group(head=r) for r in _same_words(ranked)[:top_k]]
+        hits = self._hits(groups, scores, via, space, states)
         return SearchResult(query=query, hits=hits, time_range=window, reference_time=reference_time,
                             wants_date=plan.wants_date, took_ms=(time.perf_counter() - started) * 1000)
 
@@ -220,19 +228,22 @@ class RecallEngine:
                 scores[mid] = scores[mid].model_copy(update={"final": scores[mid].final * share, "validity": share})
         return states
 
-    def _hits(self, recs: list[MemoryRecord], scores: dict[str, Scores], via: dict[str, str],
-              space: str, states: dict[str, State]) -> list[Hit]:
+    def _hits(self, groups: list[Group], scores: dict[str, Scores], via: dict[str, str], space: str,
+              states: dict[str, State]) -> list[Hit]:
+        recs = [g.head for g in groups]
         wanted = list(dict.fromkeys(m for r in recs for m in _cited(r)))
         messages = {m.id: m for m in self.store.get_messages(space, wanted)}
         hits = []
-        for r in recs:
+        for g, r in zip(groups, recs, strict=True):
             cites = [Citation(message_id=m.id, timestamp=m.timestamp, speaker=m.sender_name,
                               external_id=m.external_id)
                      for mid in _cited(r) if (m := messages.get(mid))]
             state = states.get(r.id, CURRENT)
             hits.append(Hit(memory=r, score=scores[r.id].final, scores=scores[r.id], citations=cites,
                             via=via.get(r.id, "direct"), validity=state.validity, note=state.note,
-                            superseded_by=state.superseded_by))
+                            superseded_by=state.superseded_by,
+                            covers=[Covered(memory_id=m.id, kind=m.kind, score=scores[m.id].final)
+                                    for m in g.members]))
         return hits
 
 
@@ -258,20 +269,19 @@ def _admits(filters: Filters, wide: Filters, rec: MemoryRecord) -> bool:
     return (wide if rec.status == "superseded" else filters).matches(rec)
 
 
-def _distinct(ids: list[str], records: dict[str, MemoryRecord]) -> list[str]:
-    """Drop a hit whose text repeats a better-ranked one (a sentence stored both as a fact
-    and a profile item, say): it would add nothing to a context.  Of a profile item and
-    another memory with the same text, the profile item stays, in the better rank: it
-    names the attribute and goes to the context's profile section."""
+def _same_words(ranked: list[MemoryRecord]) -> list[MemoryRecord]:
+    """Without collapsing, a hit whose text repeats a better-ranked one is still dropped (a
+    sentence stored both as a fact and a profile item, say): it would add nothing to a
+    context.  Of a profile item and another memory with the same text, the profile item
+    stays, in the better rank."""
     kept: dict[str, int] = {}
-    out: list[str] = []
-    for i in ids:
-        key = records[i].text
-        if key not in kept:
-            kept[key] = len(out)
-            out.append(i)
-        elif records[i].kind == "profile" and records[out[kept[key]]].kind != "profile":
-            out[kept[key]] = i
+    out: list[MemoryRecord] = []
+    for rec in ranked:
+        if rec.text not in kept:
+            kept[rec.text] = len(out)
+            out.append(rec)
+        elif rec.kind == "profile" and out[kept[rec.text]].kind != "profile":
+            out[kept[rec.text]] = rec
     return out
 
 

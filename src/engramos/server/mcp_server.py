@@ -42,7 +42,8 @@ def _hit(h: Any) -> dict[str, Any]:
     m = h.memory
     return {"id": m.id, "kind": m.kind, "text": m.text, "said_on": m.observed_at.date().isoformat(),
             "event_date": m.event_start.date().isoformat() if m.event_start else None,
-            "cites": [c.label() for c in h.citations][:10], "score": round(h.score, 5)}
+            "cites": [c.label() for c in h.citations][:10], "score": round(h.score, 5),
+            "also_covers": [c.memory_id for c in h.covers][:10]}
 
 
 def request_tool(model: type[SearchRequest], run: Callable[[Any], Any]) -> Callable[..., Any]:
