@@ -175,3 +175,23 @@ def test_a_question_reaches_memories_through_the_entities_it_names(tmp_path, emb
         through = [h for h in hits if h.scores.entity is not None]
         assert through and any("lake" in h.memory.text for h in through)
         assert all(h.memory.user_id == "u1" for h in hits)
+
+
+def test_a_time_word_said_in_passing_in_a_dialogue_does_not_override_its_topic(tmp_path, embedder):
+    with Memory(tmp_path / "dlg", embedder=embedder) as mem:
+        for mid, day, text in (
+                ("w", "2024-07-13", "Went to my cousin's wedding in Lyon, lovely weekend."),
+                ("s", "2024-08-02", "Tried surfing in Biarritz for the first time, so much fun."),
+                ("b", "2024-08-20", "Picked up a second-hand road bike for the summer rides."),
+                ("k", "2025-02-01", "My knee is acting up again, the physio says no running for a month.")):
+            mem.add([{"speaker": "Ana", "text": text, "timestamp": f"{day}T18:00:00Z", "id": mid}],
+                    user_id="ana", conversation_id=mid, flush=True)
+        dialogue = ("Bo: hey, how are you holding up?\n"
+                    "Ana: not great honestly, it's like last summer all over again, I can't do anything fun\n"
+                    "Bo: oh no, is it your knee again? what did the physio say?")
+        res = mem.search(dialogue, user_id="ana", reference_time="2025-03-01T12:00:00Z", top_k=3)
+        assert res.time_range is not None and res.time_range_soft  # found, and only a tie-breaker
+        assert [c.label() for c in res.hits[0].citations] == ["k"]
+        # the same words as the question itself still keep to their time
+        asked = mem.search("What did Ana do last summer?", user_id="ana", reference_time="2025-03-01T12:00:00Z")
+        assert not asked.time_range_soft and asked.hits[0].citations[0].label() in {"w", "s", "b"}

@@ -157,6 +157,8 @@ class SearchResult(BaseModel):
     query: str
     hits: list[Hit]
     time_range: TimeRange | None = None
+    # the range came from a dialogue's earlier lines: it only broke ties, kept to nothing
+    time_range_soft: bool = False
     reference_time: datetime
     wants_date: bool = False
     took_ms: float = 0.0

@@ -32,6 +32,7 @@ from .validity import CURRENT, WEIGHTS, State, asks_ahead, assess, point_in_time
 
 TIME_MATCH_BOOST = 0.5  # a hit inside the question's time range
 DATED_BOOST = 0.2  # a dated fact for a "when" question
+SOFT_TIME_SHARE = 0.1  # of TIME_MATCH_BOOST, for a time word a dialogue query said in passing
 SLOT_MATCH_BOOST = 0.3  # a profile item of the slot the question asks about
 LATEST_SLOT_BOOST = 0.25  # the latest statement naming a value of the slot a question asks the present of
 MAX_CITATIONS = 40
@@ -99,7 +100,9 @@ class RecallEngine:
         cfg = self.config.recall
         plan = analyze(query, reference_time)
         words = list(dict.fromkeys(plan.words))[: cfg.max_query_terms]
-        window = time_range or plan.time_range
+        # a dialogue's time word said in passing only breaks ties (see .query)
+        window = time_range or (None if plan.soft_time else plan.time_range)
+        soft_window = plan.time_range if time_range is None and plan.soft_time else None
         qvec = self.embedder.embed_query(query) if query_vector is None else query_vector
         n = max(cfg.candidates, top_k)
         # superseded memories are candidates too: ranked below what replaced them, flagged,
@@ -128,7 +131,8 @@ class RecallEngine:
             rec = records.get(mid)
             if rec is None or not _admits(filters, wide, rec):  # the one filter test, on every path
                 continue
-            boost = _time_boost(rec, window, plan.wants_date) + _slot_boost(rec, asked)
+            boost = _time_boost(rec, window, plan.wants_date) + _slot_boost(rec, asked) + \
+                _time_boost(rec, soft_window, False) * SOFT_TIME_SHARE
             scores[mid] = Scores(bm25=bm25.get(mid), vector=cosine.get(mid), entity=entity.get(mid),
                                  fusion=fused[mid], time=boost, final=fused[mid] * (1.0 + boost))
             via[mid] = "direct"
@@ -149,7 +153,8 @@ class RecallEngine:
         groups = collapse_groups(ranked, top_k) if collapse else \
             [Group(head=r) for r in _same_words(ranked)[:top_k]]
         hits = self._hits(groups, scores, via, space, states)
-        return SearchResult(query=query, hits=hits, time_range=window, reference_time=reference_time,
+        return SearchResult(query=query, hits=hits, time_range=window or soft_window,
+                            time_range_soft=soft_window is not None, reference_time=reference_time,
                             wants_date=plan.wants_date, took_ms=(time.perf_counter() - started) * 1000)
 
     def _expand(self, space: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
