@@ -135,13 +135,17 @@ def test_each_key_is_rate_limited_with_retry_after(tmp_path, embedder):
         assert httpx.get(srv.url + "/v1/users", headers={"Authorization": f"Bearer {quiet}"}).status_code == 200
 
 
-def test_a_query_searches_its_first_distinct_terms_only(tmp_path, embedder):
+def test_a_query_searches_a_bounded_number_of_distinct_terms(tmp_path, embedder):
     with Memory(tmp_path / "terms", embedder=embedder, config=Config(recall={"max_query_terms": 8})) as mem:
         mem.add(one("The zeppelin landed near the lighthouse."), flush=True)
+        assert mem.search("zeppelin lighthouse word1 word2").hits[0].scores.bm25
+        assert all(h.scores.bm25 is None for h in mem.search(
+            "word1 word2 word3 word4 word5 word6 word7 word8 zeppelin").hits)  # a question's first terms
+        # a query of dialogue length is about what is said last: its latest terms count
         filler = " ".join(f"word{i}" for i in range(2000))[:3900]
-        assert mem.search("zeppelin " + filler).hits[0].scores.bm25  # within the first terms
-        late = mem.search(filler + " zeppelin")
-        assert all(h.scores.bm25 is None for h in late.hits)  # beyond them: not a full-text term
+        assert mem.search(filler + " zeppelin").hits[0].scores.bm25
+        early = mem.search("zeppelin " + filler)
+        assert all(h.scores.bm25 is None for h in early.hits)
 
 
 def test_an_unexpected_failure_answers_the_documented_500_and_is_counted(tmp_path, embedder, monkeypatch):

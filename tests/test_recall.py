@@ -195,3 +195,26 @@ def test_a_time_word_said_in_passing_in_a_dialogue_does_not_override_its_topic(t
         # the same words as the question itself still keep to their time
         asked = mem.search("What did Ana do last summer?", user_id="ana", reference_time="2025-03-01T12:00:00Z")
         assert not asked.time_range_soft and asked.hits[0].citations[0].label() in {"w", "s", "b"}
+
+
+def test_a_dialogue_query_embeds_its_latest_lines_once_each(embedder):
+    import numpy as np
+
+    from engramos.recall.query_vector import DIALOGUE_VECTOR_CHARS, QueryEmbedder, latest_lines
+
+    turns = [f"{'Ana' if i % 2 else 'Bo'}: line {i} about the garden, the tomatoes and the new shed"
+             for i in range(30)]
+    dialogue = "\n".join(turns)
+    kept = latest_lines(dialogue)
+    assert kept == turns[-len(kept):] and 1 < len(kept) < 30
+    assert sum(map(len, kept)) <= DIALOGUE_VECTOR_CHARS
+    assert latest_lines("x" * 5000) == ["x" * DIALOGUE_VECTOR_CHARS]  # one long line: its tail
+    cold, warm = QueryEmbedder(embedder), QueryEmbedder(embedder)
+    warm.vector("\n".join(turns[:-1]))  # the window before the newest line
+    before = embedder.texts_embedded
+    v = warm.vector(dialogue)
+    assert embedder.texts_embedded - before == 1  # only the newest line was embedded
+    assert np.allclose(v, cold.vector(dialogue), atol=1e-6)  # the cache never changes the result
+    assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-5
+    question = "What did Ana plant?"
+    assert np.allclose(cold.vector(question), embedder.embed_query(question), atol=1e-6)

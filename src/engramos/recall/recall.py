@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -26,7 +26,8 @@ from .entities import entity_list
 from .expand import expansions
 from .fusion import rrf
 from .latest import asks_present, episodes_of, latest_valued, mentions_of_ended, outdated, speaking
-from .query import analyze
+from .query import analyze, is_dialogue
+from .query_vector import QueryEmbedder
 from .rerank import NoopReranker, Reranker, normalise
 from .validity import CURRENT, WEIGHTS, State, asks_ahead, assess, point_in_time, weight
 
@@ -46,6 +47,10 @@ class RecallEngine:
     config: Config
     reranker: Reranker
     llm: ChatModel | None = None
+    queries: QueryEmbedder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queries = QueryEmbedder(self.embedder)
 
     def search(self, space: str, req: SearchRequest, *, query_vector: np.ndarray | None = None) -> SearchResult:
         """Recall for a request: this is where a request's fields are read (a new search
@@ -99,11 +104,11 @@ class RecallEngine:
         started = time.perf_counter()
         cfg = self.config.recall
         plan = analyze(query, reference_time)
-        words = list(dict.fromkeys(plan.words))[: cfg.max_query_terms]
+        words = _search_terms(plan.words, cfg.max_query_terms, latest=is_dialogue(query))
         # a dialogue's time word said in passing only breaks ties (see .query)
         window = time_range or (None if plan.soft_time else plan.time_range)
         soft_window = plan.time_range if time_range is None and plan.soft_time else None
-        qvec = self.embedder.embed_query(query) if query_vector is None else query_vector
+        qvec = self.queries.vector(query) if query_vector is None else query_vector
         n = max(cfg.candidates, top_k)
         # superseded memories are candidates too: ranked below what replaced them, flagged,
         # and current again for a question about a time when they held (deleted ones are not)
@@ -259,6 +264,14 @@ def _cited(rec: MemoryRecord) -> list[str]:
     said = rec.metadata.get("evidence") if rec.kind == "profile" else None
     extra = [str(e) for e in said if str(e) not in rec.message_ids] if isinstance(said, list) else []
     return (rec.message_ids + extra)[:MAX_CITATIONS]
+
+
+def _search_terms(terms: list[str], limit: int, *, latest: bool) -> list[str]:
+    """A query's distinct terms, at most ``limit``: a question's first ones, a dialogue's
+    latest ones (what is being talked about now)."""
+    if not latest:
+        return list(dict.fromkeys(terms))[:limit]
+    return list(dict.fromkeys(reversed(terms)))[:limit][::-1]
 
 
 def _seed_share(rec: MemoryRecord, past: datetime | None) -> float:
