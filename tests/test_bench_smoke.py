@@ -171,3 +171,23 @@ def test_bench_memory_runs_the_three_systems_and_flags_what_changed(tmp_path):
     assert {r["lang"] for r in data["rows"]} == {"en", "zh"} and data["probes"] == len(data["rows"]) // 3
     # the baselines show every stale turn they retrieve as it is; EngramOS says it no longer holds
     assert overall["engramos"]["stale unflagged"] < overall["bm25"]["stale unflagged"]
+
+
+def test_latency_bench_on_sqlite_beside_postgres(tmp_path, monkeypatch, postgres_url):
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(_locomo_fixture()))
+    monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+    out = tmp_path / "latency.json"
+    res = CliRunner().invoke(cli, ["bench", "latency", "--data", str(data), "--postgres", postgres_url,
+                                   "--conversations", "1", "--dialogues", "10", "--json", str(out),
+                                   "--results", str(tmp_path / "r")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    results = json.loads(out.read_text())
+    assert [b["backend"] for b in results["backends"].values()] == ["sqlite", "postgres"]
+    for backend in results["backends"].values():
+        rows = backend["rows"]
+        assert len(rows) == 5 and all(r["p50"] > 0 for r in rows.values() if r["n"])
+        assert any("whole text embedded" in name for name in rows)
+    assert "PostgreSQL p50 / p95 / p99 ms" in (tmp_path / "r" / "latency.md").read_text()
+    bad = CliRunner().invoke(cli, ["bench", "latency", "--data", str(data), "--dialogues", "5"])
+    assert bad.exit_code == 2 and "--dialogues" in bad.output

@@ -324,3 +324,35 @@ def test_an_index_build_short_of_memory_is_logged_as_a_warning(postgres_url, cap
     assert any("maintenance_work_mem" in r.getMessage() for r in caplog.records)
     assert s._q("SELECT count(*) FROM pg_indexes WHERE indexname = 'vectors_hnsw_64'")[0][0] == 1
     s.close()
+
+
+def test_planner_statistics_follow_an_ingestion_that_doubles_the_table(postgres_url):
+    """Searches right after an ingestion were planned on the statistics of a table a
+    fraction of its size: the store analyses once its writes reach half the table."""
+    import numpy as np
+
+    from engramos._util import utcnow
+    from engramos.store.postgres import connection
+    from engramos.store.postgres import store as pg
+    from engramos.types import MemoryRecord
+
+    def batch(start: int, n: int) -> list[MemoryRecord]:
+        return [MemoryRecord(id=f"mem_{i:05d}", space="s", kind="fact", user_id="u", conversation_id="c",
+                             text=f"row {i}", observed_at=utcnow(), created_at=utcnow(), updated_at=utcnow())
+                for i in range(start, start + n)]
+
+    def analysed() -> tuple[int, float]:
+        (count, tuples), = s._q("SELECT s.analyze_count, c.reltuples FROM pg_stat_user_tables s "
+                                "JOIN pg_class c ON c.oid = s.relid WHERE s.relname = 'memories'")
+        return int(count), float(tuples)
+
+    s = pg.PostgresStore(postgres_url, max_size=2)
+    vecs = np.ones((connection.ANALYZE_MIN_ROWS, 8), dtype=np.float32)
+    s.insert_memories(batch(0, connection.ANALYZE_MIN_ROWS - 1), vecs[:-1], "m")
+    assert analysed()[0] == 0  # below the threshold: left to autovacuum
+    s.insert_memories(batch(connection.ANALYZE_MIN_ROWS - 1, 1), vecs[:1], "m")
+    count, tuples = analysed()
+    assert count == 1 and tuples == connection.ANALYZE_MIN_ROWS
+    s.insert_memories(batch(connection.ANALYZE_MIN_ROWS, 400), vecs[:400], "m")
+    assert analysed()[0] == 1  # 400 more is less than half the table
+    s.close()

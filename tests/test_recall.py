@@ -67,13 +67,12 @@ def test_explicit_time_range_and_kind_filters(loaded: Memory):
     assert res.hits[0].memory.observed_at.month == 6
 
 
-def test_expansion_reaches_neighbours_cell_episode_and_scene(loaded: Memory):
+def test_expansion_reaches_neighbours_and_the_cell_episode(loaded: Memory):
     from engramos.recall.expand import expansions
     from engramos.records import turn_id
 
     [seed] = [m for m in loaded.list(kinds=["fact", "foresight"]).items if "pottery" in m.text]
-    found = expansions(loaded._store, loaded.space, [(seed, 1.0)], loaded._embedder.embed_query("pottery"),
-                       loaded.config.recall)
+    found = expansions(loaded._store, loaded.space, [(seed, 1.0)], loaded.config.recall)
     msgs = loaded.messages("conv")
     pos = next(i for i, m in enumerate(msgs) if m.id == seed.message_ids[0])
     neighbours = {i for i, _, how in found if how == "neighbour"}

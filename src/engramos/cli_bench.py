@@ -20,13 +20,13 @@ def bench() -> None:
 
 
 def _bench_output(state: State, results: dict[str, Any], stem: str, json_out: str | None, folder: str) -> None:
-    from .bench.report import markdown, scale_markdown, write
+    from .bench.report import render, write
 
     paths = write(results, Path(folder), stem, Path(json_out) if json_out else None)
     if state.as_json:
         click.echo(json.dumps(results, indent=2, default=str))
         return
-    click.echo(markdown(results) if "systems" in results else scale_markdown(results))
+    click.echo(render(results))
     click.echo(click.style("written: " + ", ".join(str(p) for p in paths.values()), dim=True))
 
 
@@ -187,6 +187,42 @@ def bench_scale(state: State, sizes: str, users: int, queries: int, db: str | No
                                       users=users, queries=queries, db=db or state.config.db,
                                       writers=writers, bulk=bulk, progress=_progress(state))
         _bench_output(state, results, "scale", json_out, folder)
+
+
+@bench.command(name="latency")
+@click.option("--data", "data", envvar="ENGRAM_LOCOMO", default=DEFAULT_LOCOMO, show_default=True,
+              help="LoCoMo-shaped file (or ENGRAM_LOCOMO).")
+@click.option("--postgres", default=None, metavar="URL",
+              help="Also measure on this PostgreSQL database (postgresql://..., an empty one).")
+@click.option("--conversations", "n_locomo", default=2, show_default=True, help="LoCoMo conversations asked.")
+@click.option("--dialogues", "n_dialogues", default=150, show_default=True,
+              help="Dialogue queries of each kind on the long conversation.")
+@click.option("--json", "json_out", default=None, help="Also write the JSON results to this file.")
+@click.option("--results", "folder", default="results", show_default=True, help="Folder for JSON and markdown.")
+@pass_state
+def bench_latency(state: State, data: str, postgres: str | None, n_locomo: int, n_dialogues: int,
+                  json_out: str | None, folder: str) -> None:
+    """Search latency with the query embedding, on LoCoMo and on one conversation of
+    1,500+ short messages (questions and dialogue queries), SQLite beside PostgreSQL."""
+    import tempfile
+
+    from .bench import load_locomo
+    from .bench.latency import benchmark_latency
+    from .providers.embeddings import make_embedder
+
+    with _errors(state):
+        path = Path(data)
+        if not path.is_file():
+            raise InvalidInputError("--data", f"{path} not found; pass the LoCoMo file with --data")
+        if not 1 <= n_locomo <= 10:
+            raise InvalidInputError("--conversations", "must be between 1 and 10")
+        if not 10 <= n_dialogues <= 2000:
+            raise InvalidInputError("--dialogues", "must be between 10 and 2000")
+        with tempfile.TemporaryDirectory(prefix="engram-latency-") as home:
+            results = benchmark_latency(Path(home), make_embedder(state.config.embedder), load_locomo(path),
+                                        postgres=postgres, n_locomo=n_locomo, n_dialogues=n_dialogues,
+                                        progress=_progress(state))
+        _bench_output(state, results, "latency", json_out, folder)
 
 
 @bench.command(name="load")

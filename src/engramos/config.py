@@ -93,7 +93,6 @@ class RecallConfig(BaseModel):
     neighbours: int = Field(default=1, ge=0, le=5)
     expand_seeds: int = Field(default=10, ge=0, le=200)  # how many top hits are expanded
     expand_cell: bool = True
-    expand_scene: bool = True
     budget_tokens: int = Field(default=1024, ge=32)
     # full-text search takes a query's first distinct terms only: a 4,000-character query
     # costs what a long question does, not 600 index lookups

@@ -108,6 +108,7 @@ class Memory:
 
     # ------------------------------------------------------------------ life
     def close(self) -> None:
+        self._engine.close()
         if self._owns_store:
             self._store.close()
 

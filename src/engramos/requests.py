@@ -46,7 +46,7 @@ class SearchRequest(BaseModel):
     as_of: datetime | None = Field(default=None, description="Judge what was true at this time (a superseded "
                                    "fact that still held then counts as current); default: a time the query "
                                    "names, else the reference time.")
-    expand: bool = Field(default=True, description="Add neighbouring turns, cell episodes and scene episodes.")
+    expand: bool = Field(default=True, description="Add neighbouring turns and cell episodes.")
     agentic: bool = Field(default=False, description="With an LLM: check the evidence and, if it is not "
                           "enough, search again with complementary queries.")
     collapse: bool = Field(default=True, description="Count distinct evidence: a turn, its facts and its "

@@ -137,7 +137,7 @@ class Hit(BaseModel):
     score: float
     scores: Scores
     citations: list[Citation] = Field(default_factory=list)
-    via: str = "direct"  # "direct", or how an expansion reached it: "cell", "neighbour", "scene"
+    via: str = "direct"  # "direct", or how an expansion reached it: "cell", "neighbour"
     # true at the time the question is about? ranked below current hits when not
     validity: Validity = "current"
     note: str | None = None  # why not current: "until 3 May 2024; replaced by: ..."

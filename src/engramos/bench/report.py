@@ -153,13 +153,42 @@ def write(results: dict[str, Any], folder: Path, stem: str, json_out: Path | Non
              "plot": folder / f"{stem}.png"}
     paths["json"].parent.mkdir(parents=True, exist_ok=True)
     paths["json"].write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+    paths["markdown"].write_text(render(results))
     if "systems" in results:
-        paths["markdown"].write_text(markdown(results))
         plot_budgets(results, paths["plot"])
-    else:
-        paths["markdown"].write_text(scale_markdown(results))
+    elif "layouts" in results:
         plot_scale(results, paths["plot"])
+    else:
+        del paths["plot"]
     return paths
+
+
+def render(results: dict[str, Any]) -> str:
+    """The markdown of any bench's results."""
+    if "systems" in results:
+        return markdown(results)
+    if "layouts" in results:
+        return scale_markdown(results)
+    return latency_markdown(results)
+
+
+def latency_markdown(results: dict[str, Any]) -> str:
+    """One row per workload, one column group per backend."""
+    names = list(results["backends"])
+    lines = [f"### search latency, query embedding included ({results['machine']['date']}, "
+             f"{results['machine'].get('cpus', '?')} CPUs)", "",
+             "| workload | n | " + " | ".join(f"{b} p50 / p95 / p99 ms" for b in names) + " |",
+             "|---|---|" + "---|" * len(names)]
+    first = results["backends"][names[0]]["rows"]
+    for row in first:
+        cells = []
+        for b in names:
+            r = results["backends"][b]["rows"].get(row, {})
+            cells.append(f"{r.get('p50')} / {r.get('p95')} / {r.get('p99')}")
+        lines.append(f"| {row} | {first[row]['n']} | " + " | ".join(cells) + " |")
+    lines += ["", f"Dialogue queries: {results['dialogue_chars_mean']} characters on average; "
+              f"the long conversation has {results['long_messages']} messages."]
+    return "\n".join(lines) + "\n"
 
 
 def scale_markdown(results: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ from ..providers.embeddings import Embedder
 from ..text import split_sentences
 from .query import is_dialogue
 
-DIALOGUE_VECTOR_CHARS = 240
+DIALOGUE_VECTOR_CHARS = 200
 RECENCY_DECAY = 0.7  # a line's weight against the one after it
 CACHE_SIZE = 4096
 

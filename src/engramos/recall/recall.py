@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -49,8 +50,14 @@ class RecallEngine:
     llm: ChatModel | None = None
     queries: QueryEmbedder = field(init=False)
 
+    _embedding: ThreadPoolExecutor = field(init=False)
+
     def __post_init__(self) -> None:
         self.queries = QueryEmbedder(self.embedder)
+        self._embedding = ThreadPoolExecutor(max_workers=2, thread_name_prefix="engram-query-embedding")
+
+    def close(self) -> None:
+        self._embedding.shutdown(wait=True)
 
     def search(self, space: str, req: SearchRequest, *, query_vector: np.ndarray | None = None) -> SearchResult:
         """Recall for a request: this is where a request's fields are read (a new search
@@ -108,16 +115,22 @@ class RecallEngine:
         # a dialogue's time word said in passing only breaks ties (see .query)
         window = time_range or (None if plan.soft_time else plan.time_range)
         soft_window = plan.time_range if time_range is None and plan.soft_time else None
-        qvec = self.queries.vector(query) if query_vector is None else query_vector
+        # the query is embedded while full-text search runs (the embedder releases the GIL;
+        # PostgreSQL's BM25 over a dialogue's terms takes as long as the embedding)
+        embedding = self._embedding.submit(self.queries.vector, query) if query_vector is None \
+            else _ready(query_vector)
         n = max(cfg.candidates, top_k)
         # superseded memories are candidates too: ranked below what replaced them, flagged,
         # and current again for a question about a time when they held (deleted ones are not)
         wide = filters if filters.include_inactive else filters.model_copy(update={"include_inactive": True})
         text_hits = self.store.search_text(space, words, wide, limit=n)
+        window_text = self.store.search_text(space, words, wide, limit=n, time_range=window) \
+            if window is not None else []
+        qvec = embedding.result()
         vec_hits = self.store.search_vectors(space, qvec, wide, limit=n)
         lists = [(text_hits, 1.0), (vec_hits, 1.0)]
         if window is not None:
-            lists += [(self.store.search_text(space, words, wide, limit=n, time_range=window), 1.0),
+            lists += [(window_text, 1.0),
                       (self.store.search_vectors(space, qvec, wide, limit=n, time_range=window), 1.0)]
         bm25 = {i: s for ranked, _ in lists[::2] for i, s in ranked}
         cosine = {i: s for ranked, _ in lists[1::2] for i, s in ranked}
@@ -149,7 +162,7 @@ class RecallEngine:
             # a statement the present-value guess will flag lends its neighbours no more
             # than it keeps itself
             guessed = set(outdated(records, speaking(records, list(scores), asked), {})) if present else set()
-            self._expand(space, records, scores, via, qvec, top_k, filters, wide, at if past_point else None,
+            self._expand(space, records, scores, via, top_k, filters, wide, at if past_point else None,
                          guessed)
         self._rerank(query, records, scores)
         states = self._validity(space, query, records, scores, reference_time, as_of, window,
@@ -163,16 +176,16 @@ class RecallEngine:
                             wants_date=plan.wants_date, took_ms=(time.perf_counter() - started) * 1000)
 
     def _expand(self, space: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
-                via: dict[str, str], qvec: np.ndarray, top_k: int, filters: Filters, wide: Filters,
+                via: dict[str, str], top_k: int, filters: Filters, wide: Filters,
                 past: datetime | None, guessed: set[str]) -> None:
-        """Memories near the best candidates (their cell, neighbours, scene).  A superseded
+        """Memories near the best candidates (their cell episode, neighbouring turns).  A superseded
         seed lends its neighbours only the share of its score it will keep (unless the
         question is about a ``past`` time when it may have held)."""
         n_seeds = min(top_k, self.config.recall.expand_seeds)
         best = sorted(scores, key=lambda i: -scores[i].final)[:n_seeds]
         share = {i: WEIGHTS["outdated"] if i in guessed else _seed_share(records[i], past) for i in best}
         seeds = [(records[i], scores[i].final * share[i]) for i in best]
-        found = expansions(self.store, space, seeds, qvec, self.config.recall)
+        found = expansions(self.store, space, seeds, self.config.recall)
         new_ids = [i for i, _, _ in found if i not in records]
         for rec in self.store.get_memories(space, list(dict.fromkeys(new_ids))):
             if _admits(filters, wide, rec):
@@ -264,6 +277,12 @@ def _cited(rec: MemoryRecord) -> list[str]:
     said = rec.metadata.get("evidence") if rec.kind == "profile" else None
     extra = [str(e) for e in said if str(e) not in rec.message_ids] if isinstance(said, list) else []
     return (rec.message_ids + extra)[:MAX_CITATIONS]
+
+
+def _ready(vector: np.ndarray) -> Future[np.ndarray]:
+    done: Future[np.ndarray] = Future()
+    done.set_result(vector)
+    return done
 
 
 def _search_terms(terms: list[str], limit: int, *, latest: bool) -> list[str]:

@@ -42,6 +42,7 @@ class MemoriesMixin(PostgresConnection):
             # executemany runs in pipeline mode: one round trip per batch, not per row
             cur.executemany(f"INSERT INTO memories ({_MEM}, observed_at, t_start, t_end, tsv, doc_len) VALUES "
                             f"({', '.join(['%s'] * 23)}, %s, %s, %s, %s::tsvector, %s)", rows)
+            self._note_growth(len(rows))
             if vectors is None or model_id is None:
                 return
             cur.execute("SELECT id, pk FROM memories WHERE id = ANY(%s)", ([r.id for r in records],))
