@@ -328,7 +328,8 @@ def test_an_index_build_short_of_memory_is_logged_as_a_warning(postgres_url, cap
 
 def test_planner_statistics_follow_an_ingestion_that_doubles_the_table(postgres_url):
     """Searches right after an ingestion were planned on the statistics of a table a
-    fraction of its size: the store analyses once its writes reach half the table."""
+    fraction of its size: the store analyses once a tenth of the table (and
+    ANALYZE_MIN_ROWS) has changed."""
     import numpy as np
 
     from engramos._util import utcnow
@@ -354,5 +355,8 @@ def test_planner_statistics_follow_an_ingestion_that_doubles_the_table(postgres_
     count, tuples = analysed()
     assert count == 1 and tuples == connection.ANALYZE_MIN_ROWS
     s.insert_memories(batch(connection.ANALYZE_MIN_ROWS, 400), vecs[:400], "m")
-    assert analysed()[0] == 1  # 400 more is less than half the table
+    assert analysed()[0] == 1  # 400 more is below the threshold again
+    s.insert_memories(batch(connection.ANALYZE_MIN_ROWS + 400, 200), vecs[:200], "m")
+    count, tuples = analysed()
+    assert count == 2 and tuples == connection.ANALYZE_MIN_ROWS + 600
     s.close()
