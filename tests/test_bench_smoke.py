@@ -183,7 +183,7 @@ def test_latency_bench_on_sqlite_beside_postgres(tmp_path, monkeypatch, postgres
                                    "--results", str(tmp_path / "r")], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     results = json.loads(out.read_text())
-    assert [b["backend"] for b in results["backends"].values()] == ["sqlite", "postgres"]
+    assert [b["backend"] for b in results["backends"].values()] == ["sqlite", "postgresql"]
     for backend in results["backends"].values():
         rows = backend["rows"]
         assert len(rows) == 5 and all(r["p50"] > 0 for r in rows.values() if r["n"])

@@ -80,7 +80,11 @@ def benchmark_load(config: Config | None = None, *, clients: int = 32, seconds: 
     from .runner import machine
 
     home = Path(tempfile.mkdtemp(prefix="engram-load-"))
-    cfg = (config or Config()).model_copy(update={"home": home, "space": "load"})
+    base = config or Config()
+    # capacity, not the per-key rate limit (tests/test_server.py covers that): one key
+    # sends every request here, and cached query embeddings take it past 100 a second
+    cfg = base.model_copy(update={"home": home, "space": "load", "limits": base.limits.model_copy(
+        update={"requests_per_second": None})})
     app = create_app(cfg, embedder=embedder, process_inline=True)
     _, secret = app.state.spaces.root.admin.create_key("load", "write", space="load")
     with socket.socket() as s:
