@@ -191,3 +191,23 @@ def test_latency_bench_on_sqlite_beside_postgres(tmp_path, monkeypatch, postgres
     assert "PostgreSQL p50 / p95 / p99 ms" in (tmp_path / "r" / "latency.md").read_text()
     bad = CliRunner().invoke(cli, ["bench", "latency", "--data", str(data), "--dialogues", "5"])
     assert bad.exit_code == 2 and "--dialogues" in bad.output
+
+
+def test_the_dialogue_variant_asks_each_question_after_the_recent_turns(tmp_path, monkeypatch):
+    from engramos.bench.datasets import load_locomo
+    from engramos.bench.variants import DIALOGUE_CONTEXT, dialogue
+
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(_locomo_fixture()))
+    [orig], [conv] = load_locomo(data), dialogue(load_locomo(data))
+    for before, after in zip(orig.questions, conv.questions, strict=True):
+        *recent, last = after.text.splitlines()
+        assert last == before.text and after.evidence_turns == before.evidence_turns
+        assert recent[-1] == orig.sessions[-1][2][-1].render() and len("".join(recent)) <= DIALOGUE_CONTEXT
+    monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+    out = tmp_path / "out.json"
+    res = CliRunner().invoke(cli, ["bench", "locomo", "--data", str(data), "--variant", "dialogue", "--json",
+                                   str(out), "--results", str(tmp_path / "results")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["variant"] == "dialogue"
+    assert "(dialogue variant)" in (tmp_path / "results" / "locomo-dialogue.md").read_text()

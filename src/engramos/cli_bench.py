@@ -69,8 +69,9 @@ DEFAULT_LOCOMO = "../shared/data/locomo/locomo10.json"
 @click.option("--quick", is_flag=True, help="The first two conversations only.")
 @click.option("--limit", type=int, default=None, help="The first N conversations.")
 @click.option("--peers", default="", help="Comma-separated peers to run too: mem0.")
-@click.option("--variant", type=click.Choice(["original", "informal"]), default="original", show_default=True,
-              help="informal: each turn split into short chat messages, some lower-cased without punctuation.")
+@click.option("--variant", type=click.Choice(["original", "informal", "dialogue"]), default="original",
+              show_default=True, help="informal: each turn split into short chat messages, some lower-cased "
+              "without punctuation; dialogue: each question asked after the last lines of the final session.")
 @click.option("--json", "json_out", default=None, help="Also write the JSON results to this file.")
 @click.option("--results", "folder", default="results", show_default=True, help="Folder for JSON, markdown, PNG.")
 @_qa_options
@@ -88,14 +89,14 @@ def bench_locomo(state: State, data: str, quick: bool, limit: int | None, peers:
             raise InvalidInputError("--data", f"{path} not found; pass the LoCoMo file with --data")
         settings = _qa_settings(state, qa, qa_budget, judge_runs, qa_systems)
         convs = load_locomo(path, limit=2 if quick else limit)
-        if variant == "informal":
-            from .bench.variants import informal
+        if variant != "original":
+            from .bench import variants
 
-            convs = informal(convs)
+            convs = variants.informal(convs) if variant == "informal" else variants.dialogue(convs)
         results = benchmark("locomo", convs, peers=[p for p in peers.split(",") if p],
                             progress=_progress(state), data_path=str(path), config=state.config, qa=settings)
         results["variant"] = variant
-        name = ("locomo-quick" if quick else "locomo") + ("-informal" if variant == "informal" else "")
+        name = ("locomo-quick" if quick else "locomo") + ("" if variant == "original" else f"-{variant}")
         _bench_output(state, results, name, json_out, folder)
 
 

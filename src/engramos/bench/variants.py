@@ -5,13 +5,20 @@ boundaries into short messages a few seconds apart, and a share of the pieces is
 with its punctuation dropped ("omg that's amazing" rather than "Oh my god, that's amazing!").
 A gold turn's evidence is every piece of it: retrieving any piece counts as retrieving the
 turn (``Conversation.parent``), so the metrics stay comparable with the original's.  The
-same seed gives the same variant."""
+same seed gives the same variant.
+
+``dialogue``: each question asked the way an agent asks, with its recent turns: the
+query is the last lines of the conversation's final session (up to ``DIALOGUE_CONTEXT``
+characters, ``Speaker: text`` a line) followed by the question on a line of its own.
+The conversation and the gold evidence are the original's; what changes is a query that
+is mostly about something else."""
 
 from __future__ import annotations
 
 import random
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 from ..text import split_sentences
@@ -47,6 +54,24 @@ def _informal(conv: Conversation, rng: random.Random) -> Conversation:
     # the questions and their gold turns stay: a retrieved piece counts as its turn
     return Conversation(conv.id, sessions, list(conv.questions),
                         parent={p: tid for tid, ps in pieces_of.items() for p in ps})
+
+
+DIALOGUE_CONTEXT = 700
+
+
+def dialogue(conversations: Sequence[Conversation]) -> list[Conversation]:
+    out = []
+    for conv in conversations:
+        lines: list[str] = []
+        for t in reversed(conv.sessions[-1][2]):
+            line = t.render()
+            if lines and sum(map(len, lines)) + len(line) > DIALOGUE_CONTEXT:
+                break
+            lines.append(line)
+        recent = "\n".join(reversed(lines))
+        asked = [replace(q, text=f"{recent}\n{q.text}") for q in conv.questions]
+        out.append(Conversation(conv.id, conv.sessions, asked, dict(conv.parent)))
+    return out
 
 
 def _casual(text: str) -> str:
