@@ -217,3 +217,19 @@ def test_a_dialogue_query_embeds_its_latest_lines_once_each(embedder):
     assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-5
     question = "What did Ana plant?"
     assert np.allclose(cold.vector(question), embedder.embed_query(question), atol=1e-6)
+
+
+def test_a_dialogue_query_does_not_return_the_lines_it_holds(tmp_path, embedder):
+    with Memory(tmp_path / "said", embedder=embedder) as mem:
+        lines = [("Ana", "I finally booked the flights to Lisbon for March.", "2024-01-10T09:00:00Z", "a1"),
+                 ("Bo", "Nice! Are you staying in Alfama again?", "2024-01-10T09:01:00Z", "a2"),
+                 ("Ana", "Yes, the same little flat near the tram stop.", "2024-01-10T09:02:00Z", "a3"),
+                 ("Ana", "We went to Lisbon in 2019 and loved the tram 28 ride.", "2023-06-01T10:00:00Z", "o1")]
+        mem.add([{"speaker": s, "text": t, "timestamp": ts, "id": i} for s, t, ts, i in lines],
+                user_id="ana", conversation_id="c", flush=True)
+        dialogue = "\n".join(f"{s}: {t}" for s, t, _, _ in lines[:3]) + "\nBo: when were you there before?"
+        res = mem.search(dialogue, user_id="ana", reference_time="2024-01-10T09:03:00Z", collapse=False)
+        cited = [{c.label() for c in h.citations} for h in res.hits]
+        assert cited and cited[0] == {"o1"}  # the news: what the dialogue does not already say
+        assert not any(c <= {"a1", "a2", "a3"} for c in cited)  # the caller's own lines are not hits
+        assert all(h.memory.kind != "episode" or h.via == "cell" for h in res.hits)

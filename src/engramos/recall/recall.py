@@ -21,6 +21,7 @@ from ..records import time_span
 from ..requests import SearchRequest
 from ..store.base import Store
 from ..types import Citation, Covered, Filters, Hit, MemoryRecord, Scores, SearchResult, TimeRange
+from .dialogue import news_share
 from .distinct import Group
 from .distinct import collapse as collapse_groups
 from .entities import entity_list
@@ -111,7 +112,8 @@ class RecallEngine:
         started = time.perf_counter()
         cfg = self.config.recall
         plan = analyze(query, reference_time)
-        words = _search_terms(plan.words, cfg.max_query_terms, latest=is_dialogue(query))
+        dialogue = is_dialogue(query)
+        words = _search_terms(plan.words, cfg.max_query_terms, latest=dialogue)
         # a dialogue's time word said in passing only breaks ties (see .query)
         window = time_range or (None if plan.soft_time else plan.time_range)
         soft_window = plan.time_range if time_range is None and plan.soft_time else None
@@ -149,6 +151,8 @@ class RecallEngine:
             rec = records.get(mid)
             if rec is None or not _admits(filters, wide, rec):  # the one filter test, on every path
                 continue
+            if rec.kind == "episode" and dialogue:
+                continue  # a bag of lines matches a bag of lines: reached through its cell only
             boost = _time_boost(rec, window, plan.wants_date) + _slot_boost(rec, asked) + \
                 _time_boost(rec, soft_window, False) * SOFT_TIME_SHARE
             scores[mid] = Scores(bm25=bm25.get(mid), vector=cosine.get(mid), entity=entity.get(mid),
@@ -157,13 +161,18 @@ class RecallEngine:
         present = asks_present(query, asked) and window is None and as_of is None
         if present:
             _prefer_latest(records, scores, asked)
+        if dialogue:  # what the caller sent is no news (before expansion: it seeds none)
+            self._discount_said(space, query, records, scores, list(scores))
         if expand:
             at, past_point = point_in_time(reference_time, as_of, window)
             # a statement the present-value guess will flag lends its neighbours no more
             # than it keeps itself
             guessed = set(outdated(records, speaking(records, list(scores), asked), {})) if present else set()
+            direct = set(scores)
             self._expand(space, records, scores, via, top_k, filters, wide, at if past_point else None,
                          guessed)
+            if dialogue:
+                self._discount_said(space, query, records, scores, [i for i in scores if i not in direct])
         self._rerank(query, records, scores)
         states = self._validity(space, query, records, scores, reference_time, as_of, window,
                                 asked if present else set(), asked, wide)
@@ -199,6 +208,17 @@ class RecallEngine:
                 via[mid] = how
             elif prev.final < score:
                 scores[mid] = prev.model_copy(update={"final": score})
+
+    def _discount_said(self, space: str, query: str, records: dict[str, MemoryRecord], scores: dict[str, Scores],
+                       ids: list[str]) -> None:
+        """A memory made only of lines the query holds is dropped; one that holds some
+        keeps the share of its score that is news (:mod:`.dialogue`)."""
+        for mid, share in news_share(self.store, space, query, {i: records[i] for i in ids}).items():
+            if share <= 0.0:
+                del scores[mid]
+                continue
+            sc = scores[mid]
+            scores[mid] = sc.model_copy(update={"final": sc.final * share})
 
     def _rerank(self, query: str, records: dict[str, MemoryRecord], scores: dict[str, Scores]) -> None:
         if isinstance(self.reranker, NoopReranker):
