@@ -263,6 +263,9 @@ class RecallEngine:
             flagged = outdated(records, speaking(records, list(states), present_slots), states, present_slots)
             states.update(flagged)
             states.update(episodes_of({m: records[m] for m in states}, flagged, states))
+        # the guesses read every record known (a memory dropped as no news, an episode a
+        # dialogue query reaches only through its cell): keep the states of candidates
+        states = {m: st for m, st in states.items() if m in scores}
         open_plans = any(s.validity == "current" and scored[m].kind == "foresight" for m, s in states.items())
         ahead = asks_ahead(query)
         for mid, state in states.items():
