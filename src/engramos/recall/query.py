@@ -32,6 +32,7 @@ class QueryPlan:
     time_range: TimeRange | None
     wants_date: bool
     soft_time: bool = False  # the range came from a dialogue's earlier lines: a tie-breaker only
+    dialogue: bool = False  # the query is a dialogue (see is_dialogue)
 
 
 def is_dialogue(query: str) -> bool:
@@ -58,7 +59,8 @@ def analyze(query: str, reference_time: datetime) -> QueryPlan:
         said = {w for m in mentions for w in words(m.text)}
         terms = [w for w in terms if w not in said]
     return QueryPlan(text=query, words=terms, time_range=time_range,
-                     wants_date=bool(_WHEN_RE.search(last)), soft_time=soft and time_range is not None)
+                     wants_date=bool(_WHEN_RE.search(last)), soft_time=soft and time_range is not None,
+                     dialogue=dialogue)
 
 
 def _last_line(query: str) -> str:

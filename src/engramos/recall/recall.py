@@ -28,7 +28,7 @@ from .entities import entity_list
 from .expand import expansions
 from .fusion import rrf
 from .latest import asks_present, episodes_of, latest_valued, mentions_of_ended, outdated, speaking
-from .query import analyze, is_dialogue
+from .query import analyze
 from .query_vector import QueryEmbedder
 from .rerank import NoopReranker, Reranker, normalise
 from .validity import CURRENT, WEIGHTS, State, asks_ahead, assess, point_in_time, weight
@@ -112,7 +112,7 @@ class RecallEngine:
         started = time.perf_counter()
         cfg = self.config.recall
         plan = analyze(query, reference_time)
-        dialogue = is_dialogue(query)
+        dialogue = plan.dialogue
         words = _search_terms(plan.words, cfg.max_query_terms, latest=dialogue)
         # a dialogue's time word said in passing only breaks ties (see .query)
         window = time_range or (None if plan.soft_time else plan.time_range)
