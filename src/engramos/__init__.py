@@ -2,6 +2,7 @@
 
 The public surface is pinned here; everything else is implementation."""
 
+from ._version import VERSION
 from .admin import Admin
 from .client import AsyncClient, Client
 from .config import (
@@ -55,7 +56,7 @@ from .types import (
     TimeRange,
 )
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "AddResult",

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Awaitable, Callable
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from .errors import EngramError, InvalidInputError, NotFoundError, ServerError, error_classes
+from .cube import ImportReport, Manifest, OnConflict
+from .errors import CubeError, EngramError, InvalidInputError, NotFoundError, ServerError, error_classes
 from .requests import AnswerRequest, ContextRequest, SearchRequest
 from .types import (
     AddResult,
@@ -44,6 +48,9 @@ def _error(resp: httpx.Response) -> EngramError:
     if code == "invalid_input":
         field = err.get("field", "request")
         return InvalidInputError(field, message.removeprefix(f"{field}: "))
+    if code == "invalid_cube":
+        part = err.get("part")
+        return CubeError(message.removeprefix(f"{part}: ") if part else message, part)
     if code == "not_found":
         exc = NotFoundError("resource", "?")
         exc.args = (message,)
@@ -73,6 +80,26 @@ class Call(Generic[T]):
 
 def _params(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _size(f: IO[bytes]) -> int:
+    """Bytes left to read in ``f`` (0 when it cannot tell: a pipe)."""
+    try:
+        here = f.tell()
+        end = f.seek(0, os.SEEK_END)
+        f.seek(here)
+        return end - here
+    except (OSError, ValueError):
+        return 0
+
+
+@contextmanager
+def _writer(out: str | Path | IO[bytes]) -> Iterator[IO[bytes]]:
+    if isinstance(out, str | Path):
+        with open(out, "wb") as f:
+            yield f
+    else:
+        yield out
 
 
 class _Calls:
@@ -166,6 +193,46 @@ class _Calls:
         return Call[dict[str, Any]]("GET", "/v1/health", dict[str, Any])
 
 
+class _CubeCalls:
+    """What export_cube and import_cube send; the transfer itself streams a file, so
+    :class:`Client` and :class:`AsyncClient` run these themselves."""
+
+    @staticmethod
+    def export_request(user_id: str | None, agent_id: str | None, conversation_id: str | None,
+                       sign_key: str | None, key_id: str | None) -> dict[str, Any]:
+        return {"params": _params(user_id=user_id, agent_id=agent_id, conversation_id=conversation_id, key_id=key_id),
+                "headers": _params(**{"X-Engram-Cube-Key": sign_key})}
+
+    @staticmethod
+    def import_request(as_user: str | None, on_conflict: str, reembed: bool, sign_key: str | None) -> dict[str, Any]:
+        return {"params": _params(as_user=as_user, on_conflict=on_conflict, reembed=str(reembed).lower()),
+                "headers": {"Content-Type": "application/zip", **_params(**{"X-Engram-Cube-Key": sign_key})}}
+
+    @staticmethod
+    def chunks(source: str | Path | IO[bytes], progress: Callable[[str, int, int], None] | None) -> Iterator[bytes]:
+        f = Path(source).open("rb") if isinstance(source, str | Path) else source  # noqa: SIM115 (closed below)
+        total = _size(f)
+        sent = 0
+        try:
+            while chunk := f.read(1 << 20):
+                sent += len(chunk)
+                if progress:
+                    progress("upload", sent, total)
+                yield chunk
+        finally:
+            if f is not source:
+                f.close()
+
+    @staticmethod
+    def manifest(out: str | Path | IO[bytes], start: int) -> Manifest:
+        from .cube import inspect_cube
+
+        if isinstance(out, str | Path):
+            return inspect_cube(out).manifest
+        out.seek(start)
+        return inspect_cube(out).manifest
+
+
 # Memory methods that only make sense in process: running a worker's jobs, counting
 # LLM spend of this process, and the in-process flush/job counts (the server owns them).
 IN_PROCESS_ONLY = ("flush", "run_jobs", "job_counts", "llm_usage", "conversation_owner")
@@ -247,6 +314,30 @@ class Client:
     retry = _sync(_Calls.retry)
     health = _sync(_Calls.health)
 
+    def export_cube(self, out: str | Path | IO[bytes], *, user_id: str | None = None, agent_id: str | None = None,
+                    conversation_id: str | None = None, sign_key: str | None = None,
+                    key_id: str | None = None) -> Manifest:
+        kw = _CubeCalls.export_request(user_id, agent_id, conversation_id, sign_key, key_id)
+        start = out.tell() if not isinstance(out, str | Path) else 0
+        try:
+            with self._http.stream("GET", "/v1/cube", **kw) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    raise _error(resp)
+                with _writer(out) as dst:
+                    for chunk in resp.iter_bytes(1 << 20):
+                        dst.write(chunk)
+        except httpx.HTTPError as exc:
+            raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
+        return _CubeCalls.manifest(out, start)
+
+    def import_cube(self, source: str | Path | IO[bytes], *, as_user: str | None = None,
+                    on_conflict: OnConflict = "skip", reembed: bool = True, sign_key: str | None = None,
+                    progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
+        kw = _CubeCalls.import_request(as_user, on_conflict, reembed, sign_key)
+        return self._run(Call[ImportReport]("POST", "/v1/cube", ImportReport,
+                                            content=_CubeCalls.chunks(source, progress), **kw))
+
     def close(self) -> None:
         self._http.close()
 
@@ -291,6 +382,34 @@ class AsyncClient:
     status = _async(_Calls.status)
     retry = _async(_Calls.retry)
     health = _async(_Calls.health)
+
+    async def export_cube(self, out: str | Path | IO[bytes], *, user_id: str | None = None,
+                          agent_id: str | None = None, conversation_id: str | None = None,
+                          sign_key: str | None = None, key_id: str | None = None) -> Manifest:
+        kw = _CubeCalls.export_request(user_id, agent_id, conversation_id, sign_key, key_id)
+        start = out.tell() if not isinstance(out, str | Path) else 0
+        try:
+            async with self._http.stream("GET", "/v1/cube", **kw) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    raise _error(resp)
+                with _writer(out) as dst:
+                    async for chunk in resp.aiter_bytes(1 << 20):
+                        dst.write(chunk)
+        except httpx.HTTPError as exc:
+            raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
+        return _CubeCalls.manifest(out, start)
+
+    async def import_cube(self, source: str | Path | IO[bytes], *, as_user: str | None = None,
+                          on_conflict: OnConflict = "skip", reembed: bool = True, sign_key: str | None = None,
+                          progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
+        kw = _CubeCalls.import_request(as_user, on_conflict, reembed, sign_key)
+
+        async def body() -> AsyncIterator[bytes]:
+            for chunk in _CubeCalls.chunks(source, progress):
+                yield chunk
+
+        return await self._run(Call[ImportReport]("POST", "/v1/cube", ImportReport, content=body(), **kw))
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -122,6 +122,8 @@ class LimitsConfig(BaseModel):
     max_metadata_bytes: int = Field(default=16_384, ge=64)  # one message's or memory's metadata, as JSON
     # a query, in characters (the request types refuse more than 4000 whatever this says)
     max_query_chars: int = Field(default=4_000, ge=1, le=4_000)
+    # a MemCube uploaded for import (POST /v1/cube streams to a temporary file, not memory)
+    max_cube_bytes: int = Field(default=2_000_000_000, ge=1_024)
 
     @classmethod
     def env_name(cls, field: str) -> str:

@@ -99,6 +99,22 @@ class ConflictError(EngramError):
     http_status = 409
 
 
+class CubeError(EngramError):
+    """A MemCube that cannot be read or imported: a missing, corrupt or truncated part,
+    an unknown format version, a broken reference or a bad signature.  ``part`` names the
+    part of the archive at fault (``manifest.json``, ``memories.jsonl``, ...)."""
+
+    code = "invalid_cube"
+    http_status = 422
+
+    def __init__(self, message: str, part: str | None = None) -> None:
+        self.part = part
+        super().__init__(f"{part}: {message}" if part else message)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "message": str(self), "part": self.part}
+
+
 class TooLargeError(EngramError):
     """A request over a configured limit (the limit is named in the message)."""
 

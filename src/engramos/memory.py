@@ -11,13 +11,16 @@ import builtins
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from ._util import utcnow
 from .admin import Admin
 from .config import Config
+from .cube import ON_CONFLICT, ImportReport, Manifest, OnConflict, Scope
+from .cube.export import export_cube
+from .cube.importer import import_cube
 from .errors import ConfigError, EmbeddingModelMismatchError, InvalidInputError, NotFoundError
 from .ingest.pipeline import Pipeline
 from .jobs.queue import JobQueue
@@ -356,6 +359,42 @@ class Memory:
         check_id("user_id", user_id)
         return self._store.list_memories(self.space, Filters(user_id=user_id, kinds=["profile"]), limit=1000).items
 
+    # ----------------------------------------------------------------- cubes
+    def export_cube(self, out: str | Path | IO[bytes], *, user_id: str | None = None, agent_id: str | None = None,
+                    conversation_id: str | None = None, sign_key: str | None = None,
+                    key_id: str | None = None) -> Manifest:
+        """Write a MemCube (``docs/memcube.md``) of this space, or of one user, agent or
+        conversation, to a path or a binary file; signed (HMAC-SHA256) when ``sign_key``
+        is given.  Returns its manifest."""
+        given = {k: v for k, v in (("user", user_id), ("agent", agent_id), ("conversation", conversation_id))
+                 if v is not None}
+        if len(given) > 1:
+            raise InvalidInputError("scope", "give at most one of user_id, agent_id, conversation_id")
+        for name, value in given.items():
+            check_id(f"{name}_id", value)
+        kind = next(iter(given), "space")
+        scope = Scope(kind=kind, space=self.space, user_id=user_id, agent_id=agent_id,  # type: ignore[arg-type]
+                      conversation_id=conversation_id)
+        return export_cube(self._store, scope, out, model_id=self._embedder.model_id, dim=self._embedder.dim,
+                           sign_key=sign_key.encode() if sign_key else None, key_id=key_id)
+
+    def import_cube(self, source: str | Path | IO[bytes], *, as_user: str | None = None,
+                    on_conflict: OnConflict = "skip", reembed: bool = True, sign_key: str | None = None,
+                    progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
+        """Read a MemCube into this space, which may already hold data: verified whole
+        first, then written in one transaction (ids remapped where they would collide;
+        importing the same cube twice changes nothing).  ``as_user`` files every row under
+        that user; ``on_conflict`` says what a memory already here becomes; a cube made
+        by another embedding model is re-embedded (``progress(stage, done, total)``), or
+        refused when ``reembed`` is False."""
+        check_id("as_user", as_user, required=False)
+        if on_conflict not in ON_CONFLICT:
+            raise InvalidInputError("on_conflict", f"must be one of {', '.join(ON_CONFLICT)}")
+        report = import_cube(self._store, self._embedder, self.space, source, as_user=as_user,
+                             on_conflict=on_conflict, reembed=reembed,
+                             sign_key=sign_key.encode() if sign_key else None, progress=progress)
+        return report
+
     def health(self) -> dict[str, Any]:
         report = self._store.health()
         report["embedding_model"] = self._embedder.model_id
@@ -386,7 +425,8 @@ def _in_thread(method: Callable[..., Any]) -> Any:
 # only makes sense in process (the admin part, the space switch, the context manager).
 PUBLIC_METHODS = ("add", "flush", "run_jobs", "job_counts", "jobs", "status", "retry", "llm_usage", "search",
                   "context", "answer", "get", "list", "update", "delete", "forget", "history", "users",
-                  "conversations", "conversation_owner", "messages", "scenes", "profile", "health", "close")
+                  "conversations", "conversation_owner", "messages", "scenes", "profile", "export_cube", "import_cube",
+                  "health", "close")
 
 
 class AsyncMemory:
@@ -429,6 +469,8 @@ class AsyncMemory:
     messages = _in_thread(Memory.messages)
     scenes = _in_thread(Memory.scenes)
     profile = _in_thread(Memory.profile)
+    export_cube = _in_thread(Memory.export_cube)
+    import_cube = _in_thread(Memory.import_cube)
     health = _in_thread(Memory.health)
     close = _in_thread(Memory.close)
 

@@ -21,6 +21,8 @@ from ..types import ApiKey
 from .auth import bearer_token
 
 OPEN_PATHS = ("/v1/health",)
+# bodies streamed to disk by their route, which enforces its own, larger cap as it reads
+STREAMED_PATHS = {"/v1/cube": "max_cube_bytes"}
 
 
 class TooLarge(Exception):
@@ -55,6 +57,7 @@ class Guard:
     def __init__(self, app: ASGIApp, *, authenticate: Callable[[str | None], ApiKey], limits: LimitsConfig,
                  prefix: str = "/v1/") -> None:
         self.app, self.authenticate, self.prefix, self.max_body = app, authenticate, prefix, limits.max_body_bytes
+        self.limits = limits
         self.buckets = Buckets(limits.requests_per_second, limits.burst) if limits.requests_per_second else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -79,6 +82,14 @@ class Guard:
             await _error(send, 429, limited, retry_after=wait)
             return
         length = headers.get("content-length", "")
+        streamed = STREAMED_PATHS.get(path)
+        if streamed is not None:
+            cap = int(getattr(self.limits, streamed))
+            if length.isdigit() and int(length) > cap:
+                await _error(send, 413, _too_large(cap, streamed))
+                return
+            await self.app(scope, receive, send)
+            return
         if length.isdigit() and int(length) > self.max_body:
             await _error(send, 413, _too_large(self.max_body))
             return
@@ -107,8 +118,8 @@ class Guard:
         await self.app(scope, replay, send)
 
 
-def _too_large(limit: int) -> EngramError:
-    return TooLargeError(f"the request body is over the limit max_body_bytes = {limit}")
+def _too_large(limit: int, name: str = "max_body_bytes") -> EngramError:
+    return TooLargeError(f"the request body is over the limit {name} = {limit}")
 
 
 async def _error(send: Send, status: int, exc: EngramError, *, retry_after: float | None = None) -> None:
