@@ -37,7 +37,7 @@ def run(tmp_path, monkeypatch):
     return invoke
 
 
-def test_readme_examples_run(run):
+def test_readme_examples_run(run, tmp_path):
     examples = _readme_examples()
     assert len(examples) >= 8
     memory_id = None
@@ -45,6 +45,7 @@ def test_readme_examples_run(run):
         args = shlex.split(line)[1:]
         if "MEMORY_ID" in args:
             args[args.index("MEMORY_ID")] = memory_id
+        args = [str(tmp_path / a) if a.endswith(".cube") else a for a in args]  # files out of the checkout
         result = run(*args)
         if args[:2] == ["--json", "search"]:
             hits = json.loads(result.output)["hits"]
