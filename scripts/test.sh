@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-python -m pip install --quiet --disable-pip-version-check -e ".[use,bench,server,postgres,test]"
+python -m pip install --quiet --disable-pip-version-check -e ".[use,bench,server,postgres,pii,test]"
 echo "== ruff"
 python -m ruff check src tests
 echo "== mypy"

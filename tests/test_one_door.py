@@ -181,11 +181,12 @@ LAYERS: list[set[str]] = [
     {"_util", "_version", "errors", "vocab", "validation", "filters", "types", "timenorm", "text", "config", "records",
      "requests", "formats"},
     {"store", "providers", "prompts"},
-    {"jobs", "consolidate", "recall", "ingest", "cube"},
+    {"jobs", "consolidate", "recall", "ingest", "cube", "governance"},
     {"memory", "admin"},
-    {"server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "bench", "client", "__init__"},
+    {"server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "cli_governance", "bench", "client",
+     "__init__"},
 ]
-SURFACES = ("server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "bench")
+SURFACES = ("server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "cli_governance", "bench")
 NOT_FOR_SURFACES = ("store", "ingest")
 
 

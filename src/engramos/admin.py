@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._util import new_id, utcnow
-from .errors import AuthError, InvalidInputError
+from .errors import AuthError, InvalidInputError, NotFoundError
+from .governance.pii import tokens_in
 from .requests import SearchRequest
 from .store import Store
-from .types import ApiKey, AuditEntry, KeyRole, MemoryRecord, SearchResult
+from .types import ApiKey, AuditEntry, KeyRole, MemoryRecord, Revealed, SearchResult
 from .validation import check_id
 from .vocab import KEY_ROLES
 
@@ -119,6 +120,20 @@ class Admin:
             return False
         queue.run_one(jobs[0])
         return True
+
+    # ------------------------------------------------------------------- PII
+    def reveal(self, message_id: str) -> Revealed:
+        """A message with the PII values the vault keeps for it put back (``pii.mode =
+        "vault"``); the server lets only admin keys call it, and audits each call."""
+        check_id("message_id", message_id)
+        found = self._store.get_messages(self._memory.space, [message_id])
+        if not found:
+            raise NotFoundError("message", message_id)
+        msg = found[0]
+        kept = self._store.vault_get(self._memory.space, msg.conversation_id, tokens_in([msg.content]))
+        text, values = self._memory._redactor.reveal(msg.content, kept)
+        return Revealed(message_id=msg.id, user_id=msg.user_id, agent_id=msg.agent_id,
+                        conversation_id=msg.conversation_id, text=text, values=values)
 
     # ------------------------------------------------------- check / repair
     def check(self) -> dict[str, int]:

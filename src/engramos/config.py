@@ -132,6 +132,29 @@ class LimitsConfig(BaseModel):
         return f"ENGRAM_LIMIT_{field.upper()}"
 
 
+PIIMode = Literal["off", "mask", "vault"]
+PIIDetector = Literal["email", "phone", "card", "national_id", "iban", "name"]
+DEFAULT_DETECTORS: tuple[PIIDetector, ...] = ("email", "phone", "card", "national_id", "iban")
+
+
+class PIIConfig(BaseModel):
+    """Redaction of personal data at ingestion (docs/security.md).  ``mode`` for every
+    space, ``spaces`` overriding it per space: ``off`` (default) stores text as given;
+    ``mask`` stores a typed placeholder (``[EMAIL]``) instead of each value found;
+    ``vault`` stores a token (``[EMAIL:3fa9c1d2e0b4]``) and keeps the value encrypted
+    with ``vault_key``, readable back only through an admin key."""
+
+    mode: PIIMode = "off"
+    spaces: dict[str, PIIMode] = Field(default_factory=dict)
+    # person names are off by default: they are what a memory is about
+    detectors: list[PIIDetector] = Field(default_factory=lambda: list(DEFAULT_DETECTORS))
+    phone_region: str = Field(default="US", min_length=2, max_length=2)  # for numbers without a country code
+    vault_key: str | None = None  # a Fernet key (`engram pii new-key`); only the CLI/server read it from the env
+
+    def mode_for(self, space: str) -> PIIMode:
+        return self.spaces.get(space, self.mode)
+
+
 class Config(BaseModel):
     home: Path = Field(default_factory=lambda: Path("~/.engram").expanduser())
     # A database URL (postgresql://... or sqlite:///...); None: the SQLite file in ``home``.
@@ -145,6 +168,7 @@ class Config(BaseModel):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    pii: PIIConfig = Field(default_factory=PIIConfig)
     max_message_chars: int = Field(default=32_000, ge=1)
     process_inline: bool = True  # library mode: run the jobs that add() enqueues at once
 
@@ -183,6 +207,12 @@ class Config(BaseModel):
                 url=env.get("ENGRAM_RERANKER_URL"),
                 api_key=env.get("ENGRAM_RERANKER_API_KEY"),
             )
+        if env.get("ENGRAM_PII_MODE") or env.get("ENGRAM_PII_VAULT_KEY"):
+            try:
+                data["pii"] = PIIConfig.model_validate({"mode": env.get("ENGRAM_PII_MODE") or "off",
+                                                        "vault_key": env.get("ENGRAM_PII_VAULT_KEY")})
+            except ValidationError as exc:
+                raise ConfigError(f"ENGRAM_PII_MODE: {exc.errors()[0]['msg']}") from exc
         limits = {f: (None if env[LimitsConfig.env_name(f)].lower() in ("none", "off") else
                       env[LimitsConfig.env_name(f)])
                   for f in LimitsConfig.model_fields if env.get(LimitsConfig.env_name(f))}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import dataclasses
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from .cube import ON_CONFLICT, ImportReport, Manifest, OnConflict, Scope
 from .cube.export import export_cube
 from .cube.importer import import_cube
 from .errors import ConfigError, EmbeddingModelMismatchError, InvalidInputError, NotFoundError
+from .governance.pii import Redactor, Sealed
 from .ingest.pipeline import Pipeline
 from .jobs.queue import JobQueue
 from .prompts.recall_prompts import ANSWER
@@ -49,7 +51,7 @@ from .types import (
     SearchResult,
     default_conversation,
 )
-from .validation import check_id, check_metadata, clean_text, normalize_messages, validated
+from .validation import MessageIn, check_id, check_metadata, clean_text, normalize_messages, validated
 from .vocab import JOB_STATUSES, JobStatus
 
 
@@ -82,6 +84,7 @@ class Memory:
                                backoff_seconds=cfg.jobs.backoff_seconds, max_attempts=cfg.jobs.max_attempts)
         self._pipeline = Pipeline(self._store, self._embedder, cfg, self._queue, self._llm)
         self._engine = RecallEngine(self._store, self._embedder, cfg, self._reranker, self._llm)
+        self._redactor = Redactor(cfg.pii)
         self.admin = Admin(self)
 
     def _check_embedding_model(self) -> None:
@@ -142,14 +145,28 @@ class Memory:
         parsed = normalize_messages(messages, max_chars=self.config.max_message_chars, default_time=utcnow(),
                                     max_messages=limits.max_messages_per_request,
                                     max_metadata_bytes=limits.max_metadata_bytes)
+        parsed, sealed = self._redact_messages(parsed)
         stored = self._pipeline.store_messages(self.space, parsed, user_id=user, agent_id=agent,
-                                               conversation_id=conv, session_id=session, flush=flush)
+                                               conversation_id=conv, session_id=session, flush=flush,
+                                               sealed=sealed)
         inline = self.config.process_inline if process is None else process
         ran = self.run_jobs() if inline else 0
         return AddResult(message_ids=stored.message_ids, inserted=stored.inserted,
                          duplicates=len(parsed) - stored.inserted, jobs_run=ran,
                          pending_jobs=self.job_counts()["pending"],
                          job_ids=[stored.job_id] if stored.job_id else [])
+
+    def _redact_messages(self, parsed: builtins.list[MessageIn]) -> tuple[builtins.list[MessageIn],
+                                                                          builtins.list[Sealed]]:
+        """PII replaced as the space's mode says (``config.pii``), before anything is stored."""
+        if self._redactor.mode(self.space) == "off":
+            return parsed, []
+        out, sealed = [], []
+        for m in parsed:
+            text, found = self._redactor.redact(self.space, m.content)
+            out.append(dataclasses.replace(m, content=text))
+            sealed += found
+        return out, sealed
 
     def flush(self, *, user_id: str | None = None, conversation_id: str | None = None) -> int:
         """Close the open tails of a conversation (or of all conversations, or of all of a
@@ -267,8 +284,10 @@ class Memory:
         """Change a memory's text and/or metadata; re-embeds a changed text; recorded in history."""
         before = self.get(memory_id)
         changes: dict[str, Any] = {}
+        sealed: builtins.list[Sealed] = []
         if text is not None:
-            changes["text"] = clean_text(text, "text", self.config.max_message_chars)
+            changes["text"], sealed = self._redactor.redact(
+                self.space, clean_text(text, "text", self.config.max_message_chars))
         if metadata is not None:
             if not isinstance(metadata, dict):
                 raise InvalidInputError("metadata", "must be an object")
@@ -278,6 +297,9 @@ class Memory:
             raise InvalidInputError("text", "nothing to update: give text and/or metadata")
         vec = self._embedder.embed([changes["text"]], "passage") if "text" in changes else None
         with self._store.transaction():
+            if sealed:
+                self._store.vault_put(self.space, before.user_id, before.conversation_id,
+                                      [(x.token, x.kind, x.ciphertext) for x in sealed])
             after = self._store.update_memory(self.space, memory_id, changes)
             if vec is not None:
                 self._store.set_vectors(self.space, [memory_id], vec, self._embedder.model_id)

@@ -210,6 +210,17 @@ class AddResult(BaseModel):
     job_ids: list[str] = Field(default_factory=list)  # jobs this call enqueued
 
 
+class Revealed(BaseModel):
+    """A message with its vaulted PII values put back (``Memory.admin.reveal``)."""
+
+    message_id: str
+    user_id: str
+    agent_id: str | None = None
+    conversation_id: str
+    text: str
+    values: list[dict[str, str]]  # {"token", "kind", "value"} for each value put back
+
+
 class ConversationRef(BaseModel):
     """A conversation and who it belongs to."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from ..validation import MessageIn
 from .extract import Draft
 from .segment import Segment
 from .stages import SAME_SLOT, CellContext, SegmentContext, make_stages
+
+if TYPE_CHECKING:
+    from ..governance.pii import Sealed
 
 
 @dataclass
@@ -54,7 +57,8 @@ class Pipeline:
 
     # -------------------------------------------------------------------- add
     def store_messages(self, space: str, parsed: Sequence[MessageIn], *, user_id: str, agent_id: str | None,
-                       conversation_id: str, session_id: str | None, flush: bool) -> Stored:
+                       conversation_id: str, session_id: str | None, flush: bool,
+                       sealed: Sequence[Sealed] = ()) -> Stored:
         """Raw messages and their turn memories in one transaction (idempotent by
         content hash), and a segmentation job when anything is new or ``flush``."""
         now = utcnow()
@@ -73,6 +77,8 @@ class Pipeline:
                             external_id=m.external_id, metadata=m.metadata, content_hash=m.content_hash(),
                             created_at=now) for i, m in enumerate(parsed)]
             outcome = self.store.insert_messages(rows)
+            if sealed:  # vaulted PII of these messages, in the same transaction
+                self.store.vault_put(space, user_id, conversation_id, [(x.token, x.kind, x.ciphertext) for x in sealed])
             fresh = [r for r, (_, inserted) in zip(rows, outcome, strict=True) if inserted]
             if fresh:
                 self.store.insert_memories([turn_record(r) for r in fresh])

@@ -284,6 +284,21 @@ class EntityStore(Protocol):
 
 
 @runtime_checkable
+class VaultStore(Protocol):
+    """PII originals kept encrypted (``pii.mode = "vault"``), per conversation
+    (``store/_vault.py``).  The store holds ciphertext only; keys never reach it."""
+
+    def vault_put(self, space: str, user_id: str, conversation_id: str,
+                  items: Sequence[tuple[str, str, bytes]]) -> None:
+        """Keep ``(token, kind, ciphertext)`` items of a conversation; a token already kept
+        in that conversation is left as it is (the same value gives the same token)."""
+
+    def vault_get(self, space: str, conversation_id: str, tokens: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """``token -> (kind, ciphertext)`` for those of ``tokens`` kept in the
+        conversation; :meth:`Store.forget` removes a conversation's, user's or space's."""
+
+
+@runtime_checkable
 class ExportStore(Protocol):
     """Every row, for copying a store (``export.py``)."""
 
@@ -295,8 +310,8 @@ class ExportStore(Protocol):
         ``("job", (Job, dedupe_key))``, ``("key", (ApiKey, key_hash))``, ``("audit", AuditEntry)``."""
 
 @runtime_checkable
-class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStore, EntityStore, ExportStore,
-            Protocol):
+class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStore, EntityStore, VaultStore,
+            ExportStore, Protocol):
     """A whole backend: every role, plus the lifecycle, store-wide settings and forgetting
     (``connection.py`` and ``store.py`` in each backend)."""
 
@@ -332,7 +347,7 @@ class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStor
         other conversations that drew on its messages, such as a merged profile item),
         vectors, full-text entries (and the terms only they held), cells, history, jobs
         whose payload names it, entities no remaining memory mentions (their names are
-        text of the forgotten messages), store settings of its conversations (``meta`` keys ending
+        text of the forgotten messages), its PII vault rows, store settings of its conversations (``meta`` keys ending
         in ``/<space>/<conversation_id>``), and scenes: a user's or space's all go; a
         conversation's go where no other cell is in them, and the others are left with an
         empty label for the caller to rebuild from the cells that remain.  A backend that

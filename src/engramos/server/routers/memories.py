@@ -9,7 +9,16 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from ...errors import NotFoundError
-from ...types import DEFAULT_USER, AddResult, HistoryEntry, MemoryKind, MemoryRecord, Page, default_conversation
+from ...types import (
+    DEFAULT_USER,
+    AddResult,
+    HistoryEntry,
+    MemoryKind,
+    MemoryRecord,
+    Page,
+    Revealed,
+    default_conversation,
+)
 from ..auth import Auth, Caller
 
 router = APIRouter(prefix="/v1", tags=["memories"])
@@ -55,6 +64,17 @@ def add_messages(body: AddBody, c: Auth) -> AddResult:
                           session_id=body.session_id, flush=body.flush, process=body.wait)
     c.audit("messages.add", conv, inserted=result.inserted)
     return result
+
+
+@router.get("/messages/{message_id}/reveal")
+def reveal(message_id: str, c: Auth) -> Revealed:
+    """The message's vaulted PII values, put back: admin keys only, audited."""
+    c.require("admin")
+    found = c.memory.admin.reveal(message_id)
+    if not c.sees(found.user_id, found.agent_id):
+        raise NotFoundError("message", message_id)
+    c.audit("pii.reveal", message_id, values=len(found.values))
+    return found
 
 
 @router.get("/memories")

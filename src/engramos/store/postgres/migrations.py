@@ -165,4 +165,12 @@ MIGRATIONS: list[tuple[str, str | Callable[[Any], None]]] = [
     ("0009_superseded_sources",
      "CREATE INDEX memories_superseded_sources ON memories USING GIN (message_ids) "
      "WHERE status = 'superseded' AND kind NOT IN ('turn', 'episode');"),
+    ("0010_pii_vault", """
+        CREATE TABLE pii_vault (
+            space TEXT NOT NULL, user_id TEXT NOT NULL, conversation_id TEXT NOT NULL, token TEXT NOT NULL,
+            kind TEXT NOT NULL, ciphertext BYTEA NOT NULL, created_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (space, conversation_id, token)
+        );
+        CREATE INDEX pii_vault_user ON pii_vault (space, user_id);
+        """),
 ]

@@ -284,4 +284,23 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         CREATE INDEX memory_entities_entity ON memory_entities (entity_pk, memory_pk);
         """,
     ),
+    (
+        "0010_pii_vault",
+        """
+        -- PII kept encrypted (vault mode): the stored text carries a typed token, the
+        -- original is here, encrypted by the deployment's vault key; rows go with their
+        -- conversation when it is forgotten.
+        CREATE TABLE pii_vault (
+            space TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            conversation_id TEXT NOT NULL,
+            token TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            ciphertext BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (space, conversation_id, token)
+        ) WITHOUT ROWID;
+        CREATE INDEX pii_vault_user ON pii_vault (space, user_id);
+        """,
+    ),
 ]

@@ -9,9 +9,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from ..._util import iso
 from ...errors import StoreError
 from ...types import Filters
 from .._filters import SQLITE, filter_sql
+from .._vault import VaultMixin
 from .cells import CellsMixin
 from .entities import EntitiesMixin
 from .export import ExportMixin
@@ -29,10 +31,11 @@ log = logging.getLogger("engramos.store")
 
 
 class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMixin, JobsMixin, EntitiesMixin,
-                  ExportMixin):
+                  ExportMixin, VaultMixin):
     """See :class:`engramos.store.base.Store` for the contract."""
 
     backend = "sqlite"
+    _time = staticmethod(iso)
 
     def health(self) -> dict[str, Any]:
         report: dict[str, Any] = {"backend": "sqlite", "path": str(self.path),
@@ -90,6 +93,7 @@ class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMix
             counts["cells"] = c.execute(f"DELETE FROM cells WHERE {cond}", args).rowcount
             counts["scenes"] = self._forget_scenes(space, user_id, conversation_id, [s for s in scenes if s])
             counts["jobs"] = self._forget_jobs(space, user_id, conversation_id)
+            counts["vault"] = c.execute(f"DELETE FROM pii_vault WHERE {cond}", args).rowcount
             for conv in convs:
                 suffix = f"/{space}/{conv}"  # a conversation's own state (see Store.forget)
                 c.execute("DELETE FROM meta WHERE substr(key, -length(?)) = ?", (suffix, suffix))

@@ -1,0 +1,1 @@
+"""Governance of what is kept: PII redaction and the vault (``pii.py``)."""
