@@ -18,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from .cube import ImportReport, Manifest, OnConflict
 from .errors import CubeError, EngramError, InvalidInputError, NotFoundError, ServerError, error_classes
+from .governance.retention import RetentionReport
 from .requests import AnswerRequest, ContextRequest, SearchRequest
 from .types import (
     AddResult,
@@ -154,6 +155,15 @@ class _Calls:
                user_id: str | None = None) -> Call[dict[str, int]]:
         body = {"memory_id": memory_id, "conversation_id": conversation_id, "user_id": user_id}
         return Call[dict[str, int]]("POST", "/v1/forget", dict[str, int], json=body)
+
+    def archive(self, memory_id: str, *, actor: str = "user") -> Call[MemoryRecord]:
+        return Call[MemoryRecord]("POST", f"/v1/memories/{memory_id}/archive", MemoryRecord)
+
+    def restore(self, memory_id: str, *, actor: str = "user") -> Call[MemoryRecord]:
+        return Call[MemoryRecord]("POST", f"/v1/memories/{memory_id}/restore", MemoryRecord)
+
+    def retention(self, *, apply: bool = False) -> Call[RetentionReport]:
+        return Call[RetentionReport]("POST" if apply else "GET", "/v1/retention", RetentionReport)
 
     def history(self, memory_id: str) -> Call[builtins.list[HistoryEntry]]:
         return Call[builtins.list[HistoryEntry]](
@@ -304,6 +314,9 @@ class Client:
     delete = _sync(_Calls.delete)
     forget = _sync(_Calls.forget)
     history = _sync(_Calls.history)
+    archive = _sync(_Calls.archive)
+    restore = _sync(_Calls.restore)
+    retention = _sync(_Calls.retention)
     users = _sync(_Calls.users)
     conversations = _sync(_Calls.conversations)
     messages = _sync(_Calls.messages)
@@ -373,6 +386,9 @@ class AsyncClient:
     delete = _async(_Calls.delete)
     forget = _async(_Calls.forget)
     history = _async(_Calls.history)
+    archive = _async(_Calls.archive)
+    restore = _async(_Calls.restore)
+    retention = _async(_Calls.retention)
     users = _async(_Calls.users)
     conversations = _async(_Calls.conversations)
     messages = _async(_Calls.messages)

@@ -3,13 +3,15 @@ read the environment, through :func:`Config.from_env`."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
+from .vocab import MemoryKind
 
 
 class EmbedderConfig(BaseModel):
@@ -155,6 +157,42 @@ class PIIConfig(BaseModel):
         return self.spaces.get(space, self.mode)
 
 
+class RetentionRule(BaseModel):
+    """Archive, expire or delete active memories of some kinds once they are old enough.
+
+    ``after_days`` counts from the memory's observation (``since="observed"``), from
+    the end of its validity (``since="valid_to"``: a plan whose window has passed), or
+    from its observation for memories whose MemCell has been extracted
+    (``since="extracted"``: raw turns whose episode and facts exist).  ``delete`` removes
+    the memory for good (its raw message stays); ``archive`` and ``expire`` keep it,
+    out of recall, restorable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kinds: list[MemoryKind] = Field(min_length=1)
+    after_days: float = Field(gt=0)
+    since: Literal["observed", "valid_to", "extracted"] = "observed"
+    action: Literal["archive", "expire", "delete"] = "archive"
+    spaces: list[str] | None = None  # None: every space
+
+    def describe(self) -> str:
+        since = {"observed": "after it was said", "valid_to": "after its validity ended",
+                 "extracted": "after it was said, once its MemCell is extracted"}[self.since]
+        return f"{self.action} {'/'.join(self.kinds)} {self.after_days:g} days {since}"
+
+
+class RetentionConfig(BaseModel):
+    """Retention rules, applied by a durable job every ``interval_hours`` once a space
+    has any (``engram retention``).  No rule by default: nothing is ever archived or
+    deleted that nobody configured."""
+
+    rules: list[RetentionRule] = Field(default_factory=list)
+    interval_hours: float = Field(default=24.0, gt=0)
+
+    def for_space(self, space: str) -> list[RetentionRule]:
+        return [r for r in self.rules if r.spaces is None or space in r.spaces]
+
+
 class Config(BaseModel):
     home: Path = Field(default_factory=lambda: Path("~/.engram").expanduser())
     # A database URL (postgresql://... or sqlite:///...); None: the SQLite file in ``home``.
@@ -169,6 +207,7 @@ class Config(BaseModel):
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     pii: PIIConfig = Field(default_factory=PIIConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     max_message_chars: int = Field(default=32_000, ge=1)
     process_inline: bool = True  # library mode: run the jobs that add() enqueues at once
 
@@ -213,6 +252,11 @@ class Config(BaseModel):
                                                         "vault_key": env.get("ENGRAM_PII_VAULT_KEY")})
             except ValidationError as exc:
                 raise ConfigError(f"ENGRAM_PII_MODE: {exc.errors()[0]['msg']}") from exc
+        if env.get("ENGRAM_RETENTION"):  # a JSON list of rules (RetentionRule)
+            try:
+                data["retention"] = RetentionConfig.model_validate({"rules": json.loads(env["ENGRAM_RETENTION"])})
+            except (ValueError, ValidationError) as exc:
+                raise ConfigError(f"ENGRAM_RETENTION: a JSON list of retention rules is expected: {exc}") from exc
         limits = {f: (None if env[LimitsConfig.env_name(f)].lower() in ("none", "off") else
                       env[LimitsConfig.env_name(f)])
                   for f in LimitsConfig.model_fields if env.get(LimitsConfig.env_name(f))}

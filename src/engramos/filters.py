@@ -115,7 +115,8 @@ class Filters(BaseModel):
     kinds: list[MemoryKind] | None = None
     speaker: str | None = None
     metadata: dict[str, Scalar | MetadataCondition] | None = None
-    include_inactive: bool = False
+    include_inactive: bool = False  # every status: superseded, archived, expired, deleted
+    include_archived: bool = False  # active and archived memories
 
     @field_validator("user_id", "agent_id", "conversation_id", "session_id", "speaker")
     @classmethod
@@ -146,7 +147,8 @@ class Filters(BaseModel):
     def matches(self, rec: MemoryRecord) -> bool:
         """Whether a memory passes these filters (search semantics: active memories only
         unless ``include_inactive``)."""
-        if rec.status != "active" and not self.include_inactive:
+        if rec.status != "active" and not self.include_inactive \
+                and not (self.include_archived and rec.status == "archived"):
             return False
         scope = ((self.user_id, rec.user_id), (self.agent_id, rec.agent_id),
                  (self.conversation_id, rec.conversation_id), (self.session_id, rec.session_id),

@@ -11,6 +11,7 @@ import builtins
 import dataclasses
 import functools
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,7 +24,9 @@ from .cube import ON_CONFLICT, ImportReport, Manifest, OnConflict, Scope
 from .cube.export import export_cube
 from .cube.importer import import_cube
 from .errors import ConfigError, EmbeddingModelMismatchError, InvalidInputError, NotFoundError
+from .governance import retention
 from .governance.pii import Redactor, Sealed
+from .governance.retention import RetentionReport
 from .ingest.pipeline import Pipeline
 from .jobs.queue import JobQueue
 from .prompts.recall_prompts import ANSWER
@@ -52,7 +55,7 @@ from .types import (
     default_conversation,
 )
 from .validation import MessageIn, check_id, check_metadata, clean_text, normalize_messages, validated
-from .vocab import JOB_STATUSES, JobStatus
+from .vocab import JOB_STATUSES, HistoryAction, JobStatus, MemoryStatus
 
 
 class Memory:
@@ -85,7 +88,10 @@ class Memory:
         self._pipeline = Pipeline(self._store, self._embedder, cfg, self._queue, self._llm)
         self._engine = RecallEngine(self._store, self._embedder, cfg, self._reranker, self._llm)
         self._redactor = Redactor(cfg.pii)
+        self._queue.register("retention", self._retention_job)
         self.admin = Admin(self)
+        if cfg.retention.for_space(self.space):
+            self._schedule_retention(utcnow())
 
     def _check_embedding_model(self) -> None:
         stored = self._store.get_meta("embedding_model")
@@ -317,6 +323,63 @@ class Memory:
                 memory_id, "delete", actor, {"status": before.status}, {"status": "deleted"})])
         return after
 
+    def archive(self, memory_id: str, *, actor: str = "user") -> MemoryRecord:
+        """Keep a memory out of recall (search and context) without losing it: listed,
+        found with ``include_archived``, and restorable."""
+        return self._set_status(memory_id, "archived", "archive", actor, frm=("active", "superseded", "expired"))
+
+    def restore(self, memory_id: str, *, actor: str = "user") -> MemoryRecord:
+        """Undo a delete, an archive or an expiry: the memory gets back the status it had
+        before (``active``, or ``superseded`` if it had been replaced)."""
+        before = self.get(memory_id)
+        if before.status not in ("deleted", "archived", "expired"):
+            raise InvalidInputError("memory_id", f"memory {memory_id} is {before.status}: nothing to restore")
+        previous = next((h.before.get("status") for h in reversed(self._store.history(self.space, memory_id))
+                         if h.action in ("delete", "archive", "expire") and h.before), "active")
+        status: MemoryStatus = "superseded" if previous == "superseded" else "active"
+        return self._set_status(memory_id, status, "restore", actor, frm=(before.status,))
+
+    def _set_status(self, memory_id: str, status: MemoryStatus, action: HistoryAction, actor: str, *,
+                    frm: tuple[str, ...]) -> MemoryRecord:
+        before = self.get(memory_id)
+        if before.status not in frm:
+            raise InvalidInputError("memory_id", f"memory {memory_id} is {before.status}; {action} applies to "
+                                                 f"{' or '.join(frm)} memories")
+        with self._store.transaction():
+            after = self._store.update_memory(self.space, memory_id, {"status": status})
+            self._store.add_history(self.space, [history_entry(
+                memory_id, action, actor, {"status": before.status}, {"status": status})])
+        return after
+
+    def retention(self, *, apply: bool = False) -> RetentionReport:
+        """What this space's retention rules (``config.retention``) would do now (a dry
+        run, the default), or, with ``apply``, a job that does it (run at once in
+        library mode, else by a worker).  Nothing happens without configured rules."""
+        rules, now = self.config.retention.for_space(self.space), utcnow()
+        if not apply:
+            return RetentionReport(space=self.space, dry_run=True, at=now,
+                                   rules=retention.plan(self._store, self.space, rules, now))
+        due = retention.plan(self._store, self.space, rules, now)
+        job_id = self._queue.enqueue(self.space, "retention", {"user_id": None}, dedupe_key="retention:now")
+        if self.config.process_inline:
+            self.run_jobs()
+        return RetentionReport(space=self.space, dry_run=False, at=now, rules=due, job_id=job_id)
+
+    def _retention_job(self, job: Job) -> dict[str, Any]:
+        rules = self.config.retention.for_space(job.space)
+        done = retention.apply(self._store, job.space, rules, utcnow())
+        if rules:
+            self._schedule_retention(utcnow() + timedelta(hours=self.config.retention.interval_hours), job.space)
+        return {"retention": {o.rule: o.memories for o in done}}
+
+    def _schedule_retention(self, at: datetime, space: str | None = None) -> None:
+        """One pending retention job per space at a time (the next run of the chain)."""
+        space = space or self.space
+        if any(j.kind == "retention" for j in self._store.list_jobs(space, ["pending"], limit=1000)):
+            return
+        self._queue.enqueue(space, "retention", {"user_id": None}, dedupe_key=f"retention:{at:%Y%m%dT%H%M}",
+                            run_after=at)
+
     def forget(self, *, memory_id: str | None = None, conversation_id: str | None = None,
                user_id: str | None = None) -> dict[str, int]:
         """Hard delete a memory, or a conversation, or a user with everything derived from it."""
@@ -448,7 +511,7 @@ def _in_thread(method: Callable[..., Any]) -> Any:
 PUBLIC_METHODS = ("add", "flush", "run_jobs", "job_counts", "jobs", "status", "retry", "llm_usage", "search",
                   "context", "answer", "get", "list", "update", "delete", "forget", "history", "users",
                   "conversations", "conversation_owner", "messages", "scenes", "profile", "export_cube", "import_cube",
-                  "health", "close")
+                  "archive", "restore", "retention", "health", "close")
 
 
 class AsyncMemory:
@@ -491,6 +554,9 @@ class AsyncMemory:
     messages = _in_thread(Memory.messages)
     scenes = _in_thread(Memory.scenes)
     profile = _in_thread(Memory.profile)
+    archive = _in_thread(Memory.archive)
+    restore = _in_thread(Memory.restore)
+    retention = _in_thread(Memory.retention)
     export_cube = _in_thread(Memory.export_cube)
     import_cube = _in_thread(Memory.import_cube)
     health = _in_thread(Memory.health)

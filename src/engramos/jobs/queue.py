@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from .._util import new_id, utcnow
@@ -43,11 +43,12 @@ class JobQueue:
         self.handlers[kind] = handler
 
     def enqueue(self, space: str, kind: str, payload: dict[str, Any], *,
-                dedupe_key: str | None = None) -> str | None:
-        """The new job's id, or None when an equivalent job is already pending."""
+                dedupe_key: str | None = None, run_after: datetime | None = None) -> str | None:
+        """The new job's id, or None when an equivalent job is already pending; due at
+        ``run_after`` (default now)."""
         now = utcnow()
         job = Job(id=new_id("job"), space=space, kind=kind, payload=payload, status="pending",
-                  attempts=0, max_attempts=self.max_attempts, run_after=now, created_at=now,
+                  attempts=0, max_attempts=self.max_attempts, run_after=run_after or now, created_at=now,
                   updated_at=now)
         return job.id if self.store.enqueue(job, dedupe_key=dedupe_key) else None
 

@@ -134,7 +134,8 @@ def search_sql(dialect: Dialect, space: str, f: Filters, *, alias: str,
     ``f.include_inactive``, and rows whose time span overlaps ``time_range``."""
     where, args = filter_sql(dialect, space, f, alias=alias, with_status=False)
     if not f.include_inactive:
-        where += f" AND {alias}status = 'active'"
+        where += f" AND {alias}status IN ('active', 'archived')" if f.include_archived \
+            else f" AND {alias}status = 'active'"
     if time_range is not None:
         where += f" AND {alias}t_end >= {dialect.ph} AND {alias}t_start <= {dialect.ph}"
         args += [epoch(time_range.start), epoch(time_range.end)]

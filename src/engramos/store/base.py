@@ -97,6 +97,13 @@ class MemoryStore(Protocol):
     def set_vectors(self, space: str, ids: Sequence[str], vectors: np.ndarray, model_id: str) -> None:
         """Attach or replace the vectors of existing memories."""
 
+    def lifecycle_due(self, space: str, *, kinds: Sequence[str], before: datetime, by: str = "observed",
+                      cell_extracted: bool = False, limit: int = 1000) -> list[str]:
+        """Ids of active memories of these kinds whose time is before ``before``: their
+        observation (``by="observed"``) or the end of their validity (``by="valid_to"``;
+        memories without one are never due); with ``cell_extracted``, only those whose
+        MemCell has been extracted.  Oldest rows first, at most ``limit``; [] for no kinds."""
+
     def ids_without_vectors(self, space: str, limit: int = 1000) -> list[str]:
         """Memories that have no vector yet (turns are indexed for full text at once and
         embedded later)."""

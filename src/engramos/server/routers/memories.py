@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from ...errors import NotFoundError
+from ...governance.retention import RetentionReport
 from ...types import (
     DEFAULT_USER,
     AddResult,
@@ -112,6 +113,42 @@ def delete_memory(memory_id: str, c: Auth) -> MemoryRecord:
     rec = c.memory.delete(memory_id, actor=c.key.id)
     c.audit("memory.delete", memory_id)
     return rec
+
+
+@router.post("/memories/{memory_id}/archive")
+def archive_memory(memory_id: str, c: Auth) -> MemoryRecord:
+    c.require("write")
+    visible(c, memory_id)
+    rec = c.memory.archive(memory_id, actor=c.key.id)
+    c.audit("memory.archive", memory_id)
+    return rec
+
+
+@router.post("/memories/{memory_id}/restore")
+def restore_memory(memory_id: str, c: Auth) -> MemoryRecord:
+    c.require("write")
+    visible(c, memory_id)
+    rec = c.memory.restore(memory_id, actor=c.key.id)
+    c.audit("memory.restore", memory_id)
+    return rec
+
+
+@router.get("/retention")
+def retention_plan(c: Auth) -> RetentionReport:
+    """What the space's retention rules would do now (a dry run)."""
+    c.require("admin")
+    c.require_unlimited("retention rules span every user of the space")
+    return c.memory.retention()
+
+
+@router.post("/retention")
+def retention_apply(c: Auth) -> RetentionReport:
+    """Apply the space's retention rules now (a job; see config.retention)."""
+    c.require("admin")
+    c.require_unlimited("retention rules span every user of the space")
+    report = c.memory.retention(apply=True)
+    c.audit("retention.apply", c.space, due={o.rule: o.memories for o in report.rules})
+    return report
 
 
 @router.get("/memories/{memory_id}/history")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -113,6 +114,19 @@ class MemoriesMixin(PostgresConnection):
                 if not rows:
                     raise NotFoundError("memory", mid)
                 self._put_vector(rows[0][0], _memory(rows[0][1:]), vec, model_id)
+
+    def lifecycle_due(self, space: str, *, kinds: Sequence[str], before: datetime, by: str = "observed",
+                      cell_extracted: bool = False, limit: int = 1000) -> list[str]:
+        if not kinds:
+            return []
+        col = {"observed": "observed_at", "valid_to": "valid_to"}[by]
+        sql = (f"SELECT id FROM memories WHERE space=%s AND status='active' AND kind = ANY(%s) "
+               f"AND {col} IS NOT NULL AND {col} < %s")
+        args: list[Any] = [space, list(kinds), before]
+        if cell_extracted:
+            sql += " AND cell_id IN (SELECT id FROM cells WHERE space=%s AND status='extracted')"
+            args.append(space)
+        return [r[0] for r in self._q(sql + " ORDER BY pk LIMIT %s", [*args, limit])]
 
     def ids_without_vectors(self, space: str, limit: int = 1000) -> list[str]:
         return [r[0] for r in self._q(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -98,6 +99,17 @@ class MemoriesMixin(SQLiteConnection):
                     f"AND m.kind NOT IN ('turn', 'episode') ORDER BY m.observed_at, m.pk", [*chunk, space]):
                 found[message_id] = memory_id  # the most recent last
         return found
+
+    def lifecycle_due(self, space: str, *, kinds: Sequence[str], before: datetime, by: str = "observed",
+                      cell_extracted: bool = False, limit: int = 1000) -> list[str]:
+        col = {"observed": "observed_at", "valid_to": "valid_to"}[by]
+        sql = (f"SELECT id FROM memories WHERE space=? AND status='active' AND kind IN ({_ph(kinds)}) "
+               f"AND {col} IS NOT NULL AND julianday({col}) < julianday(?)")
+        args: list[Any] = [space, *kinds, iso(before)]
+        if cell_extracted:
+            sql += " AND cell_id IN (SELECT id FROM cells WHERE space=? AND status='extracted')"
+            args.append(space)
+        return [r[0] for r in self._q(sql + " ORDER BY pk LIMIT ?", [*args, limit])] if kinds else []
 
     def ids_without_vectors(self, space: str, limit: int = 1000) -> list[str]:
         return [r[0] for r in self._q(

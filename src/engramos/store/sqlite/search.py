@@ -66,7 +66,8 @@ class SearchMixin(SQLiteConnection):
                     self._conn, space, filters.user_id, np.asarray(vector, dtype=np.float32),
                     limit=limit * 4 if extra else limit, conversation_id=filters.conversation_id,
                     kinds=list(filters.kinds) if filters.kinds else None,
-                    include_inactive=filters.include_inactive, time_window=window)
+                    statuses="all" if filters.include_inactive else "archived" if filters.include_archived
+                    else "active", time_window=window)
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite: {exc}") from exc
         if not hits:

@@ -25,6 +25,7 @@ from .._ranking import COSINE_DECIMALS
 KIND_CODES: dict[str, int] = {kind: code for code, kind in enumerate(MEMORY_KINDS)}
 STATUS_CODES: dict[str, int] = {status: code for code, status in enumerate(MEMORY_STATUSES)}
 ACTIVE = STATUS_CODES["active"]
+ARCHIVED = STATUS_CODES["archived"]
 
 _LOAD_SQL = """
 SELECT v.memory_pk, v.vec, m.kind, m.status, m.t_start, m.t_end, m.conversation_id, v.seq
@@ -92,7 +93,7 @@ class VectorCache:
     def search(
         self, conn: sqlite3.Connection, space: str, user_id: str | None, vector: np.ndarray,
         *, limit: int, conversation_id: str | None, kinds: list[str] | None,
-        include_inactive: bool, time_window: tuple[float, float] | None,
+        statuses: str, time_window: tuple[float, float] | None,
     ) -> list[tuple[int, float]]:
         """``(memory_pk, cosine)`` best first within the (space, user) partition(s)."""
         sql = "SELECT user_id, generation FROM vector_partitions WHERE space = ?"
@@ -105,14 +106,14 @@ class VectorCache:
             for uid, gen in conn.execute(sql, args).fetchall():
                 part = self._refresh(conn, space, uid, int(vector.shape[0]), gen)
                 results.extend(self._top(part, vector, limit, conversation_id, kinds,
-                                         include_inactive, time_window))
+                                         statuses, time_window))
         results.sort(key=lambda r: (-r[1], r[0]))  # see store/_ranking.py
         return results[:limit]
 
     @staticmethod
     def _top(
         part: _Partition, vector: np.ndarray, limit: int, conversation_id: str | None,
-        kinds: list[str] | None, include_inactive: bool, time_window: tuple[float, float] | None,
+        kinds: list[str] | None, statuses: str, time_window: tuple[float, float] | None,
     ) -> list[tuple[int, float]]:
         if part.matrix.size == 0 or part.dim != vector.shape[0]:
             return []
@@ -122,8 +123,11 @@ class VectorCache:
         norm = float(np.linalg.norm(vector)) or 1.0
         scores = np.einsum("ij,j->i", part.matrix, (vector / norm).astype(np.float32))
         mask = np.ones(len(scores), dtype=bool)
-        if not include_inactive:
+        # statuses: "active", "archived" (active and archived) or "all"
+        if statuses == "active":
             mask &= part.statuses == ACTIVE
+        elif statuses == "archived":
+            mask &= (part.statuses == ACTIVE) | (part.statuses == ARCHIVED)
         if kinds:
             mask &= np.isin(part.kinds, [KIND_CODES[k] for k in kinds])
         if conversation_id is not None:
