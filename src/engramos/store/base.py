@@ -102,7 +102,8 @@ class MemoryStore(Protocol):
         """Ids of active memories of these kinds whose time is before ``before``: their
         observation (``by="observed"``) or the end of their validity (``by="valid_to"``;
         memories without one are never due); with ``cell_extracted``, only those whose
-        MemCell has been extracted.  Oldest rows first, at most ``limit``; [] for no kinds."""
+        MemCell (or, for a turn, its message's) has been extracted.  Oldest rows first, at
+        most ``limit``; [] for no kinds."""
 
     def ids_without_vectors(self, space: str, limit: int = 1000) -> list[str]:
         """Memories that have no vector yet (turns are indexed for full text at once and

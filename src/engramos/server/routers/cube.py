@@ -57,9 +57,11 @@ async def export_cube(c: Auth, user_id: str | None = None, agent_id: str | None 
                         background=BackgroundTask(os.unlink, path))
 
 
-@router.post("/cube", openapi_extra={"requestBody": {"required": True,
-                                                     "content": {"application/zip": {"schema": {"type": "string",
-                                                                                                "format": "binary"}}}}})
+_ZIP_BODY = {"requestBody": {"required": True, "content": {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.post("/cube", openapi_extra=_ZIP_BODY)
 async def import_cube(request: Request, c: Auth, as_user: str | None = None, on_conflict: OnConflict = "skip",
                       reembed: bool = True,
                       x_engram_cube_key: Annotated[str | None, CUBE_KEY] = None) -> ImportReport:

@@ -124,7 +124,9 @@ class MemoriesMixin(PostgresConnection):
                f"AND {col} IS NOT NULL AND {col} < %s")
         args: list[Any] = [space, list(kinds), before]
         if cell_extracted:
-            sql += " AND cell_id IN (SELECT id FROM cells WHERE space=%s AND status='extracted')"
+            # a turn is filed before its cell exists: its cell is its message's
+            sql += (" AND coalesce(cell_id, (SELECT g.cell_id FROM messages g WHERE g.id = "
+                    "memories.message_ids->>0)) IN (SELECT id FROM cells WHERE space=%s AND status='extracted')")
             args.append(space)
         return [r[0] for r in self._q(sql + " ORDER BY pk LIMIT %s", [*args, limit])]
 

@@ -107,7 +107,10 @@ class MemoriesMixin(SQLiteConnection):
                f"AND {col} IS NOT NULL AND julianday({col}) < julianday(?)")
         args: list[Any] = [space, *kinds, iso(before)]
         if cell_extracted:
-            sql += " AND cell_id IN (SELECT id FROM cells WHERE space=? AND status='extracted')"
+            # a turn is filed before its cell exists: its cell is its message's
+            sql += (" AND coalesce(cell_id, (SELECT g.cell_id FROM messages g WHERE g.id = "
+                    "json_extract(memories.message_ids, '$[0]'))) IN "
+                    "(SELECT id FROM cells WHERE space=? AND status='extracted')")
             args.append(space)
         return [r[0] for r in self._q(sql + " ORDER BY pk LIMIT ?", [*args, limit])] if kinds else []
 
