@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._util import new_id, utcnow
-from .errors import AuthError, InvalidInputError, NotFoundError
+from .errors import AuthError, ForbiddenError, InvalidInputError, NotFoundError
 from .governance.pii import tokens_in
 from .requests import SearchRequest
 from .store import Store
-from .types import ApiKey, AuditEntry, KeyRole, MemoryRecord, Revealed, SearchResult
+from .types import ApiKey, AuditEntry, KeyRole, MemoryRecord, Mount, Revealed, SearchResult, Share
 from .validation import check_id
 from .vocab import KEY_ROLES
 
@@ -120,6 +120,54 @@ class Admin:
             return False
         queue.run_one(jobs[0])
         return True
+
+    # ------------------------------------------------------- shares / mounts
+    def share(self, name: str, to_space: str, *, user_id: str | None = None, agent_id: str | None = None) -> Share:
+        """Let ``to_space`` mount this space's memory read-only: one user's, one agent's,
+        or (neither given) all of it.  Its admin then mounts it (:meth:`mount`)."""
+        for field, value in (("name", name), ("to_space", to_space)):
+            check_id(field, value)
+        check_id("user_id", user_id, required=False)
+        check_id("agent_id", agent_id, required=False)
+        if to_space == self._memory.space:
+            raise InvalidInputError("to_space", "a space does not share with itself")
+        share = Share(id=new_id("shr"), space=self._memory.space, name=name, to_space=to_space, user_id=user_id,
+                      agent_id=agent_id, created_at=utcnow())
+        self._store.create_share(share)
+        return share
+
+    def shares(self) -> list[Share]:
+        """Shares this space made and shares granted to it."""
+        space = self._memory.space
+        return self._store.list_shares(space=space) + self._store.list_shares(to_space=space)
+
+    def revoke_share(self, share_id: str) -> bool:
+        """Stop a share of this space: every mount of it yields nothing from now on."""
+        check_id("share_id", share_id)
+        return self._store.revoke_share(self._memory.space, share_id, utcnow())
+
+    def mount(self, share_id: str, name: str) -> Mount:
+        """Mount a share granted to this space under ``name`` (searches name it in
+        ``mounts``)."""
+        check_id("share_id", share_id)
+        check_id("name", name)
+        if name == "*":
+            raise InvalidInputError("name", "'*' means every mount; choose another name")
+        share = self._store.get_share(share_id)
+        if share is None or share.to_space != self._memory.space:
+            raise NotFoundError("share", share_id)
+        if share.revoked_at is not None:
+            raise ForbiddenError(f"share {share_id} was revoked by space {share.space!r}")
+        mount = Mount(space=self._memory.space, name=name, share_id=share_id, created_at=utcnow())
+        self._store.add_mount(mount)
+        return mount
+
+    def mounts(self) -> list[Mount]:
+        return self._store.list_mounts(self._memory.space)
+
+    def unmount(self, name: str) -> bool:
+        check_id("name", name)
+        return self._store.remove_mount(self._memory.space, name)
 
     # ------------------------------------------------------------------- PII
     def reveal(self, message_id: str) -> Revealed:

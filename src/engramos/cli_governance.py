@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from .cli_common import State, _errors, pass_state
+from .errors import NotFoundError
 
 
 @click.group()
@@ -76,3 +77,89 @@ def restore(state: State, memory_id: str) -> None:
     with _errors(state):
         rec = state.memory.restore(memory_id, actor="cli")
         state.emit(rec, lambda: click.echo(f"restored {rec.id} ({rec.status})"))
+
+
+@click.group()
+def share() -> None:
+    """Share this space's memory with another space (read-only, revocable)."""
+
+
+@share.command(name="create")
+@click.argument("name")
+@click.option("--to", "to_space", required=True, help="The space that may mount it.")
+@click.option("--user", "user_id", default=None, help="Only this user's memory.")
+@click.option("--agent", "agent_id", default=None, help="Only this agent's memory.")
+@pass_state
+def share_create(state: State, name: str, to_space: str, user_id: str | None, agent_id: str | None) -> None:
+    """Grant TO_SPACE a read-only share of this space's memory, named NAME."""
+    with _errors(state):
+        made = state.memory.admin.share(name, to_space, user_id=user_id, agent_id=agent_id)
+        state.memory.admin.record("cli", "share.create", made.id, to_space=to_space)
+        state.emit(made, lambda: click.echo(f"{made.id}  (space {to_space} can mount it: "
+                                            f"engram --space {to_space} mount add {made.id} {name})"))
+
+
+@share.command(name="list")
+@pass_state
+def share_list(state: State) -> None:
+    """Shares this space made and shares granted to it."""
+    with _errors(state):
+        found = state.memory.admin.shares()
+
+        def human() -> None:
+            for s in found:
+                scope = f"user {s.user_id}" if s.user_id else f"agent {s.agent_id}" if s.agent_id else "all"
+                state_ = f"revoked {s.revoked_at:%Y-%m-%d}" if s.revoked_at else "active"
+                click.echo(f"{s.id}  {s.name}  {s.space} -> {s.to_space}  {scope}  {state_}")
+
+        state.emit(found, human)
+
+
+@share.command(name="revoke")
+@click.argument("share_id")
+@pass_state
+def share_revoke(state: State, share_id: str) -> None:
+    """Stop a share: its mounts yield nothing from now on."""
+    with _errors(state):
+        if not state.memory.admin.revoke_share(share_id):
+            raise NotFoundError("share", share_id)
+        state.memory.admin.record("cli", "share.revoke", share_id)
+        state.emit({"revoked": share_id}, lambda: click.echo(f"revoked {share_id}"))
+
+
+@click.group()
+def mount() -> None:
+    """Mount shares granted to this space; search them with --mount NAME."""
+
+
+@mount.command(name="add")
+@click.argument("share_id")
+@click.argument("name")
+@pass_state
+def mount_add(state: State, share_id: str, name: str) -> None:
+    """Mount a share granted to this space under NAME."""
+    with _errors(state):
+        made = state.memory.admin.mount(share_id, name)
+        state.memory.admin.record("cli", "mount.add", name, share_id=share_id)
+        state.emit(made, lambda: click.echo(f"mounted {share_id} as {name}"))
+
+
+@mount.command(name="list")
+@pass_state
+def mount_list(state: State) -> None:
+    """This space's mounts."""
+    with _errors(state):
+        found = state.memory.admin.mounts()
+        state.emit(found, lambda: click.echo("\n".join(f"{m.name}  {m.share_id}" for m in found) or "no mounts"))
+
+
+@mount.command(name="remove")
+@click.argument("name")
+@pass_state
+def mount_remove(state: State, name: str) -> None:
+    """Unmount NAME: its memory leaves this space's results at once."""
+    with _errors(state):
+        if not state.memory.admin.unmount(name):
+            raise NotFoundError("mount", name)
+        state.memory.admin.record("cli", "mount.remove", name)
+        state.emit({"unmounted": name}, lambda: click.echo(f"unmounted {name}"))

@@ -23,7 +23,7 @@ from .vocab import MEMORY_KINDS
 SPELLED = {"user_id": ("--user",), "agent_id": ("--agent",), "conversation_id": ("--conversation",),
            "session_id": ("--session",), "kinds": ("--kind",), "metadata": ("--meta", "--where"),
            "reference_time": ("--at",), "time_range": ("--since", "--until"), "top_k": ("-k", "--top-k"),
-           "budget_tokens": ("--budget",), "include_inactive": ("--include-inactive",)}
+           "budget_tokens": ("--budget",), "include_inactive": ("--include-inactive",), "mounts": ("--mount",)}
 NOT_OPTIONS = ("query", "filters")
 
 
@@ -43,6 +43,8 @@ def _spelled(model: type[SearchRequest]) -> list[Callable[[Any], Any]]:
                      help="Reference time for relative words in the query (default: now)."),
         click.option("--since", default=None, help="Time range start (ISO-8601); needs --until."),
         click.option("--until", default=None, help="Time range end (ISO-8601); needs --since."),
+        click.option("--mount", "mounts", multiple=True, metavar="NAME",
+                     help="Also search this mount (another space's shared memory; '*': every mount); repeatable."),
         click.option("-k", "--top-k", "top_k", type=int, default=None,
                      help=f"How many hits (default {model.model_fields['top_k'].default})."),
     ]
@@ -105,6 +107,8 @@ def build_request(model: type[SearchRequest], query: str, o: dict[str, Any]) -> 
     fields: dict[str, Any] = {k: v for k, v in o.items() if v is not None and v != ()}
     if o.get("kinds"):
         fields["kinds"] = list(o["kinds"])
+    if o.get("mounts"):
+        fields["mounts"] = list(o["mounts"])
     if meta:
         fields["metadata"] = meta
     if since is not None:
@@ -178,7 +182,8 @@ def _print_hit(rank: int, hit: Hit) -> None:
     when = m.observed_at.strftime("%-d %b %Y")
     if m.event_start and m.kind != "episode":
         when += f" (event {m.event_start:%-d %b %Y})"
-    click.echo(click.style(f"{rank:>2}. [{m.kind}] {when}  score={hit.score:.4f} via={hit.via}", bold=True))
+    source = f"  from mount {hit.source}" if hit.source else ""
+    click.echo(click.style(f"{rank:>2}. [{m.kind}] {when}  score={hit.score:.4f} via={hit.via}{source}", bold=True))
     text = m.text if len(m.text) < 600 else m.text[:600] + " ..."
     click.echo("    " + text.replace("\n", "\n    "))
     cites = ", ".join(c.label() for c in hit.citations[:8])

@@ -27,6 +27,7 @@ from .errors import ConfigError, EmbeddingModelMismatchError, InvalidInputError,
 from .governance import retention
 from .governance.pii import Redactor, Sealed
 from .governance.retention import RetentionReport
+from .governance.sharing import with_mounts
 from .ingest.pipeline import Pipeline
 from .jobs.queue import JobQueue
 from .prompts.recall_prompts import ANSWER
@@ -246,7 +247,8 @@ class Memory:
         if len(req.query) > limit:
             raise InvalidInputError("query", f"is {len(req.query)} characters; the limit is {limit} "
                                              "(limits.max_query_chars)")
-        return self._engine.search(self.space, req, query_vector=query_vector)
+        result = self._engine.search(self.space, req, query_vector=query_vector)
+        return with_mounts(self._store, self._engine, self.space, req, result)
 
     def context(self, request: ContextRequest | str | None = None, /, **options: Any) -> ContextBlock:
         """The best evidence for the query that fits ``budget_tokens``, as a prompt block."""

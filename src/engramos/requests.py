@@ -52,6 +52,9 @@ class SearchRequest(BaseModel):
     collapse: bool = Field(default=True, description="Count distinct evidence: a turn, its facts and its "
                            "episode come back as one hit (the best-ranked), the others listed in its "
                            "`covers`; false: every representation is a hit of its own.")
+    mounts: list[str] = Field(default_factory=list, max_length=16, description="Also search these mounts "
+                              "(other spaces' memory shared with this one; '*': every mount); their hits "
+                              "carry `source`.")
 
     @model_validator(mode="before")
     @classmethod

@@ -145,6 +145,8 @@ class Hit(BaseModel):
     # the lower-ranked memories of the same messages folded into this hit (its turn, facts,
     # episode), best first; empty when the search asked for every representation
     covers: list[Covered] = Field(default_factory=list)
+    # the mount it came from ("handbook"), for a hit of another space's shared memory
+    source: str | None = None
 
 
 class TimeRange(BaseModel):
@@ -219,6 +221,29 @@ class Revealed(BaseModel):
     conversation_id: str
     text: str
     values: list[dict[str, str]]  # {"token", "kind", "value"} for each value put back
+
+
+class Share(BaseModel):
+    """A grant by ``space``'s admin: ``to_space`` may mount this space's memory (of one
+    user or agent, or all of it) read-only, under ``name``."""
+
+    id: str
+    space: str
+    name: str
+    to_space: str
+    user_id: str | None = None
+    agent_id: str | None = None
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class Mount(BaseModel):
+    """A share mounted into ``space`` under ``name``: search and context can include it."""
+
+    space: str
+    name: str
+    share_id: str
+    created_at: datetime
 
 
 class ConversationRef(BaseModel):

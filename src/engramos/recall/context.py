@@ -34,7 +34,8 @@ def render_hit(hit: Hit) -> str:
     date = m.observed_at.strftime("%-d %B %Y")
     body = m.text if m.kind != "episode" else m.text.replace("\n", "\n    ")
     flag = f" [{_FLAGS[hit.validity]}: {hit.note}]" if hit.validity != "current" else ""
-    return f"[{date}] {body} ({_cites(hit)}){flag}"
+    source = f" [shared: {hit.source}]" if hit.source else ""
+    return f"[{date}] {body} ({_cites(hit)}){flag}{source}"
 
 
 def assemble(query: str, hits: list[Hit], budget_tokens: int) -> ContextBlock:

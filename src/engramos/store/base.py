@@ -38,8 +38,10 @@ from ..types import (
     Job,
     MemoryRecord,
     Message,
+    Mount,
     Page,
     Scene,
+    Share,
     TimeRange,
 )
 
@@ -307,6 +309,35 @@ class VaultStore(Protocol):
 
 
 @runtime_checkable
+class ShareStore(Protocol):
+    """Shares and mounts (``store/_shares.py``): space A's admin shares A's memory (of
+    one user or agent, or all of it) with space B; B's admin mounts the share under a
+    name; B's searches may include it.  Share ids are global; a revoked share stays
+    listed (with ``revoked_at``) and its mounts yield nothing."""
+
+    def create_share(self, share: Share) -> None: ...
+
+    def get_share(self, share_id: str) -> Share | None:
+        """The share with this id, of any space (the mounting space checks ``to_space``)."""
+
+    def list_shares(self, *, space: str | None = None, to_space: str | None = None) -> list[Share]:
+        """Shares made by ``space`` and/or granted to ``to_space``, oldest first."""
+
+    def revoke_share(self, space: str, share_id: str, at: datetime) -> bool:
+        """Mark a share of ``space`` revoked; False when unknown, another space's, or
+        already revoked."""
+
+    def add_mount(self, mount: Mount) -> None:
+        """Raises ConflictError when the space already has a mount of that name."""
+
+    def list_mounts(self, space: str) -> list[Mount]:
+        """The space's mounts by name."""
+
+    def remove_mount(self, space: str, name: str) -> bool:
+        """False when the space has no mount of that name."""
+
+
+@runtime_checkable
 class ExportStore(Protocol):
     """Every row, for copying a store (``export.py``)."""
 
@@ -319,7 +350,7 @@ class ExportStore(Protocol):
 
 @runtime_checkable
 class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStore, EntityStore, VaultStore,
-            ExportStore, Protocol):
+            ShareStore, ExportStore, Protocol):
     """A whole backend: every role, plus the lifecycle, store-wide settings and forgetting
     (``connection.py`` and ``store.py`` in each backend)."""
 
@@ -355,8 +386,10 @@ class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStor
         other conversations that drew on its messages, such as a merged profile item),
         vectors, full-text entries (and the terms only they held), cells, history, jobs
         whose payload names it, entities no remaining memory mentions (their names are
-        text of the forgotten messages), its PII vault rows, store settings of its conversations (``meta`` keys ending
-        in ``/<space>/<conversation_id>``), and scenes: a user's or space's all go; a
+        text of the forgotten messages), its PII vault rows, shares of its memory (a
+        user's, or all of a space's, with their mounts; a forgotten space's mounts too),
+        store settings of its conversations (``meta`` keys ending in
+        ``/<space>/<conversation_id>``), and scenes: a user's or space's all go; a
         conversation's go where no other cell is in them, and the others are left with an
         empty label for the caller to rebuild from the cells that remain.  A backend that
         keeps deleted bytes (index segments, a write-ahead log) scrubs them before

@@ -1,6 +1,6 @@
 """The REST API's routers, one module per resource; each route is a thin layer over
 :class:`engramos.Memory` (reached through the caller's key)."""
 
-from . import cube, memories, ops, recall, tenancy
+from . import cube, memories, ops, recall, sharing, tenancy
 
-ROUTERS = (memories.router, recall.router, tenancy.router, cube.router, ops.router)
+ROUTERS = (memories.router, recall.router, tenancy.router, cube.router, sharing.router, ops.router)

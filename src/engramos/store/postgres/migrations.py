@@ -173,4 +173,18 @@ MIGRATIONS: list[tuple[str, str | Callable[[Any], None]]] = [
         );
         CREATE INDEX pii_vault_user ON pii_vault (space, user_id);
         """),
+    ("0011_shares_and_mounts", """
+        CREATE TABLE shares (
+            id TEXT PRIMARY KEY, space TEXT NOT NULL, name TEXT NOT NULL, to_space TEXT NOT NULL, user_id TEXT,
+            agent_id TEXT, created_at TIMESTAMPTZ NOT NULL, revoked_at TIMESTAMPTZ
+        );
+        CREATE INDEX shares_space ON shares (space);
+        CREATE INDEX shares_to_space ON shares (to_space);
+        CREATE TABLE mounts (
+            space TEXT NOT NULL, name TEXT NOT NULL,
+            share_id TEXT NOT NULL REFERENCES shares (id) ON DELETE CASCADE,
+            created_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (space, name)
+        );
+        CREATE INDEX mounts_share ON mounts (share_id);
+        """),
 ]

@@ -10,6 +10,7 @@ from typing import Any
 from ...errors import StoreError
 from ...types import Filters
 from .._filters import POSTGRES, filter_sql
+from .._shares import SharesMixin
 from .._vault import VaultMixin
 from .cells import CellsMixin
 from .entities import EntitiesMixin
@@ -22,9 +23,10 @@ from .search import SearchMixin
 
 
 class PostgresStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMixin, JobsMixin, EntitiesMixin,
-                    ExportMixin, VaultMixin):
+                    ExportMixin, VaultMixin, SharesMixin):
     backend = "postgresql"
     _time = staticmethod(lambda at: at)
+    _read_time = staticmethod(lambda at: at)
 
     def health(self) -> dict[str, Any]:
         report: dict[str, Any] = {"backend": "postgresql", "path": self.url.split("@")[-1]}
@@ -77,6 +79,8 @@ class PostgresStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysM
                 jargs.append(conversation_id)
             counts["jobs"] = self._x(f"DELETE FROM jobs WHERE {jcond}", jargs)
             counts["vault"] = self._x(f"DELETE FROM pii_vault WHERE {cond}", args)
+            if conversation_id is None:
+                counts["shares"] = self._forget_shares(space, user_id)
             for conv in convs:
                 suffix = f"/{space}/{conv}"  # a conversation's own state (see Store.forget)
                 self._x("DELETE FROM meta WHERE right(key, length(%s)) = %s", (suffix, suffix))

@@ -303,4 +303,31 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         CREATE INDEX pii_vault_user ON pii_vault (space, user_id);
         """,
     ),
+    (
+        "0011_shares_and_mounts",
+        """
+        -- A space's admin shares its memory (or a user's or agent's) with another space,
+        -- whose admin mounts it read-only under a name; revoking stops it at once.
+        CREATE TABLE shares (
+            id TEXT PRIMARY KEY,
+            space TEXT NOT NULL,
+            name TEXT NOT NULL,
+            to_space TEXT NOT NULL,
+            user_id TEXT,
+            agent_id TEXT,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE INDEX shares_space ON shares (space);
+        CREATE INDEX shares_to_space ON shares (to_space);
+        CREATE TABLE mounts (
+            space TEXT NOT NULL,
+            name TEXT NOT NULL,
+            share_id TEXT NOT NULL REFERENCES shares (id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (space, name)
+        ) WITHOUT ROWID;
+        CREATE INDEX mounts_share ON mounts (share_id);
+        """,
+    ),
 ]

@@ -9,10 +9,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from ..._util import iso
+from ..._util import from_iso, iso
 from ...errors import StoreError
 from ...types import Filters
 from .._filters import SQLITE, filter_sql
+from .._shares import SharesMixin
 from .._vault import VaultMixin
 from .cells import CellsMixin
 from .entities import EntitiesMixin
@@ -31,11 +32,12 @@ log = logging.getLogger("engramos.store")
 
 
 class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMixin, JobsMixin, EntitiesMixin,
-                  ExportMixin, VaultMixin):
+                  ExportMixin, VaultMixin, SharesMixin):
     """See :class:`engramos.store.base.Store` for the contract."""
 
     backend = "sqlite"
     _time = staticmethod(iso)
+    _read_time = staticmethod(from_iso)
 
     def health(self) -> dict[str, Any]:
         report: dict[str, Any] = {"backend": "sqlite", "path": str(self.path),
@@ -94,6 +96,8 @@ class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMix
             counts["scenes"] = self._forget_scenes(space, user_id, conversation_id, [s for s in scenes if s])
             counts["jobs"] = self._forget_jobs(space, user_id, conversation_id)
             counts["vault"] = c.execute(f"DELETE FROM pii_vault WHERE {cond}", args).rowcount
+            if conversation_id is None:
+                counts["shares"] = self._forget_shares(space, user_id)
             for conv in convs:
                 suffix = f"/{space}/{conv}"  # a conversation's own state (see Store.forget)
                 c.execute("DELETE FROM meta WHERE substr(key, -length(?)) = ?", (suffix, suffix))
