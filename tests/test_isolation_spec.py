@@ -37,10 +37,14 @@ class Target:
     conversation_id: str
     memory_id: str
     query: str
+    message_id: str = ""
+    share_id: str = ""  # a share of the victim's memory
+    name: str = ""  # a mount of the victims' space
 
     def ids(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "agent_id": self.agent_id, "conversation_id": self.conversation_id,
-                "memory_id": self.memory_id}
+                "memory_id": self.memory_id, "message_id": self.message_id, "share_id": self.share_id,
+                "name": self.name}
 
 
 @dataclass
@@ -76,7 +80,9 @@ def _snapshot(srv: Server) -> dict[str, Any]:
     memories = {m.id: (m.text, m.status, m.metadata) for u in ("victim-bob", "carol")
                 for m in mem.list(user_id=u, limit=500, include_inactive=True).items}
     return {"messages": {c: [(m.id, m.content) for m in mem.messages(c)] for c in ("bob-chat-7", "carol-a2")},
-            "memories": memories, "users": [u for u in mem.users() if u in ("victim-bob", "carol")]}
+            "memories": memories, "users": [u for u in mem.users() if u in ("victim-bob", "carol")],
+            "shares": [s for s in mem.admin.shares() if s.user_id in ("victim-bob", "carol") or s.name == "handbook"],
+            "mounts": mem.admin.mounts()}
 
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -165,8 +171,14 @@ def test_every_route_keeps_every_limited_key_to_its_own_rows(srv: Server):
     def first_memory(user: str, agent: str | None) -> str:
         return next(m.id for m in mem.list(user_id=user, limit=100).items if m.agent_id == agent)
 
-    victims = [Target("victim-bob", None, "bob-chat-7", first_memory("victim-bob", None), "Zorblaxian PIN"),
-               Target("carol", "agent2", "carol-a2", first_memory("carol", "agent2"), "Quibbleton passport")]
+    # the victims' memory is shared with a third space, and the space mounts a handbook
+    handbook = mem.for_space("third").admin.share("handbook", "default")
+    mem.admin.mount(handbook.id, "team-handbook")
+    shares = {u: mem.admin.share(f"{u}-share", "third", user_id=u).id for u in ("victim-bob", "carol")}
+    victims = [Target("victim-bob", None, "bob-chat-7", first_memory("victim-bob", None), "Zorblaxian PIN",
+                      mem.messages("bob-chat-7")[0].id, shares["victim-bob"], "team-handbook"),
+               Target("carol", "agent2", "carol-a2", first_memory("carol", "agent2"), "Quibbleton passport",
+                      mem.messages("carol-a2")[0].id, shares["carol"], "team-handbook")]
     secret_ids = {i for t in victims for i in (t.memory_id, t.conversation_id)} | {
         m.id for c in ("bob-chat-7", "carol-a2") for m in mem.messages(c)}
     attackers = [Attacker(f"{role}-alice", srv.key("default", role, users=["alice"]), "alice")
