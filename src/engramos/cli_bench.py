@@ -226,6 +226,20 @@ def bench_latency(state: State, data: str, postgres: str | None, n_locomo: int, 
         _bench_output(state, results, "latency", json_out, folder)
 
 
+@bench.command(name="cube")
+@click.option("--sizes", default="10k,100k", show_default=True, help="Space sizes in memories, e.g. 10k,100k.")
+@click.option("--json", "json_out", default=None, help="Also write the JSON results to this file.")
+@click.option("--results", "folder", default="results", show_default=True, help="Folder for JSON and markdown.")
+@pass_state
+def bench_cube(state: State, sizes: str, json_out: str | None, folder: str) -> None:
+    """Export, verify and import a space as a MemCube beside `engram migrate`: seconds
+    and peak memory of each step, in a process of its own, as the space grows."""
+    from .bench.cube import run
+
+    with _errors(state):
+        _bench_output(state, run(_sizes(sizes), progress=_progress(state)), "cube", json_out, folder)
+
+
 @bench.command(name="load")
 @click.option("--clients", default=32, show_default=True)
 @click.option("--seconds", default=30.0, show_default=True)
