@@ -136,6 +136,19 @@ def test_scale_smoke(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "--sizes" in bad.output
 
 
+def test_cube_bench_smoke(tmp_path, monkeypatch):
+    monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+    out = tmp_path / "cube.json"
+    res = CliRunner().invoke(cli, ["bench", "cube", "--sizes", "1k", "--json", str(out), "--results",
+                                   str(tmp_path / "r")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["memories"] == 1000 and 0 < row["cube_mb"] < row["store_mb"]
+    assert all(row[f"{step}_s"] > 0 and row[f"{step}_start_mb"] > 10 for step in ("export", "verify", "import",
+                                                                                 "migrate"))
+    assert "| export |" in (tmp_path / "r" / "cube.md").read_text()
+
+
 def test_mem0_peer_when_installed(tmp_path):
     """mem0 is an optional peer (``--peers mem0``); this runs wherever mem0ai, langchain
     and qdrant-client are installed, and is reported as skipped elsewhere."""

@@ -118,3 +118,36 @@ def test_rest_roles_and_audit(tmp_path, embedder):
         actions = [e.action for e in srv.app.state.spaces.get("hb").admin.audit(limit=20)]
         assert "share.create" in actions and "share.revoke" in actions
         assert "mount.add" in [e.action for e in srv.app.state.spaces.get("app").admin.audit(limit=20)]
+
+
+def test_mount_a_cube_file(memory, tmp_path):
+    handbook, app = _fill(memory)
+    cube = tmp_path / "handbook.cube"
+    handbook.export_cube(cube, user_id="hr")
+    mount = app.admin.mount_cube(cube, "hb")
+    q = "How long do I have to file an expense claim?"
+    hits = [h for h in app.search(q, user_id="ana", mounts=["hb"]).hits if h.source == "hb"]
+    assert hits and "30 days" in hits[0].memory.text and hits[0].memory.space.startswith("cube-")
+    again = app.admin.mount_cube(cube, "hb-again")  # the cube is loaded once, shared once
+    assert again.share_id == mount.share_id
+    assert app.admin.unmount("hb") and app.admin.unmount("hb-again")
+    assert not any(h.source for h in app.search(q, user_id="ana", mounts=["*"]).hits)
+
+
+def test_rest_mount_cube(tmp_path, embedder, memory):
+    from tests.test_server import Server
+
+    handbook, _ = _fill(memory)
+    cube = tmp_path / "handbook.cube"
+    handbook.export_cube(cube, user_id="hr")
+    with Server(Config(home=tmp_path / "srv"), embedder) as srv:
+        url = f"{srv.url}/v1/mounts/cube"
+        body = cube.read_bytes()
+        denied = httpx.post(url, params={"name": "hb"}, content=body,
+                            headers={"Authorization": f"Bearer {srv.key('app', 'write')}"})
+        assert denied.status_code == 403
+        made = httpx.post(url, params={"name": "hb"}, content=body,
+                          headers={"Authorization": f"Bearer {srv.key('app', 'admin')}"})
+        assert made.status_code == 200, made.text
+        with Client(srv.url, srv.key("app", "read")) as reader:
+            assert reader.search("expense claims deadline", mounts=["hb"]).hits[0].source == "hb"

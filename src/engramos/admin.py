@@ -15,11 +15,13 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._util import new_id, utcnow
+from .cube import inspect_cube
 from .errors import AuthError, ForbiddenError, InvalidInputError, NotFoundError
 from .governance.pii import tokens_in
 from .requests import SearchRequest
@@ -161,6 +163,21 @@ class Admin:
         mount = Mount(space=self._memory.space, name=name, share_id=share_id, created_at=utcnow())
         self._store.add_mount(mount)
         return mount
+
+    def mount_cube(self, source: str | Path | IO[bytes], name: str, *, sign_key: str | None = None) -> Mount:
+        """Mount a MemCube file read-only under ``name`` (a team handbook, an agent's
+        skills): it is imported into a space of its own, ``cube-<cube id>`` (once: the
+        import is idempotent), which shares it with this space."""
+        check_id("name", name)
+        manifest = inspect_cube(source).manifest
+        if hasattr(source, "seek"):
+            source.seek(0)
+        holder = self._memory.for_space(f"cube-{manifest.cube_id.removeprefix('cube_')}")
+        holder.import_cube(source, sign_key=sign_key)
+        share = next((s for s in self._store.list_shares(space=holder.space, to_space=self._memory.space)
+                      if s.revoked_at is None), None) \
+            or holder.admin.share(f"cube {manifest.cube_id}", self._memory.space)
+        return self.mount(share.id, name)
 
     def mounts(self) -> list[Mount]:
         return self._store.list_mounts(self._memory.space)

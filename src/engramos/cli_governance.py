@@ -144,6 +144,19 @@ def mount_add(state: State, share_id: str, name: str) -> None:
         state.emit(made, lambda: click.echo(f"mounted {share_id} as {name}"))
 
 
+@mount.command(name="cube")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("name")
+@click.option("--sign-key", envvar="ENGRAM_CUBE_KEY", default=None, help="Check the cube's signature with this key.")
+@pass_state
+def mount_cube(state: State, file: str, name: str, sign_key: str | None) -> None:
+    """Mount a MemCube file read-only under NAME (loaded into a space of its own)."""
+    with _errors(state):
+        made = state.memory.admin.mount_cube(file, name, sign_key=sign_key)
+        state.memory.admin.record("cli", "mount.add", name, share_id=made.share_id, cube=True)
+        state.emit(made, lambda: click.echo(f"mounted {file} as {name}"))
+
+
 @mount.command(name="list")
 @pass_state
 def mount_list(state: State) -> None:

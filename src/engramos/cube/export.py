@@ -56,8 +56,10 @@ class _Export:
                 self.w.row("cells.jsonl", cell.model_dump(mode="json"))
         self._scenes(sorted(users))
         self._memories()
-        # a memory may name the one it replaced further on, or one outside the scope
-        self.w.rewrite("memories.jsonl", self._fix_supersedes)
+        # a memory may name the one it replaced further on, or one outside the scope: only
+        # then is its part rewritten
+        if self.seen.missing("supersedes", "memory") is not None:
+            self.w.rewrite("memories.jsonl", self._fix_supersedes)
         for part, name in (("messages.jsonl", "messages"), ("cells.jsonl", "cells"), ("scenes.jsonl", "scenes"),
                            ("memories.jsonl", "memories"), ("vectors.f32", "vectors"), ("history.jsonl", "history"),
                            ("entities.jsonl", "entities"), ("entity_links.jsonl", "entity_links")):
@@ -138,6 +140,8 @@ class _Export:
             row["cell_id"] = None
         if rec.scene_id and not self.seen.has("scene", rec.scene_id):
             row["scene_id"] = None
+        if rec.supersedes:
+            self.seen.add("supersedes", rec.supersedes)
         row["vector"] = self.w.vector("vectors.f32", vec) if vec is not None and vec.shape == (self.dim,) else None
         return row
 

@@ -22,7 +22,7 @@ from .auth import bearer_token
 
 OPEN_PATHS = ("/v1/health",)
 # bodies streamed to disk by their route, which enforces its own, larger cap as it reads
-STREAMED_PATHS = {"/v1/cube": "max_cube_bytes"}
+STREAMED_PATHS = {"/v1/cube": "max_cube_bytes", "/v1/mounts/cube": "max_cube_bytes"}
 
 
 class TooLarge(Exception):

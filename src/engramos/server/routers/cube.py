@@ -15,6 +15,7 @@ from starlette.background import BackgroundTask
 
 from ...cube import ImportReport, OnConflict, inspect_cube
 from ...errors import ForbiddenError, TooLargeError
+from ...types import Mount
 from ..auth import Auth, Caller
 
 router = APIRouter(prefix="/v1", tags=["cube"])
@@ -70,8 +71,21 @@ async def import_cube(request: Request, c: Auth, as_user: str | None = None, on_
         raise ForbiddenError("an agent-limited key cannot import a cube (its rows may belong to other agents)")
     if c.key.users is not None:
         c.check_user(as_user)  # a user-limited key files everything under one of its users
-    cap = c.memory.config.limits.max_cube_bytes
-    fd, path = tempfile.mkstemp(prefix="engram-import-", suffix=".cube")
+    path = await _receive(request, c.memory.config.limits.max_cube_bytes)
+    try:
+        scope = (await anyio.to_thread.run_sync(inspect_cube, path)).manifest.scope.describe()
+        report = await anyio.to_thread.run_sync(lambda: c.memory.import_cube(
+            path, as_user=as_user, on_conflict=on_conflict, reembed=reembed, sign_key=x_engram_cube_key))
+    finally:
+        os.unlink(path)
+    c.audit("cube.import", scope, cube_id=report.cube_id, inserted=report.inserted, as_user=as_user)
+    return report
+
+
+async def _receive(request: Request, cap: int) -> str:
+    """The request body, streamed to a temporary file (deleted by the caller), at most
+    ``cap`` bytes."""
+    fd, path = tempfile.mkstemp(prefix="engram-upload-", suffix=".cube")
     try:
         with os.fdopen(fd, "wb") as out:
             size = 0
@@ -80,10 +94,23 @@ async def import_cube(request: Request, c: Auth, as_user: str | None = None, on_
                 if size > cap:
                     raise TooLargeError(f"the request body is over the limit max_cube_bytes = {cap}")
                 out.write(chunk)
-        scope = (await anyio.to_thread.run_sync(inspect_cube, path)).manifest.scope.describe()
-        report = await anyio.to_thread.run_sync(lambda: c.memory.import_cube(
-            path, as_user=as_user, on_conflict=on_conflict, reembed=reembed, sign_key=x_engram_cube_key))
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
+@router.post("/mounts/cube", openapi_extra=_ZIP_BODY)
+async def mount_cube(request: Request, c: Auth, name: str,
+                     x_engram_cube_key: Annotated[str | None, CUBE_KEY] = None) -> Mount:
+    """Mount the MemCube in the body read-only under ``name`` (admin)."""
+    c.require("admin")
+    c.require_unlimited("a mount serves the whole space")
+    path = await _receive(request, c.memory.config.limits.max_cube_bytes)
+    try:
+        mount = await anyio.to_thread.run_sync(lambda: c.memory.admin.mount_cube(path, name,
+                                                                                  sign_key=x_engram_cube_key))
     finally:
         os.unlink(path)
-    c.audit("cube.import", scope, cube_id=report.cube_id, inserted=report.inserted, as_user=as_user)
-    return report
+    c.audit("mount.add", mount.name, share_id=mount.share_id, cube=True)
+    return mount

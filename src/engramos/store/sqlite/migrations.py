@@ -330,4 +330,13 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         CREATE INDEX mounts_share ON mounts (share_id);
         """,
     ),
+    (
+        "0012_space_listing_index",
+        """
+        -- Listing a whole space newest first (a space's cube export, a console page with
+        -- no user chosen) sorted every memory of the space for each page (PostgreSQL has
+        -- had this index from its first migration).
+        CREATE INDEX memories_space_list ON memories (space, observed_at DESC, id DESC);
+        """,
+    ),
 ]
