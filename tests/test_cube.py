@@ -253,6 +253,7 @@ def test_cli_export_verify_inspect_import(source, tmp_path, monkeypatch):
     assert json.loads(run("--json", "cube", "inspect", cube))["manifest"]["counts"]["messages"] == 5
     out = run("--home", str(tmp_path / "dst"), "cube", "import", cube, "--as-user", "rob")
     assert "inserted: 5 messages" in out and "user bob is rob here" in out
+    assert "into space team" in run("--home", str(tmp_path / "dst"), "cube", "import", cube, "--space", "team")
     assert "already there" in run("--home", str(tmp_path / "dst"), "cube", "import", cube, "--as-user", "rob")
     Path(cube).write_bytes(Path(cube).read_bytes()[:100])
     assert "archive" in run("cube", "verify", cube, code=2)

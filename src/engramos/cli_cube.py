@@ -42,14 +42,16 @@ def cube_export(state: State, user_id: str | None, agent_id: str | None, convers
 
 @cube.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--space", "space", default=None, help="Import into this space (default: --space before the "
+              "command, or 'default').")
 @click.option("--as-user", default=None, help="File every row under this user.")
 @click.option("--on-conflict", type=click.Choice(ON_CONFLICT), default="skip", show_default=True,
               help="What a memory already in the store becomes.")
 @click.option("--no-reembed", is_flag=True, help="Refuse a cube made by another embedding model.")
 @SIGN_KEY
 @pass_state
-def cube_import(state: State, file: str, as_user: str | None, on_conflict: str, no_reembed: bool,
-                sign_key: str | None) -> None:
+def cube_import(state: State, file: str, space: str | None, as_user: str | None, on_conflict: str,
+                no_reembed: bool, sign_key: str | None) -> None:
     """Import a MemCube into the space (--space), which may already hold data."""
     with _errors(state):
         bar: list[Any] = []  # the click progress bar, made once the total is known
@@ -63,7 +65,8 @@ def cube_import(state: State, file: str, as_user: str | None, on_conflict: str, 
             bar[0].update(done - bar[0].pos)
 
         try:
-            report = state.memory.import_cube(file, as_user=as_user, on_conflict=on_conflict,  # type: ignore[arg-type]
+            target = state.memory.for_space(space) if space else state.memory
+            report = target.import_cube(file, as_user=as_user, on_conflict=on_conflict,  # type: ignore[arg-type]
                                               reembed=not no_reembed, sign_key=sign_key, progress=progress)
         finally:
             if bar:
