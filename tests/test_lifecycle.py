@@ -125,6 +125,10 @@ def test_cli_and_rest(tmp_path, embedder, monkeypatch):
     runner = CliRunner()
     with Memory(tmp_path / "cli", embedder=embedder) as mem:
         _talk(mem)
+        target = mem.list(user_id="ana", kinds=["fact"], limit=1).items[0].id
+    assert "(archived)" in runner.invoke(cli, ["archive", target], catch_exceptions=False).output
+    assert "(active)" in runner.invoke(cli, ["restore", target], catch_exceptions=False).output
+    assert runner.invoke(cli, ["restore", target]).exit_code == 2  # nothing to restore
     out = runner.invoke(cli, ["retention"], catch_exceptions=False).output
     assert "archive turn 90 days" in out and "would archive 2 memories" in out
     assert "will archive 2" in runner.invoke(cli, ["retention", "--apply"], catch_exceptions=False).output

@@ -59,24 +59,22 @@ def retention(state: State, do_apply: bool) -> None:
         state.emit(report, human)
 
 
-@click.command()
-@click.argument("memory_id")
-@pass_state
-def archive(state: State, memory_id: str) -> None:
-    """Keep a memory out of recall without losing it (restorable)."""
-    with _errors(state):
-        rec = state.memory.archive(memory_id, actor="cli")
-        state.emit(rec, lambda: click.echo(f"archived {rec.id}"))
+def _status_command(action: str, done: str, doc: str) -> click.Command:
+    """``engram archive`` / ``engram restore``: one memory's status, by Memory's method."""
+
+    @click.command(name=action, help=doc)
+    @click.argument("memory_id")
+    @pass_state
+    def command(state: State, memory_id: str) -> None:
+        with _errors(state):
+            rec = getattr(state.memory, action)(memory_id, actor="cli")
+            state.emit(rec, lambda: click.echo(f"{done} {rec.id} ({rec.status})"))
+
+    return command
 
 
-@click.command()
-@click.argument("memory_id")
-@pass_state
-def restore(state: State, memory_id: str) -> None:
-    """Bring back a deleted, archived or expired memory."""
-    with _errors(state):
-        rec = state.memory.restore(memory_id, actor="cli")
-        state.emit(rec, lambda: click.echo(f"restored {rec.id} ({rec.status})"))
+archive = _status_command("archive", "archived", "Keep a memory out of recall without losing it (restorable).")
+restore = _status_command("restore", "restored", "Bring back a deleted, archived or expired memory.")
 
 
 @click.group()

@@ -106,31 +106,28 @@ def update_memory(memory_id: str, body: UpdateBody, c: Auth) -> MemoryRecord:
     return rec
 
 
-@router.delete("/memories/{memory_id}")
-def delete_memory(memory_id: str, c: Auth) -> MemoryRecord:
+def _change_status(c: Caller, memory_id: str, action: str) -> MemoryRecord:
+    """Delete (soft), archive or restore a memory the key sees, audited."""
     c.require("write")
     visible(c, memory_id)
-    rec = c.memory.delete(memory_id, actor=c.key.id)
-    c.audit("memory.delete", memory_id)
+    rec: MemoryRecord = getattr(c.memory, action)(memory_id, actor=c.key.id)
+    c.audit(f"memory.{action}", memory_id)
     return rec
+
+
+@router.delete("/memories/{memory_id}")
+def delete_memory(memory_id: str, c: Auth) -> MemoryRecord:
+    return _change_status(c, memory_id, "delete")
 
 
 @router.post("/memories/{memory_id}/archive")
 def archive_memory(memory_id: str, c: Auth) -> MemoryRecord:
-    c.require("write")
-    visible(c, memory_id)
-    rec = c.memory.archive(memory_id, actor=c.key.id)
-    c.audit("memory.archive", memory_id)
-    return rec
+    return _change_status(c, memory_id, "archive")
 
 
 @router.post("/memories/{memory_id}/restore")
 def restore_memory(memory_id: str, c: Auth) -> MemoryRecord:
-    c.require("write")
-    visible(c, memory_id)
-    rec = c.memory.restore(memory_id, actor=c.key.id)
-    c.audit("memory.restore", memory_id)
-    return rec
+    return _change_status(c, memory_id, "restore")
 
 
 @router.get("/retention")
