@@ -181,7 +181,7 @@ LAYERS: list[set[str]] = [
     {"_util", "_version", "errors", "vocab", "validation", "filters", "types", "timenorm", "text", "config", "records",
      "requests", "formats"},
     {"store", "providers", "prompts"},
-    {"jobs", "consolidate", "recall", "ingest", "cube", "governance"},
+    {"jobs", "consolidate", "recall", "ingest", "cube", "governance", "working"},
     {"memory", "admin"},
     {"server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "cli_governance", "bench", "client",
      "__init__"},

@@ -54,6 +54,7 @@ from .types import (
     Scores,
     SearchResult,
     TimeRange,
+    WorkingMemory,
 )
 
 __version__ = VERSION
@@ -108,6 +109,7 @@ __all__ = [
     "ServerError",
     "StoreError",
     "TimeRange",
+    "WorkingMemory",
     "TooLargeError",
     "__version__",
 ]

@@ -174,3 +174,20 @@ def mount_remove(state: State, name: str) -> None:
             raise NotFoundError("mount", name)
         state.memory.admin.record("cli", "mount.remove", name)
         state.emit({"unmounted": name}, lambda: click.echo(f"unmounted {name}"))
+
+
+@click.command()
+@click.argument("conversation_id")
+@click.option("--budget", "budget_tokens", type=int, default=None, help="Token budget (default: config, 512).")
+@pass_state
+def working(state: State, conversation_id: str, budget_tokens: int | None) -> None:
+    """Show a conversation's working memory: the stable block its prompts start with."""
+    with _errors(state):
+        wm = state.memory.working_memory(conversation_id, budget_tokens=budget_tokens)
+
+        def human() -> None:
+            click.echo(wm.text)
+            click.echo(click.style(f"{wm.tokens} tokens of {wm.budget_tokens}; version {wm.version}, "
+                                   f"{wm.kept} entries kept in place by the last refresh", dim=True))
+
+        state.emit(wm, human)

@@ -34,6 +34,7 @@ from .types import (
     Page,
     Scene,
     SearchResult,
+    WorkingMemory,
 )
 
 T = TypeVar("T")
@@ -155,6 +156,10 @@ class _Calls:
                user_id: str | None = None) -> Call[dict[str, int]]:
         body = {"memory_id": memory_id, "conversation_id": conversation_id, "user_id": user_id}
         return Call[dict[str, int]]("POST", "/v1/forget", dict[str, int], json=body)
+
+    def working_memory(self, conversation_id: str, *, budget_tokens: int | None = None) -> Call[WorkingMemory]:
+        return Call[WorkingMemory]("GET", f"/v1/conversations/{conversation_id}/working", WorkingMemory,
+                                   params=_params(budget_tokens=budget_tokens))
 
     def archive(self, memory_id: str, *, actor: str = "user") -> Call[MemoryRecord]:
         return Call[MemoryRecord]("POST", f"/v1/memories/{memory_id}/archive", MemoryRecord)
@@ -315,6 +320,7 @@ class Client:
     forget = _sync(_Calls.forget)
     history = _sync(_Calls.history)
     archive = _sync(_Calls.archive)
+    working_memory = _sync(_Calls.working_memory)
     restore = _sync(_Calls.restore)
     retention = _sync(_Calls.retention)
     users = _sync(_Calls.users)
@@ -387,6 +393,7 @@ class AsyncClient:
     forget = _async(_Calls.forget)
     history = _async(_Calls.history)
     archive = _async(_Calls.archive)
+    working_memory = _async(_Calls.working_memory)
     restore = _async(_Calls.restore)
     retention = _async(_Calls.retention)
     users = _async(_Calls.users)

@@ -101,6 +101,19 @@ class RecallConfig(BaseModel):
     max_query_terms: int = Field(default=64, ge=1, le=1000)
 
 
+class WorkingConfig(BaseModel):
+    """Working memory per conversation (``Memory.working_memory``) and the scheduler that
+    keeps it ready.  ``prefetch`` makes every added message and every question scoped to
+    a conversation enqueue a refresh (a recall on the latest messages, about as costly as
+    a search), and a rebuild once the conversation has been quiet ``idle_seconds``; off,
+    a block is refreshed when it is asked for and is out of date."""
+
+    budget_tokens: int = Field(default=512, ge=64, le=32_000)
+    prefetch: bool = False
+    idle_seconds: float = Field(default=600.0, gt=0)
+    cpu_ms_per_minute: float = Field(default=5_000.0, gt=0)  # per space; past it, refreshes wait
+
+
 class JobsConfig(BaseModel):
     """Durable jobs: a claimed job's lease (extended by the worker's heartbeat while it
     runs), the first retry delay (doubling each attempt), and attempts before parking."""
@@ -208,6 +221,7 @@ class Config(BaseModel):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     pii: PIIConfig = Field(default_factory=PIIConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    working: WorkingConfig = Field(default_factory=WorkingConfig)
     max_message_chars: int = Field(default=32_000, ge=1)
     process_inline: bool = True  # library mode: run the jobs that add() enqueues at once
 
@@ -252,6 +266,8 @@ class Config(BaseModel):
                                                         "vault_key": env.get("ENGRAM_PII_VAULT_KEY")})
             except ValidationError as exc:
                 raise ConfigError(f"ENGRAM_PII_MODE: {exc.errors()[0]['msg']}") from exc
+        if env.get("ENGRAM_WORKING_PREFETCH"):
+            data["working"] = WorkingConfig(prefetch=env["ENGRAM_WORKING_PREFETCH"].lower() in ("1", "true", "yes"))
         if env.get("ENGRAM_RETENTION"):  # a JSON list of rules (RetentionRule)
             try:
                 data["retention"] = RetentionConfig.model_validate({"rules": json.loads(env["ENGRAM_RETENTION"])})

@@ -53,10 +53,15 @@ from .types import (
     Page,
     Scene,
     SearchResult,
+    WorkingMemory,
     default_conversation,
 )
 from .validation import MessageIn, check_id, check_metadata, clean_text, normalize_messages, validated
 from .vocab import JOB_STATUSES, HistoryAction, JobStatus, MemoryStatus
+from .working.block import Refresher
+from .working.block import load as load_working
+from .working.prompt import with_working, working_budget
+from .working.scheduler import Scheduler
 
 
 class Memory:
@@ -89,6 +94,8 @@ class Memory:
         self._pipeline = Pipeline(self._store, self._embedder, cfg, self._queue, self._llm)
         self._engine = RecallEngine(self._store, self._embedder, cfg, self._reranker, self._llm)
         self._redactor = Redactor(cfg.pii)
+        self._refresher = Refresher(self._store, self._engine)
+        self._scheduler = Scheduler(self._store, self._queue, self._refresher, cfg.working)
         self._queue.register("retention", self._retention_job)
         self.admin = Admin(self)
         if cfg.retention.for_space(self.space):
@@ -156,6 +163,7 @@ class Memory:
         stored = self._pipeline.store_messages(self.space, parsed, user_id=user, agent_id=agent,
                                                conversation_id=conv, session_id=session, flush=flush,
                                                sealed=sealed)
+        self._scheduler.trigger(self.space, conv, "message", user_id=user, agent_id=agent)
         inline = self.config.process_inline if process is None else process
         ran = self.run_jobs() if inline else 0
         return AddResult(message_ids=stored.message_ids, inserted=stored.inserted,
@@ -212,6 +220,7 @@ class Memory:
         """Jobs by status, the reasons of failed and parked ones, and LLM usage so far."""
         problems = self._store.list_jobs(self.space, ["failed", "parked", "pending", "running"], limit=200)
         return {"counts": self.job_counts(), "llm": self.llm_model,
+                "working": self._scheduler.usage(self.space),
                 "llm_usage_done_jobs": self._store.job_usage(self.space),
                 "jobs": [{"id": j.id, "kind": j.kind, "status": j.status, "attempts": j.attempts,
                           "run_after": j.run_after.isoformat(), "error": j.last_error,
@@ -248,13 +257,27 @@ class Memory:
             raise InvalidInputError("query", f"is {len(req.query)} characters; the limit is {limit} "
                                              "(limits.max_query_chars)")
         result = self._engine.search(self.space, req, query_vector=query_vector)
+        conv, user = req.filters.conversation_id, req.filters.user_id
+        if conv is not None and self.config.working.prefetch:  # a question: the next turn's memory, ahead of need
+            owner = self.conversation_owner(conv)
+            if owner is not None:
+                self._scheduler.trigger(self.space, conv, "question", user_id=user or owner.user_id,
+                                        agent_id=owner.agent_id)
         return with_mounts(self._store, self._engine, self.space, req, result)
 
     def context(self, request: ContextRequest | str | None = None, /, **options: Any) -> ContextBlock:
         """The best evidence for the query that fits ``budget_tokens``, as a prompt block."""
         req = ContextRequest.of(request, options)
+        budget = req.budget_tokens or self.config.recall.budget_tokens
+        conv = req.filters.conversation_id
+        if req.working and conv is None:
+            raise InvalidInputError("conversation_id", "working=True needs the conversation (filters.conversation_id)")
+        wm = self.working_memory(conv, budget_tokens=working_budget(budget, self.config.working.budget_tokens)) \
+            if req.working and conv is not None else None
         result = self._recall(req)
-        return assemble(result.query, result.hits, req.budget_tokens or self.config.recall.budget_tokens)
+        if wm is None:
+            return assemble(result.query, result.hits, budget)
+        return with_working(wm, result.query, result.hits, budget)
 
     def answer(self, request: AnswerRequest | str | None = None, /, **options: Any) -> AnswerResult:
         """Answer from memory with the configured LLM: (agentic) recall, context within the
@@ -446,6 +469,28 @@ class Memory:
         check_id("user_id", user_id)
         return self._store.list_memories(self.space, Filters(user_id=user_id, kinds=["profile"]), limit=1000).items
 
+    # ---------------------------------------------------------------- working
+    def working_memory(self, conversation_id: str, *, budget_tokens: int | None = None) -> WorkingMemory:
+        """The conversation's working memory: its people's profiles, open plans, the key
+        facts of its current scene and the memories predicted for its next turns, as a
+        block that changes append-mostly (a stable prompt prefix).  Refreshed here when a
+        message came since, or when an entry stopped being true."""
+        check_id("conversation_id", conversation_id)
+        budget = self.config.working.budget_tokens if budget_tokens is None else budget_tokens
+        if not isinstance(budget, int) or isinstance(budget, bool) or not 64 <= budget <= 32_000:
+            raise InvalidInputError("budget_tokens", "must be an integer from 64 to 32000")
+        last = self._store.next_seq(self.space, conversation_id) - 1
+        if last < 1:
+            raise NotFoundError("conversation", conversation_id)
+        wm = load_working(self._store, self.space, conversation_id)
+        if wm is not None and wm.last_seq == last and wm.budget_tokens == budget:
+            alive = self._store.get_memories(self.space, [e.memory_id for e in wm.entries])
+            if len(alive) == len(wm.entries) and all(m.status == "active" for m in alive):
+                return wm
+        fresh = self._refresher.refresh(self.space, conversation_id, budget)
+        assert fresh is not None
+        return fresh
+
     # ----------------------------------------------------------------- cubes
     def export_cube(self, out: str | Path | IO[bytes], *, user_id: str | None = None, agent_id: str | None = None,
                     conversation_id: str | None = None, sign_key: str | None = None,
@@ -513,7 +558,7 @@ def _in_thread(method: Callable[..., Any]) -> Any:
 PUBLIC_METHODS = ("add", "flush", "run_jobs", "job_counts", "jobs", "status", "retry", "llm_usage", "search",
                   "context", "answer", "get", "list", "update", "delete", "forget", "history", "users",
                   "conversations", "conversation_owner", "messages", "scenes", "profile", "export_cube", "import_cube",
-                  "archive", "restore", "retention", "health", "close")
+                  "archive", "restore", "retention", "working_memory", "health", "close")
 
 
 class AsyncMemory:
@@ -556,6 +601,7 @@ class AsyncMemory:
     messages = _in_thread(Memory.messages)
     scenes = _in_thread(Memory.scenes)
     profile = _in_thread(Memory.profile)
+    working_memory = _in_thread(Memory.working_memory)
     archive = _in_thread(Memory.archive)
     restore = _in_thread(Memory.restore)
     retention = _in_thread(Memory.retention)

@@ -133,6 +133,10 @@ class ContextRequest(SearchRequest):
                            "the budget, what adds evidence not yet in the block.")
     budget_tokens: int | None = Field(default=None, ge=32, le=200_000, description="Token budget "
                                       "(cl100k_base); default: the configured recall budget.")
+    working: bool = Field(default=False, description="Start with the conversation's working memory "
+                          "(filters.conversation_id): a block that stays the same from one question to "
+                          "the next, so serving engines reuse its cached prefix; the question's own "
+                          "evidence follows, within the same budget.")
 
 
 class AnswerRequest(ContextRequest):

@@ -186,6 +186,7 @@ class ContextBlock(BaseModel):
     hits: list[Hit]
     message_ids: list[str]
     external_ids: list[str] = Field(default_factory=list)  # the caller's own ids (``id`` given to add) of those
+    prefix_tokens: int = 0  # tokens of the stable working-memory prefix (context with working=True)
 
 
 class Page(BaseModel):
@@ -244,6 +245,29 @@ class Mount(BaseModel):
     name: str
     share_id: str
     created_at: datetime
+
+
+class WorkingEntry(BaseModel):
+    memory_id: str
+    section: str  # profile, plan, scene, predicted
+    line: str
+    tokens: int
+    message_ids: list[str] = Field(default_factory=list)  # what the line cites
+
+
+class WorkingMemory(BaseModel):
+    """A conversation's working block: ``text`` is the stable prompt prefix."""
+
+    conversation_id: str
+    user_id: str
+    text: str
+    tokens: int
+    budget_tokens: int
+    entries: list[WorkingEntry] = Field(default_factory=list)
+    version: int = 0  # bumped at every change of the text
+    kept: int = 0  # entries the last refresh kept in place from the version before
+    refreshed_at: datetime | None = None
+    last_seq: int = 0  # the conversation's last message when it was refreshed
 
 
 class ConversationRef(BaseModel):

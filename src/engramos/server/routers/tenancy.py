@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ...errors import ForbiddenError, NotFoundError
-from ...types import ConversationRef, MemoryRecord, Message, Scene
+from ...types import ConversationRef, MemoryRecord, Message, Scene, WorkingMemory
 from ..auth import Auth
 
 router = APIRouter(prefix="/v1", tags=["tenancy"])
@@ -45,6 +45,17 @@ def conversation_messages(conversation_id: str, c: Auth,
     if msgs and not c.sees(msgs[0].user_id, msgs[0].agent_id):
         raise NotFoundError("conversation", conversation_id)
     return msgs
+
+
+@router.get("/conversations/{conversation_id}/working")
+def working_memory(conversation_id: str, c: Auth,
+                   budget_tokens: Annotated[int | None, Query(ge=64, le=32_000)] = None) -> WorkingMemory:
+    """The conversation's working memory (a stable prompt prefix; see Memory.working_memory)."""
+    c.require("read")
+    owner = c.memory.conversation_owner(conversation_id)
+    if owner is None or not c.sees(owner.user_id, owner.agent_id):
+        raise NotFoundError("conversation", conversation_id)
+    return c.memory.working_memory(conversation_id, budget_tokens=budget_tokens)
 
 
 @router.get("/scenes")
