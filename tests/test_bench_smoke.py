@@ -136,6 +136,23 @@ def test_scale_smoke(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "--sizes" in bad.output
 
 
+def test_working_memory_bench_smoke(tmp_path, monkeypatch):
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(_locomo_fixture()))
+    monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+    out = tmp_path / "wm.json"
+    res = CliRunner().invoke(cli, ["bench", "working-memory", "--data", str(data), "--json", str(out),
+                                   "--results", str(tmp_path / "r")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    result = json.loads(out.read_text())
+    assert set(result["rows"]) == {"plain 1024", "working 1024", "plain 2048", "working 2048"}
+    assert all(r["questions"] == 4 for r in result["rows"].values())
+    # the working prompt repeats its block from one question to the next; the plain one only its header
+    assert result["rows"]["working 1024"]["prefix_reuse"] > result["rows"]["plain 1024"]["prefix_reuse"]
+    assert result["scheduler"]["refresh_jobs_left"] == 0
+    assert "| working | 1024 |" in (tmp_path / "r" / "working-memory.md").read_text()
+
+
 def test_cube_bench_smoke(tmp_path, monkeypatch):
     monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
     out = tmp_path / "cube.json"

@@ -109,7 +109,7 @@ __all__ = [
     "ServerError",
     "StoreError",
     "TimeRange",
-    "WorkingMemory",
     "TooLargeError",
+    "WorkingMemory",
     "__version__",
 ]

@@ -226,6 +226,29 @@ def bench_latency(state: State, data: str, postgres: str | None, n_locomo: int, 
         _bench_output(state, results, "latency", json_out, folder)
 
 
+@bench.command(name="working-memory")
+@click.option("--data", "data", envvar="ENGRAM_LOCOMO", default=DEFAULT_LOCOMO, show_default=True,
+              help="LoCoMo-shaped file (or ENGRAM_LOCOMO).")
+@click.option("--limit", type=int, default=2, show_default=True, help="The first N conversations.")
+@click.option("--json", "json_out", default=None, help="Also write the JSON results to this file.")
+@click.option("--results", "folder", default="results", show_default=True, help="Folder for JSON and markdown.")
+@pass_state
+def bench_working(state: State, data: str, limit: int, json_out: str | None, folder: str) -> None:
+    """Prefix reuse and evidence recall of working-memory contexts beside plain ones, at
+    1024 and 2048 tokens, on LoCoMo questions asked in order; and the scheduler's pace."""
+    from .bench import load_locomo
+    from .bench.working import run
+    from .providers.embeddings import make_embedder
+
+    with _errors(state):
+        path = Path(data)
+        if not path.is_file():
+            raise InvalidInputError("--data", f"{path} not found; pass the LoCoMo file with --data")
+        convs = load_locomo(path, limit=limit)
+        results = run(convs, make_embedder(state.config.embedder), progress=_progress(state))
+        _bench_output(state, results, "working-memory", json_out, folder)
+
+
 @bench.command(name="cube")
 @click.option("--sizes", default="10k,100k", show_default=True, help="Space sizes in memories, e.g. 10k,100k.")
 @click.option("--json", "json_out", default=None, help="Also write the JSON results to this file.")

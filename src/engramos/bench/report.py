@@ -169,6 +169,10 @@ def render(results: dict[str, Any]) -> str:
         return markdown(results)
     if "layouts" in results:
         return scale_markdown(results)
+    if results.get("bench") == "working-memory":
+        from .working import markdown as working_markdown
+
+        return working_markdown(results)
     if results.get("bench") == "cube":
         from .cube import markdown as cube_markdown
 
