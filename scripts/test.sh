@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-python -m pip install --quiet --disable-pip-version-check -e ".[use,bench,server,postgres,pii,test]"
+# llama-cpp-python compiles from source (5-6 minutes the first time, then pip's wheel
+# cache); the default native build crashes on these CPUs, so build it portable.
+export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+python -m pip install --quiet --disable-pip-version-check -e ".[use,bench,server,postgres,pii,kv,test]"
 echo "== ruff"
 python -m ruff check src tests
 echo "== mypy"

@@ -82,3 +82,18 @@ def test_unreachable_endpoint_is_a_retryable_llm_error():
     with pytest.raises(LLMError) as err:
         OpenAIChat(cfg).complete(BOUNDARY)
     assert err.value.retryable
+
+
+def test_cached_prompt_tokens_are_reported_when_the_server_says(http_server):
+    """A server with prefix caching reports usage.prompt_tokens_details.cached_tokens."""
+    def route(path: str, body: dict) -> tuple[int, dict]:
+        return 200, {"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}],
+                     "usage": {"prompt_tokens": 1200, "completion_tokens": 3,
+                               "prompt_tokens_details": {"cached_tokens": 1024}}}
+
+    chat = OpenAIChat(LLMConfig(base_url=http_server(route), model="m", max_retries=0))
+    with chat.track() as spent:
+        first = chat.complete([{"role": "user", "content": "hi"}])
+        chat.complete([{"role": "user", "content": "hi"}])
+    assert first.cached_tokens == 1024 and spent.cached_tokens == 2048 and spent.prompt_tokens == 2400
+    assert spent.as_dict()["cached_tokens"] == 2048

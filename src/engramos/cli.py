@@ -239,6 +239,10 @@ def status(state: State) -> None:
             click.echo("jobs: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
             click.echo(f"llm: {report['llm'] or 'not configured (offline)'}; done jobs spent "
                        + ", ".join(f"{v} {k}" for k, v in report["llm_usage_done_jobs"].items()))
+            w = report["working"]
+            click.echo(f"working memory: prefetch {'on' if w['prefetch'] else 'off'}, {w['pending_jobs']} "
+                       f"refreshes pending, {w['cpu_ms_this_minute']:.0f} of {w['cpu_ms_per_minute']:.0f} ms "
+                       "CPU this minute")
             for j in report["jobs"]:
                 click.echo(f"  {j['id']} {j['kind']:<8} {j['status']:<8} attempts={j['attempts']} "
                            f"{j['conversation_id'] or ''} {j['error'] or ''}")

@@ -292,7 +292,7 @@ class Memory:
         used = [labels.get(r, r) for r in reply.message_ids if labels.get(r, r) in block.message_ids]
         return AnswerResult(question=req.query, answer=reply.answer, message_ids=list(dict.fromkeys(used)),
                             context=block, llm_calls=spent.calls, prompt_tokens=spent.prompt_tokens,
-                            completion_tokens=spent.completion_tokens)
+                            completion_tokens=spent.completion_tokens, cached_tokens=spent.cached_tokens)
 
     # ----------------------------------------------------------------- CRUD
     def get(self, memory_id: str) -> MemoryRecord:

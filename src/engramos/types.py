@@ -176,6 +176,7 @@ class AnswerResult(BaseModel):
     llm_calls: int
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # of the prompt tokens, those the server's prefix cache served (when it reports it)
 
 
 class ContextBlock(BaseModel):

@@ -12,7 +12,11 @@ Reported side by side, per budget:
 
 The scheduler's pace is measured too: a conversation added message by message with
 prefetch on and no worker, then a worker started; the time from the last message until
-no refresh is due."""
+no refresh is due.
+
+With the local runtime installed (``engramos[kv]``), time to first token on the first
+conversation: its working memory at 1,024 tokens as the prefix, each question after
+it, evaluated cold and from the prefix's restored KV state (``working/activation.py``)."""
 
 from __future__ import annotations
 
@@ -46,6 +50,7 @@ def run(conversations: Sequence[Conversation], embedder: Embedder, *, budgets: S
         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     rows: dict[str, dict[str, list[float]]] = {}
     block_tokens: list[int] = []
+    ttft: dict[str, Any] | None = None
     for conv in conversations:
         if progress:
             progress(f"{conv.id}: ingesting {sum(len(t) for _, _, t in conv.sessions)} messages")
@@ -55,6 +60,8 @@ def run(conversations: Sequence[Conversation], embedder: Embedder, *, budgets: S
                 mem.add([t.message() for t in turns], conversation_id=conv.id, session_id=sid)
             mem.flush()
             ext = {m.id: m.external_id or m.id for m in mem.messages(conv.id, limit=10_000)}
+            if conv is conversations[0]:
+                ttft = _time_to_first_token(mem, conv, progress)
             last: dict[tuple[str, int], str | None] = {}
             for q in conv.questions:
                 gold = set(q.evidence_turns)
@@ -81,8 +88,41 @@ def run(conversations: Sequence[Conversation], embedder: Embedder, *, budgets: S
                     "tokens": round(mean(v["tokens"]) or 0), "ms": percentiles(v["ms"], (50, 95)),
                     "questions": len(v["recall"])} for name, v in rows.items()}
     return {"bench": "working-memory", "conversations": [c.id for c in conversations], "rows": table,
-            "working_prefix_tokens": round(mean(block_tokens) or 0), "scheduler": _scheduler_pace(
+            "working_prefix_tokens": round(mean(block_tokens) or 0), "ttft": ttft, "scheduler": _scheduler_pace(
                 conversations[0], embedder, progress) if conversations else None}
+
+
+def _time_to_first_token(mem: Memory, conv: Conversation, progress: Callable[[str], None] | None,
+                         questions: int = 40) -> dict[str, Any] | None:
+    try:
+        import llama_cpp  # noqa: F401 - only to know whether the runtime is installed
+
+        from ..working.activation import ActivationCache, KVRuntime, default_model_path
+    except ImportError:
+        return None
+    if progress:
+        progress(f"{conv.id}: time to first token, cold and restored")
+    prefix = mem.working_memory(conv.id, budget_tokens=1024).text
+    with tempfile.TemporaryDirectory(prefix="engram-kv-") as kv:
+        rt = KVRuntime(default_model_path(Path.home() / ".cache" / "engramos" / "models"), ActivationCache(Path(kv)))
+        try:
+            t0 = time.perf_counter()
+            rt.prefill(prefix)
+            prefill_s = time.perf_counter() - t0
+            cold, warm, same = [], [], 0
+            for q in conv.questions[:questions]:
+                suffix = f"\n# Question\n{q.text}\nAnswer:"
+                a = rt.first_token(prefix, suffix, restore=False)
+                b = rt.first_token(prefix, suffix, restore=True)
+                cold.append(a.seconds * 1000)
+                warm.append(b.seconds * 1000)
+                same += int(a.token == b.token)
+            state_mb = rt.cache.path(rt.model_id, prefix).stat().st_size / 1e6
+        finally:
+            rt.close()
+    return {"model": rt.model_id, "prefix_tokens": len(rt.tokens(prefix, bos=True)), "questions": len(cold),
+            "cold_ms": percentiles(cold, (50, 95)), "restored_ms": percentiles(warm, (50, 95)),
+            "prefill_s": round(prefill_s, 2), "state_mb": round(state_mb, 1), "same_first_token": same}
 
 
 def _scheduler_pace(conv: Conversation, embedder: Embedder, progress: Callable[[str], None] | None) -> dict[str, Any]:
@@ -114,6 +154,16 @@ def markdown(result: dict[str, Any]) -> str:
         mode, budget = name.split()
         lines.append(f"| {mode} | {budget} | {r['prefix_reuse']} | {r['evidence_recall']} | {r['tokens']} | "
                      f"{r['ms']['p50']:.0f} | {r['ms']['p95']:.0f} | {r['questions']} |")
+    t = result.get("ttft")
+    if t:
+        ratio = t["restored_ms"]["p50"] / t["cold_ms"]["p50"] if t["cold_ms"]["p50"] else 0
+        lines += ["", "| time to first token | prefix tokens | p50 ms | p95 ms |", "|---|---:|---:|---:|",
+                  f"| cold | {t['prefix_tokens']} | {t['cold_ms']['p50']:.0f} | {t['cold_ms']['p95']:.0f} |",
+                  f"| restored KV state | {t['prefix_tokens']} | {t['restored_ms']['p50']:.0f} | "
+                  f"{t['restored_ms']['p95']:.0f} |", "",
+                  f"{t['questions']} questions, model {t['model']}; restored/cold at p50: {ratio:.2f}; the "
+                  f"state is {t['state_mb']} MB and took {t['prefill_s']} s to compute once; same first token "
+                  f"in {t['same_first_token']} of {t['questions']}"]
     s = result.get("scheduler")
     if s:
         lines += ["", f"scheduler: {s['messages']} messages added one by one queued {s['refresh_jobs_queued']} "

@@ -44,6 +44,7 @@ class ChatResponse:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str | None = None
+    cached_tokens: int = 0  # prompt tokens the server served from its prefix cache (when it says)
 
 
 @dataclass
@@ -51,17 +52,20 @@ class Usage:
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
     by_purpose: dict[str, int] = field(default_factory=dict)
 
     def add(self, r: ChatResponse, purpose: str) -> None:
         self.calls += 1
         self.prompt_tokens += r.prompt_tokens
+        self.cached_tokens += r.cached_tokens
         self.completion_tokens += r.completion_tokens
         self.by_purpose[purpose] = self.by_purpose.get(purpose, 0) + 1
 
     def as_dict(self) -> dict[str, Any]:
         return {"llm_calls": self.calls, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "by_purpose": dict(self.by_purpose)}
+                "completion_tokens": self.completion_tokens, "cached_tokens": self.cached_tokens,
+                "by_purpose": dict(self.by_purpose)}
 
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$", re.S)
@@ -243,7 +247,9 @@ class OpenAIChat(ChatModel):
             return ChatResponse(text=choice["message"].get("content") or "",
                                 prompt_tokens=int(usage.get("prompt_tokens", 0)),
                                 completion_tokens=int(usage.get("completion_tokens", 0)),
-                                finish_reason=choice.get("finish_reason"))
+                                finish_reason=choice.get("finish_reason"),
+                                cached_tokens=int((usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+                                                  or 0))
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise LLMError(f"malformed completion from the LLM endpoint: {exc}", retryable=True) from exc
 
