@@ -47,6 +47,16 @@ def test_restored_state_gives_the_cold_logits(runtime, lines):
     assert runtime.cache.get(runtime.model_id, other) is None
 
 
+def test_a_closed_runtime_refuses_rather_than_crashes(tmp_path):
+    from engramos.errors import ProviderError
+
+    rt = KVRuntime(default_model_path(Path.home() / ".cache" / "engramos" / "models"), ActivationCache(tmp_path))
+    rt.close()
+    rt.close()  # idempotent
+    with pytest.raises(ProviderError):
+        rt.tokens("hello", bos=True)
+
+
 def test_cache_evicts_by_size_and_age(tmp_path):
     cache = ActivationCache(tmp_path, max_bytes=250, max_age_seconds=3600)
     cache.put("m", "a", b"x" * 100)

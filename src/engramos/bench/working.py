@@ -118,9 +118,10 @@ def _time_to_first_token(mem: Memory, conv: Conversation, progress: Callable[[st
                 warm.append(b.seconds * 1000)
                 same += int(a.token == b.token)
             state_mb = rt.cache.path(rt.model_id, prefix).stat().st_size / 1e6
+            n_prefix = len(rt.tokens(prefix, bos=True))
         finally:
             rt.close()
-    return {"model": rt.model_id, "prefix_tokens": len(rt.tokens(prefix, bos=True)), "questions": len(cold),
+    return {"model": rt.model_id, "prefix_tokens": n_prefix, "questions": len(cold),
             "cold_ms": percentiles(cold, (50, 95)), "restored_ms": percentiles(warm, (50, 95)),
             "prefill_s": round(prefill_s, 2), "state_mb": round(state_mb, 1), "same_first_token": same}
 

@@ -104,8 +104,10 @@ class KVRuntime:
             self.model_id = "gguf-" + hashlib.sha256(f.read(1 << 20)).hexdigest()[:12]
         self.cache = cache
         self.n_vocab = self.llm.n_vocab()
+        self._closed = False
 
     def tokens(self, text: str, *, bos: bool) -> list[int]:
+        self._check_open()
         return list(self.llm.tokenize(text.encode(), add_bos=bos, special=False))
 
     def _clear(self) -> None:
@@ -115,6 +117,7 @@ class KVRuntime:
         self.llm._ctx.kv_cache_clear()
 
     def _eval(self, tokens: list[int]) -> None:
+        self._check_open()
         try:
             self.llm.eval(tokens)
         except Exception as exc:  # reason: llama.cpp reports a full context or a decode failure as RuntimeError
@@ -176,7 +179,15 @@ class KVRuntime:
         return FirstToken(int(np.argmax(logits)), logits, seconds, evaluated, state is not None)
 
     def close(self) -> None:
+        """Free the model; the runtime is unusable afterwards (llama.cpp would crash)."""
+        if self._closed:
+            return
+        self._closed = True
         self.llm.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ProviderError("local runtime: used after close()")
 
     @property
     def info(self) -> dict[str, Any]:
