@@ -151,3 +151,31 @@ def test_rest_mount_cube(tmp_path, embedder, memory):
         assert made.status_code == 200, made.text
         with Client(srv.url, srv.key("app", "read")) as reader:
             assert reader.search("expense claims deadline", mounts=["hb"]).hits[0].source == "hb"
+
+
+def test_cli_share_mount_search_revoke(tmp_path, monkeypatch, embedder):
+    from click.testing import CliRunner
+
+    from engramos.cli import cli
+
+    monkeypatch.setenv("ENGRAM_HOME", str(tmp_path / "home"))
+    with Memory(tmp_path / "home", embedder=embedder) as mem:
+        _fill(mem)
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    made = run("--space", "handbook", "--json", "share", "create", "policies", "--to", "app", "--user", "hr")
+    share_id = __import__("json").loads(made)["id"]
+    assert share_id in run("--space", "app", "share", "list")
+    assert "mounted" in run("--space", "app", "mount", "add", share_id, "hb")
+    assert "hb" in run("--space", "app", "mount", "list")
+    found = run("--space", "app", "search", "expense claims deadline", "--mount", "hb")
+    assert "from mount hb" in found and "30 days" in found
+    assert "revoked" in run("--space", "handbook", "share", "revoke", share_id)
+    assert "from mount hb" not in run("--space", "app", "search", "expense claims deadline", "--mount", "hb")
+    assert "unmounted hb" in run("--space", "app", "mount", "remove", "hb")
+    assert "not found" in run("--space", "app", "mount", "remove", "hb", code=2)

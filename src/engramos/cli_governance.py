@@ -119,10 +119,7 @@ def share_list(state: State) -> None:
 def share_revoke(state: State, share_id: str) -> None:
     """Stop a share: its mounts yield nothing from now on."""
     with _errors(state):
-        if not state.memory.admin.revoke_share(share_id):
-            raise NotFoundError("share", share_id)
-        state.memory.admin.record("cli", "share.revoke", share_id)
-        state.emit({"revoked": share_id}, lambda: click.echo(f"revoked {share_id}"))
+        _done(state, state.memory.admin.revoke_share(share_id), "share", share_id, "share.revoke", "revoked")
 
 
 @click.group()
@@ -170,10 +167,16 @@ def mount_list(state: State) -> None:
 def mount_remove(state: State, name: str) -> None:
     """Unmount NAME: its memory leaves this space's results at once."""
     with _errors(state):
-        if not state.memory.admin.unmount(name):
-            raise NotFoundError("mount", name)
-        state.memory.admin.record("cli", "mount.remove", name)
-        state.emit({"unmounted": name}, lambda: click.echo(f"unmounted {name}"))
+        _done(state, state.memory.admin.unmount(name), "mount", name, "mount.remove", "unmounted")
+
+
+def _done(state: State, found: bool, kind: str, ident: str, action: str, verb: str) -> None:
+    """Audit and report a removal (a revoked share, an unmounted mount); 404-like when
+    there was nothing to remove."""
+    if not found:
+        raise NotFoundError(kind, ident)
+    state.memory.admin.record("cli", action, ident)
+    state.emit({verb: ident}, lambda: click.echo(f"{verb} {ident}"))
 
 
 @click.command()
