@@ -81,6 +81,10 @@ def test_triggers_enqueue_coalesced_durable_jobs(tmp_path, embedder):
         assert wm.refreshed_at is not None and "Leeds" in wm.text
         mem.search("What does Ana drink?", conversation_id="c1")  # a question asks for the next turn
         assert any(j.payload["event"] == "question" for j in mem.jobs(["pending"]) if j.kind == "working")
+        mem.run_jobs()
+        mem.add([{"speaker": "Ana", "text": "Good morning!", "timestamp": T.format(9, 0)}], user_id="ana",
+                conversation_id="c1", session_id="s2")  # a new session starts
+        assert any(j.payload["event"] == "session" for j in mem.jobs(["pending"]) if j.kind == "working")
 
 
 def test_cpu_budget_defers(tmp_path, embedder):

@@ -160,10 +160,12 @@ class Memory:
                                     max_messages=limits.max_messages_per_request,
                                     max_metadata_bytes=limits.max_metadata_bytes)
         parsed, sealed = self._redact_messages(parsed)
+        event = self._scheduler.event_for(self.space, conv, session)  # before: is this session new?
         stored = self._pipeline.store_messages(self.space, parsed, user_id=user, agent_id=agent,
                                                conversation_id=conv, session_id=session, flush=flush,
                                                sealed=sealed)
-        self._scheduler.trigger(self.space, conv, "message", user_id=user, agent_id=agent)
+        if stored.inserted:
+            self._scheduler.trigger(self.space, conv, event, user_id=user, agent_id=agent)
         inline = self.config.process_inline if process is None else process
         ran = self.run_jobs() if inline else 0
         return AddResult(message_ids=stored.message_ids, inserted=stored.inserted,

@@ -42,6 +42,18 @@ class Scheduler:
                                dedupe_key=f"working-idle:{conversation_id}:{at:%Y%m%dT%H%M}")
         return job
 
+    def event_for(self, space: str, conversation_id: str, session_id: str | None) -> Trigger:
+        """``session`` when messages of a new session are about to be added (the first of
+        the conversation, or a session id other than its last message's), else ``message``."""
+        if not self.config.prefetch:
+            return "message"
+        last = self.store.next_seq(space, conversation_id) - 1
+        if last < 1:
+            return "session"
+        previous = self.store.list_messages(space, conversation_id, seq_from=last, limit=1)
+        return "session" if session_id is not None and previous and previous[0].session_id != session_id \
+            else "message"
+
     def _run(self, job: Job) -> dict[str, Any] | None:
         space, conv = job.space, job.payload["conversation_id"]
         if not self._budget_left(space):
