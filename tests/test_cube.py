@@ -293,3 +293,27 @@ def test_rest_export_and_import_with_roles_and_limits(tmp_path, embedder):
         assert err.value.part == "archive"
         assert "cube.export" in [e.action for e in srv.app.state.spaces.get("a").admin.audit(limit=50)]
         assert "cube.import" in [e.action for e in srv.app.state.spaces.get("b").admin.audit(limit=50)]
+
+
+def test_training_sets_sft_and_preference(source, tmp_path):
+    sft = tmp_path / "sft.jsonl"
+    n = source.export_training(sft, user_id="bob", format="sft")
+    rows = [json.loads(line) for line in sft.read_text().splitlines()]
+    assert n == len(rows) > 0
+    for r in rows:
+        roles = [m["role"] for m in r["messages"]]
+        assert roles == ["system", "user", "assistant"] and r["metadata"]["memory_id"]
+    questions = {r["messages"][1]["content"] for r in rows}
+    assert "Where does Bob live?" in questions  # from the slot of the home statement
+    home = next(r for r in rows if r["messages"][1]["content"] == "Where does Bob live?")
+    assert "Glasgow" in home["messages"][2]["content"] and "said" in home["messages"][2]["content"]
+    pref = tmp_path / "pref.jsonl"
+    assert source.export_training(pref, user_id="bob", format="preference") >= 1
+    pairs = [json.loads(line) for line in pref.read_text().splitlines()]
+    moved = [p for p in pairs if "Glasgow" in p["chosen"][0]["content"]]
+    assert moved and "Leeds" in moved[0]["rejected"][0]["content"]  # the update: current over superseded
+    runner = CliRunner()
+    source.close()
+    out = runner.invoke(cli, ["--home", str(tmp_path / "src"), "cube", "export", "--format", "sft", "--user", "bob",
+                              "-o", str(tmp_path / "cli.jsonl")], catch_exceptions=False).output
+    assert f"{n} sft rows" in out

@@ -26,13 +26,23 @@ def cube() -> None:
 @click.option("--space", "whole_space", is_flag=True, help="The whole space (the default when no scope is given).")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, writable=True),
               help="The cube file to write.")
+@click.option("--format", "fmt", type=click.Choice(["cube", "sft", "preference"]), default="cube",
+              show_default=True, help="sft / preference: a user's memory as a chat JSONL training set instead.")
 @SIGN_KEY
 @click.option("--key-id", default=None, help="A name for the signing key, recorded in the manifest.")
 @pass_state
 def cube_export(state: State, user_id: str | None, agent_id: str | None, conversation_id: str | None,
-                whole_space: bool, output: str, sign_key: str | None, key_id: str | None) -> None:
-    """Write a MemCube of the space, or of one user, agent or conversation."""
+                whole_space: bool, output: str, fmt: str, sign_key: str | None, key_id: str | None) -> None:
+    """Write a MemCube of the space, or of one user, agent or conversation (or, with
+    --format sft|preference, a user's memory as a fine-tuning set)."""
     with _errors(state):
+        if fmt != "cube":
+            if user_id is None:
+                raise click.UsageError("--format sft|preference exports one user's memory: give --user")
+            n = state.memory.export_training(output, user_id=user_id, format=fmt)  # type: ignore[arg-type]
+            state.emit({"format": fmt, "rows": n, "output": output},
+                       lambda: click.echo(f"{output}: {n} {fmt} rows"))
+            return
         if whole_space and (user_id or agent_id or conversation_id):
             raise click.UsageError("--space exports everything: give it alone, or a --user/--agent/--conversation")
         manifest = state.memory.export_cube(output, user_id=user_id, agent_id=agent_id,

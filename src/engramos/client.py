@@ -249,8 +249,9 @@ class _CubeCalls:
 
 
 # Memory methods that only make sense in process: running a worker's jobs, counting
-# LLM spend of this process, and the in-process flush/job counts (the server owns them).
-IN_PROCESS_ONLY = ("flush", "run_jobs", "job_counts", "llm_usage", "conversation_owner")
+# LLM spend of this process, and the in-process flush/job counts (the server owns them);
+# a training set is written by the CLI beside the store (no REST route yet).
+IN_PROCESS_ONLY = ("flush", "run_jobs", "job_counts", "llm_usage", "conversation_owner", "export_training")
 
 
 class _sync(Generic[P, T]):

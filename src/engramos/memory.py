@@ -20,9 +20,10 @@ import numpy as np
 from ._util import utcnow
 from .admin import Admin
 from .config import Config
-from .cube import ON_CONFLICT, ImportReport, Manifest, OnConflict, Scope
+from .cube import ON_CONFLICT, ImportReport, Manifest, OnConflict, Scope, training
 from .cube.export import export_cube
 from .cube.importer import import_cube
+from .cube.training import TrainingFormat
 from .errors import ConfigError, EmbeddingModelMismatchError, InvalidInputError, NotFoundError
 from .governance import retention
 from .governance.pii import Redactor, Sealed
@@ -512,6 +513,17 @@ class Memory:
         return export_cube(self._store, scope, out, model_id=self._embedder.model_id, dim=self._embedder.dim,
                            sign_key=sign_key.encode() if sign_key else None, key_id=key_id)
 
+    def export_training(self, out: str | Path | IO[bytes], *, user_id: str,
+                        format: TrainingFormat = "sft") -> int:
+        """A user's memory as a fine-tuning set in chat JSONL (``cube/training.py``):
+        ``sft`` question/answer pairs from facts and profile items, with their dates and
+        cited message ids; ``preference`` pairs from knowledge updates, the current value
+        chosen over the superseded one.  The number of rows written."""
+        check_id("user_id", user_id)
+        if format not in ("sft", "preference"):
+            raise InvalidInputError("format", "must be sft or preference")
+        return training.write(self._store, self.space, user_id, format, out)
+
     def import_cube(self, source: str | Path | IO[bytes], *, as_user: str | None = None,
                     on_conflict: OnConflict = "skip", reembed: bool = True, sign_key: str | None = None,
                     progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
@@ -559,8 +571,9 @@ def _in_thread(method: Callable[..., Any]) -> Any:
 # only makes sense in process (the admin part, the space switch, the context manager).
 PUBLIC_METHODS = ("add", "flush", "run_jobs", "job_counts", "jobs", "status", "retry", "llm_usage", "search",
                   "context", "answer", "get", "list", "update", "delete", "forget", "history", "users",
-                  "conversations", "conversation_owner", "messages", "scenes", "profile", "export_cube", "import_cube",
-                  "archive", "restore", "retention", "working_memory", "health", "close")
+                  "conversations", "conversation_owner", "messages", "scenes", "profile", "export_cube",
+                  "export_training", "import_cube", "archive", "restore", "retention", "working_memory", "health",
+                  "close")
 
 
 class AsyncMemory:
@@ -608,6 +621,7 @@ class AsyncMemory:
     restore = _in_thread(Memory.restore)
     retention = _in_thread(Memory.retention)
     export_cube = _in_thread(Memory.export_cube)
+    export_training = _in_thread(Memory.export_training)
     import_cube = _in_thread(Memory.import_cube)
     health = _in_thread(Memory.health)
     close = _in_thread(Memory.close)
