@@ -286,6 +286,9 @@ def test_rest_export_and_import_with_roles_and_limits(tmp_path, embedder):
             with pytest.raises(ForbiddenError):
                 limited.export_cube(tmp_path / "l.cube")  # the whole space
             assert limited.export_cube(tmp_path / "ann.cube", user_id="ann").scope.user_id == "ann"
+            assert limited.export_training(tmp_path / "ann.jsonl", user_id="ann") > 0
+            with pytest.raises(ForbiddenError):
+                limited.export_training(tmp_path / "bob.jsonl", user_id="bob", format="preference")
             with pytest.raises(ForbiddenError):
                 limited.import_cube(tmp_path / "ann.cube", as_user="bob")
         with Client(srv.url, srv.key("c")) as c, pytest.raises(CubeError) as err:

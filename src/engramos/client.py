@@ -17,6 +17,7 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from .cube import ImportReport, Manifest, OnConflict
+from .cube.training import TrainingFormat
 from .errors import CubeError, EngramError, InvalidInputError, NotFoundError, ServerError, error_classes
 from .governance.retention import RetentionReport
 from .requests import AnswerRequest, ContextRequest, SearchRequest
@@ -249,9 +250,8 @@ class _CubeCalls:
 
 
 # Memory methods that only make sense in process: running a worker's jobs, counting
-# LLM spend of this process, and the in-process flush/job counts (the server owns them);
-# a training set is written by the CLI beside the store (no REST route yet).
-IN_PROCESS_ONLY = ("flush", "run_jobs", "job_counts", "llm_usage", "conversation_owner", "export_training")
+# LLM spend of this process, and the in-process flush/job counts (the server owns them).
+IN_PROCESS_ONLY = ("flush", "run_jobs", "job_counts", "llm_usage", "conversation_owner")
 
 
 class _sync(Generic[P, T]):
@@ -351,6 +351,22 @@ class Client:
             raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
         return _CubeCalls.manifest(out, start)
 
+    def export_training(self, out: str | Path | IO[bytes], *, user_id: str,
+                        format: TrainingFormat = "sft") -> int:
+        try:
+            with self._http.stream("GET", f"/v1/users/{user_id}/training", params={"format": format}) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    raise _error(resp)
+                rows = 0
+                with _writer(out) as dst:
+                    for chunk in resp.iter_bytes(1 << 20):
+                        rows += chunk.count(b"\n")
+                        dst.write(chunk)
+        except httpx.HTTPError as exc:
+            raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
+        return rows
+
     def import_cube(self, source: str | Path | IO[bytes], *, as_user: str | None = None,
                     on_conflict: OnConflict = "skip", reembed: bool = True, sign_key: str | None = None,
                     progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
@@ -423,6 +439,23 @@ class AsyncClient:
         except httpx.HTTPError as exc:
             raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
         return _CubeCalls.manifest(out, start)
+
+    async def export_training(self, out: str | Path | IO[bytes], *, user_id: str,
+                              format: TrainingFormat = "sft") -> int:
+        try:
+            async with self._http.stream("GET", f"/v1/users/{user_id}/training",
+                                         params={"format": format}) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    raise _error(resp)
+                rows = 0
+                with _writer(out) as dst:
+                    async for chunk in resp.aiter_bytes(1 << 20):
+                        rows += chunk.count(b"\n")
+                        dst.write(chunk)
+        except httpx.HTTPError as exc:
+            raise ServerError(f"cannot reach EngramOS at {self.base_url}: {exc}") from exc
+        return rows
 
     async def import_cube(self, source: str | Path | IO[bytes], *, as_user: str | None = None,
                           on_conflict: OnConflict = "skip", reembed: bool = True, sign_key: str | None = None,

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from ...cube import ImportReport, OnConflict, inspect_cube
+from ...cube.training import TrainingFormat
 from ...errors import ForbiddenError, TooLargeError
 from ...types import Mount
 from ..auth import Auth, Caller
@@ -35,6 +36,27 @@ def _check_export_scope(c: Caller, user_id: str | None, agent_id: str | None, co
             raise ForbiddenError("a user's memory spans agents: an agent-limited key exports its agent")
     else:
         c.require_unlimited("exporting the whole space")
+
+
+@router.get("/users/{user_id}/training", response_class=FileResponse,
+            responses={200: {"content": {"application/jsonl": {}}, "description": "the training set"}})
+async def export_training(user_id: str, c: Auth, format: TrainingFormat = "sft") -> FileResponse:
+    """A user's memory as a fine-tuning set (chat JSONL; see Memory.export_training)."""
+    c.require("write")
+    c.check_user(user_id)
+    if c.key.agents is not None:
+        raise ForbiddenError("a user's memory spans agents: an agent-limited key cannot export it")
+    fd, path = tempfile.mkstemp(prefix="engram-training-", suffix=".jsonl")
+    os.close(fd)
+    try:
+        rows = await anyio.to_thread.run_sync(lambda: c.memory.export_training(path, user_id=user_id,
+                                                                               format=format))
+    except BaseException:
+        os.unlink(path)
+        raise
+    c.audit("training.export", user_id, format=format, rows=rows)
+    return FileResponse(path, media_type="application/jsonl", filename=f"{user_id}-{format}.jsonl",
+                        background=BackgroundTask(os.unlink, path))
 
 
 @router.get("/cube", response_class=FileResponse,
