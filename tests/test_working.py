@@ -112,6 +112,16 @@ def test_rest_client_and_forget(tmp_path, embedder):
         assert again.text[: len(block.text.split("# Memory")[0])] == block.text.split("# Memory")[0]
         with Client(srv.url, srv.key("a", "read", users=["someone-else"])) as other, pytest.raises(NotFoundError):
             other.working_memory("c1")
+        # a key of one agent would see the user's profile and predictions from every agent
+        c.add([{"speaker": "Ana", "text": "Hello from the coach.", "timestamp": T.format(5, 0)}], user_id="ana",
+              conversation_id="c2", agent_id="coach", flush=True)
+        from engramos.errors import ForbiddenError
+
+        with Client(srv.url, srv.key("a", "read", agents=["coach"])) as coach:
+            with pytest.raises(ForbiddenError):
+                coach.working_memory("c2")
+            with pytest.raises(ForbiddenError):
+                coach.context("Where does Ana live?", conversation_id="c2", agent_id="coach", working=True)
         c.forget(conversation_id="c1")
         with pytest.raises(NotFoundError):
             c.working_memory("c1")

@@ -47,6 +47,12 @@ class Caller:
         if self.limited:
             raise ForbiddenError(f"{why}: use a key without user or agent limits")
 
+    def refuse_agent_limited(self, what: str) -> None:
+        """For what gathers a user's memory across agents (scenes, a working memory's
+        profiles and predictions): an agent-limited key would see other agents' rows."""
+        if self.key.agents is not None:
+            raise ForbiddenError(f"{what} span a user's agents: an agent-limited key cannot read them")
+
     def sees_user(self, user_id: str) -> bool:
         return self.key.users is None or user_id in self.key.users
 

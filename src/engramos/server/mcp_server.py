@@ -117,6 +117,8 @@ def build_mcp(memory: Memory, *, http_url: str | None = None) -> Any:
             c.check_user(req.filters.user_id)
             c.check_agent(req.filters.agent_id)
             c.check_conversation(req.filters.conversation_id)
+            if getattr(req, "working", False):
+                c.refuse_agent_limited("working memories")
         return mem
 
     @server.tool(description="Store one message or note in long-term memory (with its speaker and time).")

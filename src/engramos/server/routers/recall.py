@@ -17,6 +17,8 @@ def _scoped(c: Caller, req: SearchRequest) -> None:
     c.check_user(req.filters.user_id)
     c.check_agent(req.filters.agent_id)
     c.check_conversation(req.filters.conversation_id)
+    if getattr(req, "working", False):
+        c.refuse_agent_limited("working memories")
 
 
 @router.post("/search")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ...errors import ForbiddenError, NotFoundError
+from ...errors import NotFoundError
 from ...types import ConversationRef, MemoryRecord, Message, Scene, WorkingMemory
 from ..auth import Auth
 
@@ -55,6 +55,7 @@ def working_memory(conversation_id: str, c: Auth,
     owner = c.memory.conversation_owner(conversation_id)
     if owner is None or not c.sees(owner.user_id, owner.agent_id):
         raise NotFoundError("conversation", conversation_id)
+    c.refuse_agent_limited("working memories")
     return c.memory.working_memory(conversation_id, budget_tokens=budget_tokens)
 
 
@@ -62,6 +63,5 @@ def working_memory(conversation_id: str, c: Auth,
 def scenes(c: Auth, user_id: str) -> list[Scene]:
     c.require("read")
     c.check_user(user_id)
-    if c.key.agents is not None:
-        raise ForbiddenError("scenes span a user's agents: an agent-limited key cannot list them")
+    c.refuse_agent_limited("scenes")
     return c.memory.scenes(user_id=user_id)
