@@ -87,7 +87,7 @@ def test_async_memory_has_the_same_surface(tmp_path, embedder):
             assert (await mem.get(res.hits[0].memory.id)).id == res.hits[0].memory.id
 
     asyncio.run(run())
-    from engramos.memory import PUBLIC_METHODS
+    from engramos.memory_async import PUBLIC_METHODS
 
     assert set(PUBLIC_METHODS) <= set(dir(AsyncMemory))
 

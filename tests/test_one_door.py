@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from engramos import AsyncClient, Client, Config, Memory, SearchRequest
 from engramos.cli import cli
 from engramos.client import IN_PROCESS_ONLY
-from engramos.memory import PUBLIC_METHODS, AsyncMemory
+from engramos.memory_async import PUBLIC_METHODS, AsyncMemory
 from engramos.requests import AnswerRequest, ContextRequest
 from engramos.types import AnswerResult, ContextBlock, SearchResult
 
@@ -182,7 +182,7 @@ LAYERS: list[set[str]] = [
      "requests", "formats"},
     {"store", "providers", "prompts"},
     {"jobs", "consolidate", "recall", "ingest", "cube", "governance", "working"},
-    {"memory", "admin"},
+    {"memory", "memory_async", "admin"},
     {"server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "cli_governance", "bench", "client",
      "__init__"},
 ]

@@ -31,7 +31,8 @@ from .errors import (
     StoreError,
     TooLargeError,
 )
-from .memory import AsyncMemory, Memory
+from .memory import Memory
+from .memory_async import AsyncMemory
 from .requests import AnswerRequest, ContextRequest, SearchRequest
 from .types import (
     AddResult,
