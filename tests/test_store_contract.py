@@ -57,6 +57,17 @@ def test_meta_roundtrip(store):
     assert store.get_meta("k") == "v2"
 
 
+def test_meta_by_prefix_and_delete(store):
+    for key in ("a/s/1", "a/s/2", "a/s_/3", "a/t/1", "b/s/1", "a/%/1"):
+        store.set_meta(key, key.upper())
+    assert store.meta_items("a/s/") == [("a/s/1", "A/S/1"), ("a/s/2", "A/S/2")]
+    assert store.meta_items("a/%") == [("a/%/1", "A/%/1")]  # no wildcard: "%" is a character
+    assert [k for k, _ in store.meta_items("a/", limit=2)] == ["a/%/1", "a/s/1"]
+    assert store.delete_meta("a/s/1") is True
+    assert store.delete_meta("a/s/1") is False
+    assert store.get_meta("a/s/1") is None and store.meta_items("a/s/") == [("a/s/2", "A/S/2")]
+
+
 def test_messages_are_idempotent_by_content_hash(store):
     a = msg(seq=1, h="same")
     b = msg(seq=2, h="same")

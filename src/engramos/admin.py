@@ -26,7 +26,7 @@ from .errors import AuthError, ForbiddenError, InvalidInputError, NotFoundError
 from .governance.pii import tokens_in
 from .requests import SearchRequest
 from .store import Store
-from .types import ApiKey, AuditEntry, KeyRole, MemoryRecord, Mount, Revealed, SearchResult, Share
+from .types import AdapterInfo, ApiKey, AuditEntry, KeyRole, MemoryRecord, Mount, Revealed, SearchResult, Share
 from .validation import check_id
 from .vocab import KEY_ROLES
 
@@ -187,6 +187,24 @@ class Admin:
         return self._store.remove_mount(self._memory.space, name)
 
     # ------------------------------------------------------------------- PII
+    # ------------------------------------------------------------- adapters
+    def attach_adapter(self, user_id: str, path: str | Path, *, scale: float = 1.0) -> AdapterInfo:
+        """Register a LoRA adapter (GGUF) for a user of this space: the local runtime
+        (``config.local``) applies it when it answers for them.  Checked by loading it
+        into the configured model; replaces the user's earlier adapter."""
+        m = self._memory
+        local = m._local
+        return m._adapters.attach(m.space, user_id, Path(path), scale=scale,
+                                  base_model=local.chat().runtime.model_id, check=local.check_adapter)
+
+    def adapters(self) -> list[AdapterInfo]:
+        return self._memory._adapters.list(self._memory.space)
+
+    def detach_adapter(self, user_id: str) -> bool:
+        check_id("user_id", user_id)
+        assert user_id is not None
+        return self._memory._adapters.detach(self._memory.space, user_id)
+
     def reveal(self, message_id: str) -> Revealed:
         """A message with the PII values the vault keeps for it put back (``pii.mode =
         "vault"``); the server lets only admin keys call it, and audits each call."""

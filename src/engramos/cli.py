@@ -15,7 +15,7 @@ from . import __version__
 from .cli_bench import bench
 from .cli_common import State, _errors, add_json_flag, pass_state
 from .cli_cube import cube
-from .cli_governance import archive, mount, pii, restore, retention, share, working
+from .cli_governance import adapters, archive, mount, pii, restore, retention, share, working
 from .cli_recall import ask, context, print_context, print_hits, search
 from .errors import ConfigError, InvalidInputError
 from .formats import load_conversation_file
@@ -444,7 +444,8 @@ def keys_revoke(state: State, key_id: str) -> None:
         state.emit({"revoked": key_id}, lambda: click.echo(f"revoked {key_id}"))
 
 
-for command in (search, context, ask, bench, cube, pii, retention, archive, restore, share, mount, working):
+for command in (search, context, ask, bench, cube, pii, retention, archive, restore, share, mount, working,
+                adapters):
     cli.add_command(command)
 add_json_flag(cli, skip=(bench,))
 

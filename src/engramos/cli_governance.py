@@ -170,6 +170,45 @@ def mount_remove(state: State, name: str) -> None:
         _done(state, state.memory.admin.unmount(name), "mount", name, "mount.remove", "unmounted")
 
 
+@click.group()
+def adapters() -> None:
+    """LoRA adapters per user, applied by the local runtime (ENGRAM_LOCAL_ANSWER=1) when it
+    answers for that user."""
+
+
+@adapters.command(name="attach")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", "user_id", required=True, help="The user it answers for.")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="How strongly it is applied.")
+@pass_state
+def adapters_attach(state: State, file: str, user_id: str, scale: float) -> None:
+    """Register FILE (a LoRA adapter in GGUF for the local model) for a user."""
+    with _errors(state):
+        made = state.memory.admin.attach_adapter(user_id, file, scale=scale)
+        state.memory.admin.record("cli", "adapter.attach", user_id, sha256=made.sha256, scale=scale)
+        state.emit(made, lambda: click.echo(f"attached {made.name} ({made.sha256[:12]}) for {user_id}"))
+
+
+@adapters.command(name="list")
+@pass_state
+def adapters_list(state: State) -> None:
+    """This space's adapters."""
+    with _errors(state):
+        found = state.memory.admin.adapters()
+        state.emit(found, lambda: click.echo("\n".join(
+            f"{a.user_id}  {a.name}  {a.sha256[:12]}  scale {a.scale:g}  {a.bytes} bytes" for a in found)
+            or "no adapters"))
+
+
+@adapters.command(name="detach")
+@click.option("--user", "user_id", required=True)
+@pass_state
+def adapters_detach(state: State, user_id: str) -> None:
+    """Stop applying the user's adapter (and delete its file when nothing else uses it)."""
+    with _errors(state):
+        _done(state, state.memory.admin.detach_adapter(user_id), "adapter", user_id, "adapter.detach", "detached")
+
+
 def _done(state: State, found: bool, kind: str, ident: str, action: str, verb: str) -> None:
     """Audit and report a removal (a revoked share, an unmounted mount); 404-like when
     there was nothing to remove."""

@@ -114,6 +114,24 @@ class WorkingConfig(BaseModel):
     cpu_ms_per_minute: float = Field(default=5_000.0, gt=0)  # per space; past it, refreshes wait
 
 
+class LocalRuntimeConfig(BaseModel):
+    """The local llama.cpp runtime (``engramos[kv]``).  With ``answer`` on, ``answer()``
+    runs on it instead of ``llm`` (extraction stays on ``llm``), applying the LoRA adapter
+    registered for the user it answers for (``engram adapters attach``).  ``model_path``:
+    a GGUF file; None, the small model shipped on PyPI (a runtime for latency and
+    plumbing, not for answer quality).  Models, KV states and adapters are kept under
+    ``folder`` (None: ``<home>/local``)."""
+
+    answer: bool = False
+    model_path: Path | None = None
+    folder: Path | None = None
+    n_ctx: int = Field(default=4096, ge=512, le=131_072)
+    threads: int = Field(default=2, ge=1, le=256)
+    max_tokens: int = Field(default=256, ge=8, le=8192)
+    kv_cache_bytes: int = Field(default=1 << 30, ge=0)
+    max_adapter_bytes: int = Field(default=2 << 30, ge=1)
+
+
 class JobsConfig(BaseModel):
     """Durable jobs: a claimed job's lease (extended by the worker's heartbeat while it
     runs), the first retry delay (doubling each attempt), and attempts before parking."""
@@ -222,12 +240,17 @@ class Config(BaseModel):
     pii: PIIConfig = Field(default_factory=PIIConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     working: WorkingConfig = Field(default_factory=WorkingConfig)
+    local: LocalRuntimeConfig = Field(default_factory=LocalRuntimeConfig)
     max_message_chars: int = Field(default=32_000, ge=1)
     process_inline: bool = True  # library mode: run the jobs that add() enqueues at once
 
     @property
     def db_path(self) -> Path:
         return self.home / "engram.db"
+
+    @property
+    def local_folder(self) -> Path:
+        return self.local.folder or self.home / "local"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Config:
@@ -268,6 +291,14 @@ class Config(BaseModel):
                 raise ConfigError(f"ENGRAM_PII_MODE: {exc.errors()[0]['msg']}") from exc
         if env.get("ENGRAM_WORKING_PREFETCH"):
             data["working"] = WorkingConfig(prefetch=env["ENGRAM_WORKING_PREFETCH"].lower() in ("1", "true", "yes"))
+        local = {name: env[key] for key, name in (("ENGRAM_LOCAL_ANSWER", "answer"),
+                                                 ("ENGRAM_LOCAL_MODEL", "model_path"),
+                                                 ("ENGRAM_LOCAL_DIR", "folder")) if env.get(key)}
+        if local:
+            try:
+                data["local"] = LocalRuntimeConfig.model_validate(local)
+            except ValidationError as exc:
+                raise ConfigError(f"ENGRAM_LOCAL_*: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
         if env.get("ENGRAM_RETENTION"):  # a JSON list of rules (RetentionRule)
             try:
                 data["retention"] = RetentionConfig.model_validate({"rules": json.loads(env["ENGRAM_RETENTION"])})

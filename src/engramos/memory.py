@@ -57,8 +57,10 @@ from .types import (
 )
 from .validation import MessageIn, check_id, check_metadata, clean_text, normalize_messages, validated
 from .vocab import JOB_STATUSES, HistoryAction, JobStatus, MemoryStatus
+from .working.adapters import AdapterRegistry
 from .working.block import Refresher
 from .working.block import load as load_working
+from .working.local_chat import LocalAnswerer
 from .working.prompt import with_working, working_budget
 from .working.scheduler import Scheduler
 
@@ -96,6 +98,9 @@ class Memory:
         self._refresher = Refresher(self._store, self._engine)
         self._scheduler = Scheduler(self._store, self._queue, self._refresher, cfg.working)
         self._queue.register("retention", self._retention_job)
+        self._adapters = AdapterRegistry(self._store, cfg.local_folder, max_bytes=cfg.local.max_adapter_bytes)
+        self._local = LocalAnswerer(cfg.local, cfg.local_folder, self._adapters)
+        self._owns_local = True
         self.admin = Admin(self)
         if cfg.retention.for_space(self.space):
             self._schedule_retention(utcnow())
@@ -114,8 +119,10 @@ class Memory:
         embedder, reranker and LLM (closing it leaves them open)."""
         if space == self.space:
             return self
-        return Memory(config=self.config.model_copy(update={"space": space}), store=self._store,
-                      embedder=self._embedder, reranker=self._reranker, llm=self._llm)
+        other = Memory(config=self.config.model_copy(update={"space": space}), store=self._store,
+                       embedder=self._embedder, reranker=self._reranker, llm=self._llm)
+        other._local, other._owns_local = self._local, False  # one loaded model per deployment
+        return other
 
     @property
     def embedding_model(self) -> str:
@@ -128,6 +135,8 @@ class Memory:
     # ------------------------------------------------------------------ life
     def close(self) -> None:
         self._engine.close()
+        if self._owns_local:
+            self._local.close()
         if self._owns_store:
             self._store.close()
 
@@ -284,16 +293,35 @@ class Memory:
         """Answer from memory with the configured LLM: (agentic) recall, context within the
         budget, one answer call; the result cites the message ids it used."""
         req = AnswerRequest.of(request, options)
+        if self.config.local.answer:
+            return self._answer_locally(req)
         if self._llm is None:
             raise ConfigError("answer() needs an LLM: set config.llm (or ENGRAM_LLM_BASE_URL / ENGRAM_LLM_MODEL)")
-        with self._llm.track() as spent:
+        return self._answer_with(self._llm, req)
+
+    def _answer_locally(self, req: AnswerRequest) -> AnswerResult:
+        """On the local runtime, with the adapter of the user the question is for (its
+        ``user_id``, or its conversation's owner)."""
+        user = req.filters.user_id
+        if user is None and req.filters.conversation_id is not None:
+            owner = self.conversation_owner(req.filters.conversation_id)
+            user = owner.user_id if owner else None
+        adapter = self._adapters.get(self.space, user) if user else None
+        chat = self._local.chat()
+        with chat.adapter(adapter):
+            result = self._answer_with(chat, req)
+        return result.model_copy(update={"adapter": adapter.sha256 if adapter else None})
+
+    def _answer_with(self, llm: ChatModel, req: AnswerRequest) -> AnswerResult:
+        with llm.track() as spent:
             block = self.context(req)
-            reply = ANSWER.ask(self._llm, ANSWER.Context(question=req.query, memory=block.text))
+            reply = ANSWER.ask(llm, ANSWER.Context(question=req.query, memory=block.text))
         labels = {c.label(): c.message_id for h in block.hits for c in h.citations}
         used = [labels.get(r, r) for r in reply.message_ids if labels.get(r, r) in block.message_ids]
         return AnswerResult(question=req.query, answer=reply.answer, message_ids=list(dict.fromkeys(used)),
                             context=block, llm_calls=spent.calls, prompt_tokens=spent.prompt_tokens,
-                            completion_tokens=spent.completion_tokens, cached_tokens=spent.cached_tokens)
+                            completion_tokens=spent.completion_tokens, cached_tokens=spent.cached_tokens,
+                            model=llm.model_id)
 
     # ----------------------------------------------------------------- CRUD
     def get(self, memory_id: str) -> MemoryRecord:
@@ -425,7 +453,10 @@ class Memory:
                 self._pipeline.request_scene_rebuild(self.space, owner.user_id, owner.agent_id)
             return self._store.forget(self.space, conversation_id=conversation_id)
         check_id("user_id", user_id)
-        return self._store.forget(self.space, user_id=user_id)
+        assert user_id is not None
+        detached = self._adapters.detach(self.space, user_id)
+        counts = self._store.forget(self.space, user_id=user_id)
+        return {**counts, "adapters": 1} if detached else counts
 
     def history(self, memory_id: str) -> builtins.list[HistoryEntry]:
         check_id("memory_id", memory_id)

@@ -177,6 +177,8 @@ class AnswerResult(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int = 0  # of the prompt tokens, those the server's prefix cache served (when it reports it)
+    model: str | None = None  # the model that answered ("llm:<name>", or "local:<id>" for the local runtime)
+    adapter: str | None = None  # the sha256 of the user's LoRA adapter the local runtime applied
 
 
 class ContextBlock(BaseModel):
@@ -212,6 +214,20 @@ class AddResult(BaseModel):
     jobs_run: int = 0
     pending_jobs: int = 0
     job_ids: list[str] = Field(default_factory=list)  # jobs this call enqueued
+
+
+class AdapterInfo(BaseModel):
+    """A LoRA adapter registered for a user (``engram adapters attach``): the local
+    runtime applies it when it answers for that user."""
+
+    space: str
+    user_id: str
+    sha256: str  # of the file, which is kept as <local folder>/adapters/<sha256>.gguf
+    name: str  # the attached file's name, for people
+    bytes: int
+    scale: float = 1.0
+    base_model: str  # the runtime model id it was checked against
+    attached_at: datetime
 
 
 class Revealed(BaseModel):

@@ -379,6 +379,13 @@ class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStor
     def set_meta(self, key: str, value: str) -> None:
         """Create or replace a store-wide setting."""
 
+    def delete_meta(self, key: str) -> bool:
+        """Remove a setting; False when there was none."""
+
+    def meta_items(self, prefix: str, *, limit: int = 1000) -> list[tuple[str, str]]:
+        """Settings whose key starts with ``prefix`` (compared byte for byte: no
+        wildcard in it has a meaning), by key, at most ``limit``."""
+
     def forget(self, space: str, *, user_id: str | None = None,
                conversation_id: str | None = None) -> dict[str, int]:
         """Hard delete everything of a conversation (or of a user, or with neither, of

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,63 @@ class KVRuntime:
         self.cache = cache
         self.n_vocab = self.llm.n_vocab()
         self._closed = False
+        self._adapters: dict[str, Any] = {}  # file path -> llama.cpp adapter handle
+        self._adapter: tuple[str, float] | None = None  # the one applied now, with its scale
+        self.state_id = self.model_id  # model + adapter: the key of KV states
+        self.lock = threading.RLock()  # one llama.cpp context: one evaluation at a time
+
+    def load_adapter(self, path: Path) -> Any:
+        """A LoRA adapter (GGUF) for this model, loaded once; ConfigError when llama.cpp
+        refuses it (not an adapter, another architecture, tensors of the wrong shape)."""
+        self._check_open()
+        key = str(path)
+        if key not in self._adapters:
+            handle = self._lib.llama_adapter_lora_init(self.llm.model, key.encode())
+            if not handle:
+                raise ConfigError(f"adapter: {path.name} is not a LoRA adapter (GGUF) for this model "
+                                  f"({self.llm.metadata.get('general.architecture', '?')})")
+            self._adapters[key] = handle
+        return self._adapters[key]
+
+    def use_adapter(self, path: Path | None, scale: float = 1.0, *, digest: str = "") -> None:
+        """Apply a LoRA adapter to what is evaluated next, or none.  A change empties the
+        context (its KV cells were computed with the other weights) and moves the KV-state
+        key, so that a state saved under one adapter is never restored under another."""
+        wanted = None if path is None else (str(path), scale)
+        if wanted == self._adapter:
+            return
+        with self.lock:
+            if path is None:
+                self._lib.llama_set_adapters_lora(self.llm.ctx, None, 0, None)
+                self.state_id = self.model_id
+            else:
+                handles = (self._lib.llama_adapter_lora_p_ctypes * 1)(self.load_adapter(path))
+                if self._lib.llama_set_adapters_lora(self.llm.ctx, handles, 1, (ctypes.c_float * 1)(scale)):
+                    raise ProviderError(f"local runtime: the adapter {path.name} could not be applied")
+                self.state_id = f"{self.model_id}+{digest or path.stem}@{scale:g}"
+            self._adapter = wanted
+            self._clear()
+
+    def chat(self, messages: list[dict[str, str]], *, max_tokens: int,
+             schema: dict[str, Any] | None) -> tuple[str, int, int, int]:
+        """One chat completion at temperature 0 (JSON constrained by ``schema`` when given):
+        text, prompt tokens, completion tokens, and the prompt tokens whose KV cells were
+        kept from the previous call (llama.cpp evaluates only what follows the common prefix)."""
+        with self.lock:
+            self._check_open()
+            before = list(self.llm.input_ids[:self.llm.n_tokens])
+            fmt = {"type": "json_object", "schema": schema} if schema is not None else None
+            try:
+                out: Any = self.llm.create_chat_completion(messages=messages, max_tokens=max_tokens,  # type: ignore[arg-type]
+                                                           temperature=0.0, response_format=fmt)  # type: ignore[arg-type]
+            except (RuntimeError, ValueError) as exc:  # reason: a full context or a decode failure
+                raise ProviderError(f"local runtime: {exc}") from exc
+            usage = out["usage"]
+            prompt = list(self.llm.input_ids[:usage["prompt_tokens"]])
+            kept = next((i for i, (a, b) in enumerate(zip(before, prompt, strict=False)) if a != b),
+                        min(len(before), len(prompt)))
+            return (out["choices"][0]["message"]["content"] or "", usage["prompt_tokens"],
+                    usage["completion_tokens"], kept)
 
     def tokens(self, text: str, *, bos: bool) -> list[int]:
         self._check_open()
@@ -147,18 +205,22 @@ class KVRuntime:
 
     def prefill(self, prefix: str) -> bytes:
         """The KV state after evaluating ``prefix`` (cached by model and prefix)."""
-        found = self.cache.get(self.model_id, prefix)
+        found = self.cache.get(self.state_id, prefix)
         if found is not None:
             return found
         self._clear()
         self._eval(self.tokens(prefix, bos=True))
         state = self._save()
-        self.cache.put(self.model_id, prefix, state)
+        self.cache.put(self.state_id, prefix, state)
         return state
 
     def first_token(self, prefix: str, question: str, *, restore: bool) -> FirstToken:
         """Evaluate prefix + question, cold or from the prefix's stored KV state, and
         return the first answer token's logits and how long they took."""
+        with self.lock:
+            return self._first_token(prefix, question, restore=restore)
+
+    def _first_token(self, prefix: str, question: str, *, restore: bool) -> FirstToken:
         prefix_tokens = self.tokens(prefix, bos=True)
         question_tokens = self.tokens(question, bos=False)
         state = self.prefill(prefix) if restore else None
@@ -183,6 +245,9 @@ class KVRuntime:
         if self._closed:
             return
         self._closed = True
+        for handle in self._adapters.values():
+            self._lib.llama_adapter_lora_free(handle)
+        self._adapters.clear()
         self.llm.close()
 
     def _check_open(self) -> None:
@@ -191,4 +256,4 @@ class KVRuntime:
 
     @property
     def info(self) -> dict[str, Any]:
-        return {"model_id": self.model_id, "n_vocab": self.n_vocab}
+        return {"model_id": self.model_id, "n_vocab": self.n_vocab, "state_id": self.state_id}

@@ -52,6 +52,14 @@ class PostgresStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysM
         self._x("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value))
 
+    def delete_meta(self, key: str) -> bool:
+        return self._x("DELETE FROM meta WHERE key = %s", (key,)) > 0
+
+    def meta_items(self, prefix: str, *, limit: int = 1000) -> list[tuple[str, str]]:
+        rows = self._q("SELECT key, value FROM meta WHERE left(key, %s) = %s ORDER BY key COLLATE \"C\" LIMIT %s",
+                       (len(prefix), prefix, limit))
+        return [(k, v) for k, v in rows]
+
     def forget(self, space: str, *, user_id: str | None = None,
                conversation_id: str | None = None) -> dict[str, int]:
         cond, args = filter_sql(POSTGRES, space, Filters(user_id=user_id, conversation_id=conversation_id),

@@ -74,6 +74,14 @@ class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMix
         self._x("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value))
 
+    def delete_meta(self, key: str) -> bool:
+        return self._x("DELETE FROM meta WHERE key = ?", (key,)) > 0
+
+    def meta_items(self, prefix: str, *, limit: int = 1000) -> list[tuple[str, str]]:
+        rows = self._q("SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key LIMIT ?",
+                       (len(prefix), prefix, limit))
+        return [(k, v) for k, v in rows]
+
     def forget(self, space: str, *, user_id: str | None = None,
                conversation_id: str | None = None) -> dict[str, int]:
         cond, args = filter_sql(SQLITE, space, Filters(user_id=user_id, conversation_id=conversation_id),
