@@ -120,3 +120,43 @@ def test_forget_a_memory_leaves_no_history(location: str, embedder):
         assert f"{MARKER} the parrot" not in _dump_tables(mem)
     if not location.startswith("postgresql"):  # the edited text was only ever in that memory
         assert f"{MARKER} the parrot".encode() not in _raw_bytes(location)
+
+
+def test_forget_a_message_takes_what_drew_on_it_and_keeps_the_rest(location: str, embedder):
+    from engramos.config import PIIConfig
+    from engramos.governance.pii import new_vault_key
+
+    cfg = Config(pii=PIIConfig(mode="vault", vault_key=new_vault_key()))
+    with Memory(location, cfg, embedder=embedder) as mem:
+        talk = [
+            {"speaker": "Bob", "text": "Mail me at bob.shared@example.com about the boat.", "timestamp": T.format(1)},
+            {"speaker": "Bob", "text": f"My parrot {MARKER} lives with me; write to zz.secret@example.org.",
+             "timestamp": T.format(1)},
+            {"speaker": "Bob", "text": "Again: bob.shared@example.com, and I moved to Leeds.", "timestamp": T.format(2)},
+            {"speaker": "Bob", "text": f"I restore old boats with {KEEP} on weekends.", "timestamp": T.format(3)},
+        ]
+        added = mem.add(talk, user_id="bob", conversation_id="bob-1", flush=True)
+        mem.run_jobs()
+        mem.working_memory("bob-1")
+        target = added.message_ids[1]
+        assert MARKER.lower() in _dump_tables(mem).lower() and "working/" in _dump_tables(mem)
+        before = {m.id for m in mem.list(user_id="bob", limit=100).items}
+
+        counts = mem.forget(message_id=target)
+        # its own address leaves the vault; the one another message holds stays
+        assert counts["messages"] == 1 and counts["memories"] >= 1 and counts["vault"] == 1
+        dump = _dump_tables(mem).lower()
+        assert MARKER.lower() not in dump and MARKER[:6].lower() not in dump
+        assert "working/" not in dump  # the conversation's cached block (it held the memories' text)
+        assert [m.id for m in mem.messages("bob-1")] == [added.message_ids[i] for i in (0, 2, 3)]
+        left = {m.id for m in mem.list(user_id="bob", limit=100).items}
+        assert left < before and all(target not in m.message_ids for m in mem.list(user_id="bob", limit=100).items)
+        assert any(KEEP in h.memory.text for h in mem.search(f"{KEEP} boats", user_id="bob").hits)
+        # the address another message still holds is still in the vault
+        shared = mem.admin.reveal(added.message_ids[0])
+        assert "bob.shared@example.com" in shared.text
+        with pytest.raises(NotFoundError):
+            mem.forget(message_id=target)
+        assert mem.messages("bob-1", limit=2, latest=True)[-1].id == added.message_ids[3]
+    if not location.startswith("postgresql"):
+        assert MARKER.encode() not in _raw_bytes(location)

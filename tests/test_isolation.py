@@ -57,6 +57,7 @@ def test_a_user_limited_key_reaches_no_other_users_rows(srv):
                                                           "conversation_id": "bob-chat-7"})
     assert r.status_code == 404
     assert call(srv, alice, "POST", "/v1/forget", json={"conversation_id": "bob-chat-7"}).status_code == 404
+    assert call(srv, alice, "POST", "/v1/forget", json={"message_id": bob_ids[0]}).status_code == 404
     assert call(srv, app, "GET", "/v1/conversations/bob-chat-7/messages").json()[0]["id"] == bob_ids[0]
 
     # alice's own conversation first: bob's application cannot write into it later

@@ -26,7 +26,7 @@ from .errors import AuthError, ForbiddenError, InvalidInputError, NotFoundError
 from .governance.pii import tokens_in
 from .requests import SearchRequest
 from .store import Store
-from .types import AdapterInfo, ApiKey, AuditEntry, KeyRole, MemoryRecord, Mount, Revealed, SearchResult, Share
+from .types import AdapterInfo, ApiKey, AuditEntry, KeyRole, MemoryRecord, Message, Mount, Revealed, SearchResult, Share
 from .validation import check_id
 from .vocab import KEY_ROLES
 
@@ -205,14 +205,18 @@ class Admin:
         assert user_id is not None
         return self._memory._adapters.detach(self._memory.space, user_id)
 
-    def reveal(self, message_id: str) -> Revealed:
-        """A message with the PII values the vault keeps for it put back (``pii.mode =
-        "vault"``); the server lets only admin keys call it, and audits each call."""
+    def message(self, message_id: str) -> Message:
+        """One stored message of this space, as stored (vault tokens in place)."""
         check_id("message_id", message_id)
         found = self._store.get_messages(self._memory.space, [message_id])
         if not found:
             raise NotFoundError("message", message_id)
-        msg = found[0]
+        return found[0]
+
+    def reveal(self, message_id: str) -> Revealed:
+        """A message with the PII values the vault keeps for it put back (``pii.mode =
+        "vault"``); the server lets only admin keys call it, and audits each call."""
+        msg = self.message(message_id)
         kept = self._store.vault_get(self._memory.space, msg.conversation_id, tokens_in([msg.content]))
         text, values = self._memory._redactor.reveal(msg.content, kept)
         return Revealed(message_id=msg.id, user_id=msg.user_id, agent_id=msg.agent_id,

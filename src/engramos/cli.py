@@ -179,20 +179,22 @@ def history(state: State, memory_id: str) -> None:
 
 @cli.command()
 @click.option("--memory", "memory_id", default=None)
+@click.option("--message", "message_id", default=None)
 @click.option("--conversation", "conversation_id", default=None)
 @click.option("--user", "user_id", default=None)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_state
-def forget(state: State, memory_id: str | None, conversation_id: str | None, user_id: str | None,
-           yes: bool) -> None:
-    """Hard delete a memory, a conversation or a user, with everything derived from it."""
+def forget(state: State, memory_id: str | None, message_id: str | None, conversation_id: str | None,
+           user_id: str | None, yes: bool) -> None:
+    """Hard delete a memory, a message, a conversation or a user, with everything derived from it."""
     with _errors(state):
-        if sum(x is not None for x in (memory_id, conversation_id, user_id)) != 1:
-            raise InvalidInputError("forget", "give exactly one of --memory, --conversation, --user")
-        what = memory_id or conversation_id or user_id
+        if sum(x is not None for x in (memory_id, message_id, conversation_id, user_id)) != 1:
+            raise InvalidInputError("forget", "give exactly one of --memory, --message, --conversation, --user")
+        what = memory_id or message_id or conversation_id or user_id
         if not yes and not click.confirm(f"Permanently forget {what}?", err=True):
             raise click.Abort()
-        counts = state.memory.forget(memory_id=memory_id, conversation_id=conversation_id, user_id=user_id)
+        counts = state.memory.forget(memory_id=memory_id, conversation_id=conversation_id, user_id=user_id,
+                                     message_id=message_id)
         state.emit(counts, lambda: click.echo("forgot " + ", ".join(f"{v} {k}" for k, v in counts.items())))
 
 

@@ -154,8 +154,9 @@ class _Calls:
         return Call[MemoryRecord]("DELETE", f"/v1/memories/{memory_id}", MemoryRecord)
 
     def forget(self, *, memory_id: str | None = None, conversation_id: str | None = None,
-               user_id: str | None = None) -> Call[dict[str, int]]:
-        body = {"memory_id": memory_id, "conversation_id": conversation_id, "user_id": user_id}
+               user_id: str | None = None, message_id: str | None = None) -> Call[dict[str, int]]:
+        body = {"memory_id": memory_id, "conversation_id": conversation_id, "user_id": user_id,
+                "message_id": message_id}
         return Call[dict[str, int]]("POST", "/v1/forget", dict[str, int], json=body)
 
     def working_memory(self, conversation_id: str, *, budget_tokens: int | None = None) -> Call[WorkingMemory]:
@@ -183,9 +184,11 @@ class _Calls:
                                                                builtins.list[ConversationRef],
                                                                params=_params(user_id=user_id))
 
-    def messages(self, conversation_id: str, *, limit: int = 1000) -> Call[builtins.list[Message]]:
+    def messages(self, conversation_id: str, *, limit: int = 1000,
+                 latest: bool = False) -> Call[builtins.list[Message]]:
         return Call[builtins.list[Message]]("GET", f"/v1/conversations/{conversation_id}/messages",
-                                                       builtins.list[Message], params={"limit": limit})
+                                            builtins.list[Message],
+                                            params={"limit": limit, "latest": str(latest).lower()})
 
     def scenes(self, *, user_id: str) -> Call[builtins.list[Scene]]:
         return Call[builtins.list[Scene]]("GET", "/v1/scenes", builtins.list[Scene],

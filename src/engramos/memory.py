@@ -24,6 +24,7 @@ from .cube.importer import import_cube
 from .cube.training import TrainingFormat
 from .errors import ConfigError, EmbeddingModelMismatchError, InvalidInputError, NotFoundError
 from .governance import retention
+from .governance.forgetting import forget_message
 from .governance.pii import Redactor, Sealed
 from .governance.retention import RetentionReport
 from .governance.sharing import with_mounts
@@ -435,11 +436,14 @@ class Memory:
                             run_after=at)
 
     def forget(self, *, memory_id: str | None = None, conversation_id: str | None = None,
-               user_id: str | None = None) -> dict[str, int]:
-        """Hard delete a memory, or a conversation, or a user with everything derived from it."""
-        given = [x for x in (memory_id, conversation_id, user_id) if x is not None]
+               user_id: str | None = None, message_id: str | None = None) -> dict[str, int]:
+        """Hard delete a memory, a message (with every memory drawn from it), a
+        conversation, or a user, with everything derived from it."""
+        given = [x for x in (memory_id, conversation_id, user_id, message_id) if x is not None]
         if len(given) != 1:
-            raise InvalidInputError("forget", "give exactly one of memory_id, conversation_id, user_id")
+            raise InvalidInputError("forget", "give exactly one of memory_id, message_id, conversation_id, user_id")
+        if message_id is not None:
+            return forget_message(self._store, self.space, self.admin.message(message_id))
         if memory_id is not None:
             self.get(memory_id)
             with self._store.transaction():
@@ -485,10 +489,13 @@ class Memory:
             return None
         return ConversationRef(user_id=msgs[0].user_id, conversation_id=conversation_id, agent_id=msgs[0].agent_id)
 
-    def messages(self, conversation_id: str, *, limit: int = 1000) -> builtins.list[Message]:
-        """A conversation's raw messages in order."""
+    def messages(self, conversation_id: str, *, limit: int = 1000, latest: bool = False) -> builtins.list[Message]:
+        """A conversation's raw messages in order: the first ``limit``, or with
+        ``latest`` the last ``limit``."""
         check_id("conversation_id", conversation_id)
         _check_limit(limit, 10_000)
+        if latest:
+            return self._store.list_messages(self.space, conversation_id, limit=limit, newest_first=True)[::-1]
         return self._store.list_messages(self.space, conversation_id, limit=limit)
 
     def scenes(self, *, user_id: str) -> builtins.list[Scene]:

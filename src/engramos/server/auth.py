@@ -73,11 +73,16 @@ class Caller:
         if owner is not None and not self.sees(owner.user_id, owner.agent_id):
             raise NotFoundError("conversation", conversation_id)
 
-    def check_forget(self, *, memory_id: str | None, conversation_id: str | None, user_id: str | None) -> None:
-        """What a hard delete may reach: a memory it sees, a conversation whose owner it
-        sees, a user it may name (not with an agent-limited key: a user's data spans
-        agents)."""
-        if memory_id is not None:
+    def check_forget(self, *, memory_id: str | None, conversation_id: str | None, user_id: str | None,
+                     message_id: str | None = None) -> None:
+        """What a hard delete may reach: a memory or a message it sees, a conversation
+        whose owner it sees, a user it may name (not with an agent-limited key: a user's
+        data spans agents)."""
+        if message_id is not None:
+            msg = self.memory.admin.message(message_id)
+            if not self.sees(msg.user_id, msg.agent_id):
+                raise NotFoundError("message", message_id)
+        elif memory_id is not None:
             rec = self.memory.get(memory_id)
             if not self.sees(rec.user_id, rec.agent_id):
                 raise NotFoundError("memory", memory_id)

@@ -150,18 +150,23 @@ def build_mcp(memory: Memory, *, http_url: str | None = None) -> Any:
                     name="recall_context",
                     description="A ready-to-use context block of the most relevant memories within a token budget.")
 
-    @server.tool(description="Permanently delete one memory, a conversation, or everything about a user.")
+    @server.tool(description="Permanently delete one memory, one message (with what was drawn from it), a "
+                             "conversation, or everything about a user.")
     def forget(
         memory_id: Annotated[str | None, Field(description="One memory's id.")] = None,
+        message_id: Annotated[str | None, Field(description="One message's id.")] = None,
         conversation_id: Annotated[str | None, Field(description="A whole conversation.")] = None,
         user_id: Annotated[str | None, Field(description="Everything about this user.")] = None,
     ) -> dict[str, int]:
         mem, c = scope("write")
         if c is not None:
-            c.check_forget(memory_id=memory_id, conversation_id=conversation_id, user_id=user_id)
-        counts = mem.forget(memory_id=memory_id, conversation_id=conversation_id, user_id=user_id)
+            c.check_forget(memory_id=memory_id, conversation_id=conversation_id, user_id=user_id,
+                           message_id=message_id)
+        counts = mem.forget(memory_id=memory_id, conversation_id=conversation_id, user_id=user_id,
+                            message_id=message_id)
         if c is not None:
-            c.audit("forget", memory_id or conversation_id or user_id or "", counts=counts, via="mcp")
+            c.audit("forget", memory_id or message_id or conversation_id or user_id or "", counts=counts,
+                    via="mcp")
         return counts
 
     @server.tool(description="What is known about a user's people now: profile items (home, job, partner, "

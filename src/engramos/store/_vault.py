@@ -31,3 +31,11 @@ class VaultMixin:
         rows = self._q(f"SELECT token, kind, ciphertext FROM pii_vault WHERE space={p} AND conversation_id={p} "
                        f"AND token IN ({marks})", (space, conversation_id, *tokens))
         return {r[0]: (r[1], bytes(r[2])) for r in rows}
+
+    def vault_delete(self, space: str, conversation_id: str, tokens: Sequence[str]) -> int:
+        if not tokens:
+            return 0
+        p = self.PH
+        marks = ", ".join([p] * len(tokens))
+        return int(self._x(f"DELETE FROM pii_vault WHERE space={p} AND conversation_id={p} AND token IN ({marks})",
+                           (space, conversation_id, *tokens)))

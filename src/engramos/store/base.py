@@ -68,9 +68,11 @@ class MessageStore(Protocol):
     def list_messages(
         self, space: str, conversation_id: str, *, unassigned: bool = False,
         seq_from: int | None = None, seq_to: int | None = None, limit: int = 10_000,
+        newest_first: bool = False,
     ) -> list[Message]:
-        """A conversation's messages by ascending ``seq``; ``unassigned`` keeps only those
-        not yet in a cell; ``seq_from``/``seq_to`` are inclusive bounds."""
+        """A conversation's messages by ascending ``seq`` (descending with
+        ``newest_first``: the latest ``limit``); ``unassigned`` keeps only those not yet
+        in a cell; ``seq_from``/``seq_to`` are inclusive bounds."""
 
     def get_messages_by_seq(self, space: str, conversation_id: str, seqs: Sequence[int]) -> list[Message]:
         """The conversation's messages at these sequence numbers, by ascending seq;
@@ -307,6 +309,10 @@ class VaultStore(Protocol):
         """``token -> (kind, ciphertext)`` for those of ``tokens`` kept in the
         conversation; :meth:`Store.forget` removes a conversation's, user's or space's."""
 
+    def vault_delete(self, space: str, conversation_id: str, tokens: Sequence[str]) -> int:
+        """Remove these tokens of the conversation (those of a forgotten message that no
+        other message holds); returns how many were kept."""
+
 
 @runtime_checkable
 class ShareStore(Protocol):
@@ -386,9 +392,13 @@ class Store(MessageStore, MemoryStore, SearchIndex, CellStore, JobStore, KeyStor
         """Settings whose key starts with ``prefix`` (compared byte for byte: no
         wildcard in it has a meaning), by key, at most ``limit``."""
 
-    def forget(self, space: str, *, user_id: str | None = None,
-               conversation_id: str | None = None) -> dict[str, int]:
-        """Hard delete everything of a conversation (or of a user, or with neither, of
+    def forget(self, space: str, *, user_id: str | None = None, conversation_id: str | None = None,
+               message_id: str | None = None) -> dict[str, int]:
+        """Hard delete one message (``message_id``: the message, every memory that drew
+        on it, its cell's episode included, and the store settings of its conversation,
+        such as its working memory; its cell stays, with its other messages and their
+        memories, and its vault tokens are the caller's, who knows which other messages
+        hold them), or everything of a conversation (or of a user, or with none, of
         the whole space), leaving no trace of its text: messages, memories (with those of
         other conversations that drew on its messages, such as a merged profile item),
         vectors, full-text entries (and the terms only they held), cells, history, jobs

@@ -42,6 +42,7 @@ class UpdateBody(BaseModel):
 
 class ForgetBody(BaseModel):
     memory_id: str | None = None
+    message_id: str | None = None
     conversation_id: str | None = None
     user_id: str | None = None
 
@@ -158,7 +159,10 @@ def memory_history(memory_id: str, c: Auth) -> list[HistoryEntry]:
 @router.post("/forget")
 def forget(body: ForgetBody, c: Auth) -> dict[str, int]:
     c.require("write")
-    c.check_forget(memory_id=body.memory_id, conversation_id=body.conversation_id, user_id=body.user_id)
-    counts = c.memory.forget(memory_id=body.memory_id, conversation_id=body.conversation_id, user_id=body.user_id)
-    c.audit("forget", body.memory_id or body.conversation_id or body.user_id or "", counts=counts)
+    c.check_forget(memory_id=body.memory_id, conversation_id=body.conversation_id, user_id=body.user_id,
+                   message_id=body.message_id)
+    counts = c.memory.forget(memory_id=body.memory_id, conversation_id=body.conversation_id, user_id=body.user_id,
+                             message_id=body.message_id)
+    c.audit("forget", body.memory_id or body.message_id or body.conversation_id or body.user_id or "",
+            counts=counts)
     return counts

@@ -39,9 +39,10 @@ def conversations(c: Auth, user_id: str | None = None) -> list[ConversationRef]:
 
 @router.get("/conversations/{conversation_id}/messages")
 def conversation_messages(conversation_id: str, c: Auth,
-                          limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[Message]:
+                          limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+                          latest: bool = False) -> list[Message]:
     c.require("read")
-    msgs = c.memory.messages(conversation_id, limit=limit)
+    msgs = c.memory.messages(conversation_id, limit=limit, latest=latest)
     if msgs and not c.sees(msgs[0].user_id, msgs[0].agent_id):
         raise NotFoundError("conversation", conversation_id)
     return msgs

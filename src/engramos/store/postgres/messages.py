@@ -48,7 +48,8 @@ class MessagesMixin(PostgresConnection):
             (space, conversation_id, sorted(set(seqs))))]
 
     def list_messages(self, space: str, conversation_id: str, *, unassigned: bool = False,
-                      seq_from: int | None = None, seq_to: int | None = None, limit: int = 10_000) -> list[Message]:
+                      seq_from: int | None = None, seq_to: int | None = None, limit: int = 10_000,
+                      newest_first: bool = False) -> list[Message]:
         sql = f"SELECT {_MSG} FROM messages WHERE space=%s AND conversation_id=%s"
         args: list[Any] = [space, conversation_id]
         if unassigned:
@@ -59,7 +60,8 @@ class MessagesMixin(PostgresConnection):
         if seq_to is not None:
             sql += " AND seq <= %s"
             args.append(seq_to)
-        return [_message(r) for r in self._q(sql + " ORDER BY seq LIMIT %s", [*args, limit])]
+        order = " ORDER BY seq DESC" if newest_first else " ORDER BY seq"
+        return [_message(r) for r in self._q(sql + order + " LIMIT %s", [*args, limit])]
 
     def conversations_with_unassigned(self, space: str) -> list[str]:
         return [r[0] for r in self._q(

@@ -60,8 +60,10 @@ class PostgresStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysM
                        (len(prefix), prefix, limit))
         return [(k, v) for k, v in rows]
 
-    def forget(self, space: str, *, user_id: str | None = None,
-               conversation_id: str | None = None) -> dict[str, int]:
+    def forget(self, space: str, *, user_id: str | None = None, conversation_id: str | None = None,
+               message_id: str | None = None) -> dict[str, int]:
+        if message_id is not None:
+            return self._forget_message(space, message_id)
         cond, args = filter_sql(POSTGRES, space, Filters(user_id=user_id, conversation_id=conversation_id),
                                 alias="", with_status=False)
         counts: dict[str, int] = {}
@@ -92,6 +94,18 @@ class PostgresStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysM
             for conv in convs:
                 suffix = f"/{space}/{conv}"  # a conversation's own state (see Store.forget)
                 self._x("DELETE FROM meta WHERE right(key, length(%s)) = %s", (suffix, suffix))
+        return counts
+
+    def _forget_message(self, space: str, message_id: str) -> dict[str, int]:
+        with self.transaction():
+            found = self._q("SELECT conversation_id FROM messages WHERE space=%s AND id=%s", (space, message_id))
+            if not found:
+                return {"memories": 0, "messages": 0}
+            counts = {"memories": self._delete_memories_where(space, "space=%s AND message_ids ? %s",
+                                                              [space, message_id]),
+                      "messages": self._x("DELETE FROM messages WHERE space=%s AND id=%s", (space, message_id))}
+            suffix = f"/{space}/{found[0][0]}"
+            self._x("DELETE FROM meta WHERE right(key, length(%s)) = %s", (suffix, suffix))
         return counts
 
     def scrub(self) -> None:

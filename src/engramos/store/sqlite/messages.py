@@ -56,7 +56,7 @@ class MessagesMixin(SQLiteConnection):
 
     def list_messages(self, space: str, conversation_id: str, *, unassigned: bool = False,
                       seq_from: int | None = None, seq_to: int | None = None,
-                      limit: int = 10_000) -> list[Message]:
+                      limit: int = 10_000, newest_first: bool = False) -> list[Message]:
         sql = f"SELECT {_MSG_COLS} FROM messages WHERE space=? AND conversation_id=?"
         args: list[Any] = [space, conversation_id]
         if unassigned:
@@ -67,7 +67,7 @@ class MessagesMixin(SQLiteConnection):
         if seq_to is not None:
             sql += " AND seq <= ?"
             args.append(seq_to)
-        sql += " ORDER BY seq LIMIT ?"
+        sql += f" ORDER BY seq{' DESC' if newest_first else ''} LIMIT ?"
         args.append(limit)
         return [_message(r) for r in self._q(sql, args)]
 

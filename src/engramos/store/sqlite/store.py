@@ -82,8 +82,10 @@ class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMix
                        (len(prefix), prefix, limit))
         return [(k, v) for k, v in rows]
 
-    def forget(self, space: str, *, user_id: str | None = None,
-               conversation_id: str | None = None) -> dict[str, int]:
+    def forget(self, space: str, *, user_id: str | None = None, conversation_id: str | None = None,
+               message_id: str | None = None) -> dict[str, int]:
+        if message_id is not None:
+            return self._forget_message(space, message_id)
         cond, args = filter_sql(SQLITE, space, Filters(user_id=user_id, conversation_id=conversation_id),
                                 alias="", with_status=False)
         counts: dict[str, int] = {}
@@ -113,6 +115,24 @@ class SQLiteStore(MessagesMixin, MemoriesMixin, SearchMixin, CellsMixin, KeysMix
                 c.execute("DELETE FROM vector_partitions WHERE space=?" + (" AND user_id=?" if user_id else ""),
                           [space] + ([user_id] if user_id else []))
                 self._vectors.drop(space, user_id)
+        self.scrub()
+        return counts
+
+    def _forget_message(self, space: str, message_id: str) -> dict[str, int]:
+        with self.transaction():
+            c = self._conn
+            found = c.execute("SELECT conversation_id FROM messages WHERE space=? AND id=?",
+                              (space, message_id)).fetchone()
+            if found is None:
+                return {"memories": 0, "messages": 0}
+            rows = c.execute("SELECT DISTINCT m.pk, m.user_id FROM memory_sources s JOIN memories m "
+                             "ON m.pk = s.memory_pk WHERE s.message_id = ? AND m.space = ?",
+                             (message_id, space)).fetchall()
+            counts = {"memories": self._delete_pks(space, rows),
+                      "messages": c.execute("DELETE FROM messages WHERE space=? AND id=?",
+                                            (space, message_id)).rowcount}
+            suffix = f"/{space}/{found[0]}"
+            c.execute("DELETE FROM meta WHERE substr(key, -length(?)) = ?", (suffix, suffix))
         self.scrub()
         return counts
 
