@@ -75,10 +75,11 @@ def _add(srv: Server, key: str, user: str, agent: str | None, conv: str, text: s
 
 
 def _snapshot(srv: Server) -> dict[str, Any]:
-    """The victims' rows, as the space's own admin sees them."""
+    """The victims' rows, as the space's own admin sees them (not carol's rows of agent1:
+    the agent1 keys act for that agent with any user, and may write there)."""
     mem = srv.app.state.spaces.root
     memories = {m.id: (m.text, m.status, m.metadata) for u in ("victim-bob", "carol")
-                for m in mem.list(user_id=u, limit=500, include_inactive=True).items}
+                for m in mem.list(user_id=u, limit=500, include_inactive=True).items if m.agent_id != "agent1"}
     return {"messages": {c: [(m.id, m.content) for m in mem.messages(c)] for c in ("bob-chat-7", "carol-a2")},
             "memories": memories, "users": [u for u in mem.users() if u in ("victim-bob", "carol")],
             "shares": [s for s in mem.admin.shares() if s.user_id in ("victim-bob", "carol") or s.name == "handbook"],

@@ -85,9 +85,25 @@ def behaviour(api) -> None:
     assert err.value.field == "query"
     with pytest.raises(NotFoundError):
         api.get("mem_does_not_exist")
+    # a fact the application writes itself; the same key again replaces it in place
+    first = api.put("Ana's favourite tea is sencha", user_id="u1", key="tea", metadata={"src": "settings"})
+    again = api.put("Ana's favourite tea is genmaicha", user_id="u1", key="tea", metadata={"src": "app"})
+    assert again.id == first.id and again.text.endswith("genmaicha") and again.produced_by == "api"
+    assert again.metadata == {"src": "app", "key": "tea"} and again.kind == "fact"
+    assert [h.action for h in api.history(first.id)] == ["create", "update"]
+    assert api.search("favourite tea", user_id="u1").hits[0].memory.id == first.id
+    assert api.put("The bot's own tea note", user_id="u1", agent_id="bot", key="tea").id != first.id
+    with pytest.raises(InvalidInputError) as err:
+        api.put("x", user_id="u1", key="k" * 300)
+    assert err.value.field == "key"
+    # the latest message, forgotten on its own
+    last = api.messages("c1", limit=1, latest=True)
+    assert len(last) == 1 and last[0].id != api.messages("c1", limit=1)[0].id
+    assert api.forget(message_id=last[0].id)["messages"] == 1
+    assert [m.id for m in api.messages("c1")] != [] and last[0].id not in [m.id for m in api.messages("c1")]
     counts = api.forget(conversation_id="c1")
-    assert counts["messages"] == 2
-    assert api.search("cat", user_id="u1").hits == []
+    assert counts["messages"] == 1
+    assert [h.memory.produced_by for h in api.search("cat", user_id="u1").hits] == ["api", "api"]  # the teas
 
 
 def test_behaviour_through_memory(tmp_path, embedder):

@@ -10,6 +10,7 @@ import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Concatenate, Generic, ParamSpec, TypeVar
 
@@ -143,6 +144,14 @@ class _Calls:
             raise InvalidInputError("filters", f"the REST listing does not take {sorted(unsupported)}")
         return Call[Page]("GET", "/v1/memories", Page,
                                      params=_params(**f, kind=kinds, limit=limit, cursor=cursor))
+
+    def put(self, text: str, *, user_id: str | None = None, agent_id: str | None = None, key: str | None = None,
+            metadata: dict[str, Any] | None = None, timestamp: Any = None, actor: str = "user") -> Call[MemoryRecord]:
+        # the server records the calling key as the actor
+        body = {"text": text, "user_id": user_id, "agent_id": agent_id, "key": key, "metadata": metadata,
+                "timestamp": timestamp.isoformat() if isinstance(timestamp, datetime) else timestamp}
+        return Call[MemoryRecord]("POST", "/v1/memories", MemoryRecord,
+                                  json={k: v for k, v in body.items() if v is not None})
 
     def update(self, memory_id: str, *, text: str | None = None, metadata: dict[str, Any] | None = None,
                actor: str = "user") -> Call[MemoryRecord]:
@@ -319,6 +328,7 @@ class Client:
     answer = _sync(_Calls.answer)
     get = _sync(_Calls.get)
     list = _sync(_Calls.list)
+    put = _sync(_Calls.put)
     update = _sync(_Calls.update)
     delete = _sync(_Calls.delete)
     forget = _sync(_Calls.forget)
@@ -408,6 +418,7 @@ class AsyncClient:
     answer = _async(_Calls.answer)
     get = _async(_Calls.get)
     list = _async(_Calls.list)
+    put = _async(_Calls.put)
     update = _async(_Calls.update)
     delete = _async(_Calls.delete)
     forget = _async(_Calls.forget)

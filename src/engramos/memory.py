@@ -28,6 +28,7 @@ from .governance.forgetting import forget_message
 from .governance.pii import Redactor, Sealed
 from .governance.retention import RetentionReport
 from .governance.sharing import with_mounts
+from .ingest.direct import put_memory
 from .ingest.pipeline import Pipeline
 from .jobs.queue import JobQueue
 from .prompts.recall_prompts import ANSWER
@@ -56,7 +57,15 @@ from .types import (
     WorkingMemory,
     default_conversation,
 )
-from .validation import MessageIn, check_id, check_metadata, clean_text, normalize_messages, validated
+from .validation import (
+    MessageIn,
+    check_id,
+    check_metadata,
+    clean_text,
+    normalize_messages,
+    parse_timestamp,
+    validated,
+)
 from .vocab import JOB_STATUSES, HistoryAction, JobStatus, MemoryStatus
 from .working.adapters import AdapterRegistry
 from .working.block import Refresher
@@ -339,6 +348,29 @@ class Memory:
         _check_limit(limit, 1000)
         check_id("cursor", cursor, required=False)  # opaque, but bounded like an id before a store reads it
         return self._store.list_memories(self.space, _filters(filters, scope), limit=limit, cursor=cursor)
+
+    def put(self, text: str, *, user_id: str | None = None, agent_id: str | None = None, key: str | None = None,
+            metadata: dict[str, Any] | None = None, timestamp: Any = None, actor: str = "user") -> MemoryRecord:
+        """Write one fact as the application states it (a preference, an instruction,
+        an agent framework's stored document): no message and no extraction; embedded and
+        indexed like any memory, ``produced_by="api"``.  With ``key`` (kept as
+        ``metadata.key``), the active memory of that key for this user and agent is
+        replaced in place, its history keeping the old text; ``timestamp`` (default now)
+        is when it was stated."""
+        user = check_id("user_id", user_id or DEFAULT_USER) or DEFAULT_USER
+        check_id("agent_id", agent_id, required=False)
+        check_id("key", key, required=False)
+        meta = dict(metadata or {})
+        check_metadata(meta, "metadata", max_bytes=self.config.limits.max_metadata_bytes)
+        at = parse_timestamp(timestamp, "timestamp") if timestamp is not None else None
+        clean, sealed = self._redactor.redact(self.space, clean_text(text, "text", self.config.max_message_chars))
+        with self._store.transaction():
+            if sealed:
+                self._store.vault_put(self.space, user, default_conversation(user),
+                                      [(x.token, x.kind, x.ciphertext) for x in sealed])
+            rec, _ = put_memory(self._store, self._embedder, self.space, clean, user_id=user, agent_id=agent_id,
+                                key=key, metadata=meta, at=at, actor=actor)
+        return rec
 
     def update(self, memory_id: str, *, text: str | None = None, metadata: dict[str, Any] | None = None,
                actor: str = "user") -> MemoryRecord:

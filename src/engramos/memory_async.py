@@ -25,7 +25,7 @@ def _in_thread(method: Callable[..., Any]) -> Any:
 # The methods AsyncMemory (and the clients) mirror: Memory's public surface, less what
 # only makes sense in process (the admin part, the space switch, the context manager).
 PUBLIC_METHODS = ("add", "flush", "run_jobs", "job_counts", "jobs", "status", "retry", "llm_usage", "search",
-                  "context", "answer", "get", "list", "update", "delete", "forget", "history", "users",
+                  "context", "answer", "get", "list", "put", "update", "delete", "forget", "history", "users",
                   "conversations", "conversation_owner", "messages", "scenes", "profile", "export_cube",
                   "export_training", "import_cube", "archive", "restore", "retention", "working_memory", "health",
                   "close")
@@ -61,6 +61,7 @@ class AsyncMemory:
     answer = _in_thread(Memory.answer)
     get = _in_thread(Memory.get)
     list = _in_thread(Memory.list)
+    put = _in_thread(Memory.put)
     update = _in_thread(Memory.update)
     delete = _in_thread(Memory.delete)
     forget = _in_thread(Memory.forget)

@@ -40,6 +40,15 @@ class UpdateBody(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
+class PutBody(BaseModel):
+    text: str = Field(min_length=1)
+    user_id: str | None = None
+    agent_id: str | None = None
+    key: str | None = None
+    metadata: dict[str, Any] | None = None
+    timestamp: str | None = None
+
+
 class ForgetBody(BaseModel):
     memory_id: str | None = None
     message_id: str | None = None
@@ -96,6 +105,18 @@ def list_memories(c: Auth, user_id: str | None = None, agent_id: str | None = No
 def get_memory(memory_id: str, c: Auth) -> MemoryRecord:
     c.require("read")
     return visible(c, memory_id)
+
+
+@router.post("/memories")
+def put_memory(body: PutBody, c: Auth) -> MemoryRecord:
+    """Write one fact directly (Memory.put); with a key, replace that key's memory."""
+    c.require("write")
+    c.check_user(body.user_id)
+    c.check_agent(body.agent_id)
+    rec = c.memory.put(body.text, user_id=body.user_id, agent_id=body.agent_id, key=body.key,
+                       metadata=body.metadata, timestamp=body.timestamp, actor=c.key.id)
+    c.audit("memory.put", rec.id, key=body.key)
+    return rec
 
 
 @router.patch("/memories/{memory_id}")
