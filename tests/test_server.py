@@ -93,6 +93,8 @@ def behaviour(api) -> None:
     assert [h.action for h in api.history(first.id)] == ["create", "update"]
     assert api.search("favourite tea", user_id="u1").hits[0].memory.id == first.id
     assert api.put("The bot's own tea note", user_id="u1", agent_id="bot", key="tea").id != first.id
+    keyed = api.list(user_id="u1", metadata={"key": "tea", "src": {"in": ["app", "x"]}}, limit=10).items
+    assert [m.id for m in keyed] == [first.id]
     with pytest.raises(InvalidInputError) as err:
         api.put("x", user_id="u1", key="k" * 300)
     assert err.value.field == "key"

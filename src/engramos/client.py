@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -139,11 +140,15 @@ class _Calls:
         f = filters.model_dump(exclude_defaults=True) if isinstance(filters, Filters) else dict(filters or {})
         f.update({k: v for k, v in scope.items() if v is not None})
         kinds = f.pop("kinds", None)
+        metadata = f.pop("metadata", None)
         unsupported = set(f) - {"user_id", "agent_id", "conversation_id", "session_id"}
         if unsupported:
             raise InvalidInputError("filters", f"the REST listing does not take {sorted(unsupported)}")
+        conditions = None if metadata is None else json.dumps(
+            {k: v.model_dump(by_alias=True, exclude_none=True) if isinstance(v, BaseModel) else v
+             for k, v in metadata.items()})
         return Call[Page]("GET", "/v1/memories", Page,
-                                     params=_params(**f, kind=kinds, limit=limit, cursor=cursor))
+                          params=_params(**f, kind=kinds, metadata=conditions, limit=limit, cursor=cursor))
 
     def put(self, text: str, *, user_id: str | None = None, agent_id: str | None = None, key: str | None = None,
             metadata: dict[str, Any] | None = None, timestamp: Any = None, actor: str = "user") -> Call[MemoryRecord]:

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from ...errors import NotFoundError
+from ...errors import InvalidInputError, NotFoundError
 from ...governance.retention import RetentionReport
 from ...types import (
     DEFAULT_USER,
@@ -92,13 +93,19 @@ def reveal(message_id: str, c: Auth) -> Revealed:
 def list_memories(c: Auth, user_id: str | None = None, agent_id: str | None = None,
                   conversation_id: str | None = None, session_id: str | None = None,
                   kind: Annotated[list[MemoryKind] | None, Query()] = None,
+                  metadata: Annotated[str | None, Query(max_length=8192, description="Metadata conditions "
+                                                        "(Filters.metadata) as a JSON object.")] = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 50, cursor: str | None = None) -> Page:
     c.require("read")
     c.check_user(user_id)
     c.check_agent(agent_id)
     c.check_conversation(conversation_id)
+    try:
+        conditions = json.loads(metadata) if metadata is not None else None
+    except ValueError as exc:
+        raise InvalidInputError("metadata", "must be a JSON object") from exc
     return c.memory.list(user_id=user_id, agent_id=agent_id, conversation_id=conversation_id,
-                         session_id=session_id, kinds=kind, limit=limit, cursor=cursor)
+                         session_id=session_id, kinds=kind, metadata=conditions, limit=limit, cursor=cursor)
 
 
 @router.get("/memories/{memory_id}")
