@@ -9,7 +9,7 @@ bash scripts/install.sh
 export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 python -m pip install --quiet --disable-pip-version-check -e ".[use,bench,server,postgres,pii,kv,test]"
 echo "== ruff"
-python -m ruff check src tests
+python -m ruff check src tests examples
 echo "== mypy"
 python -m mypy
 echo "== pytest"

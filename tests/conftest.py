@@ -17,6 +17,9 @@ LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "l
 
 BACKENDS = ["sqlite", "postgres"]
 
+# the framework adapters' tests run in environments of their own (tests/test_integrations.py)
+collect_ignore = ["integrations"]
+
 
 @pytest.fixture(scope="session")
 def embedder() -> E5SmallEmbedder:

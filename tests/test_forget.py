@@ -132,7 +132,8 @@ def test_forget_a_message_takes_what_drew_on_it_and_keeps_the_rest(location: str
             {"speaker": "Bob", "text": "Mail me at bob.shared@example.com about the boat.", "timestamp": T.format(1)},
             {"speaker": "Bob", "text": f"My parrot {MARKER} lives with me; write to zz.secret@example.org.",
              "timestamp": T.format(1)},
-            {"speaker": "Bob", "text": "Again: bob.shared@example.com, and I moved to Leeds.", "timestamp": T.format(2)},
+            {"speaker": "Bob", "text": "Again: bob.shared@example.com, and I moved to Leeds.",
+             "timestamp": T.format(2)},
             {"speaker": "Bob", "text": f"I restore old boats with {KEEP} on weekends.", "timestamp": T.format(3)},
         ]
         added = mem.add(talk, user_id="bob", conversation_id="bob-1", flush=True)

@@ -58,7 +58,8 @@ def test_a_user_limited_key_reaches_no_other_users_rows(srv):
     assert r.status_code == 404
     assert call(srv, alice, "POST", "/v1/forget", json={"conversation_id": "bob-chat-7"}).status_code == 404
     assert call(srv, alice, "POST", "/v1/forget", json={"message_id": bob_ids[0]}).status_code == 404
-    assert call(srv, alice, "POST", "/v1/memories", json={"text": "Bob owes Alice", "user_id": "bob"}).status_code == 403
+    owed = {"text": "Bob owes Alice", "user_id": "bob"}
+    assert call(srv, alice, "POST", "/v1/memories", json=owed).status_code == 403
     assert call(srv, alice_read, "POST", "/v1/memories", json={"text": "x", "user_id": "alice"}).status_code == 403
     assert call(srv, app, "GET", "/v1/conversations/bob-chat-7/messages").json()[0]["id"] == bob_ids[0]
 

@@ -184,9 +184,10 @@ LAYERS: list[set[str]] = [
     {"jobs", "consolidate", "recall", "ingest", "cube", "governance", "working"},
     {"memory", "memory_async", "admin"},
     {"server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "cli_governance", "bench", "client",
-     "__init__"},
+     "integrations", "__init__"},
 ]
-SURFACES = ("server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "cli_governance", "bench")
+SURFACES = ("server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "cli_governance", "bench",
+            "integrations")
 NOT_FOR_SURFACES = ("store", "ingest")
 
 
