@@ -22,6 +22,7 @@ VENVS = ROOT / ".venvs"
 # adapter -> (the engramos extra, the framework versions tested)
 FRAMEWORKS: dict[str, tuple[str, list[str]]] = {
     "langgraph": ("langgraph", ["langgraph==1.2.24"]),
+    "langchain": ("langchain", ["langchain==1.5.2", "langchain-core==1.8.3"]),
 }
 
 
