@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any, NotRequired
+from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest, ModelResponse
 from langchain_core.chat_history import BaseChatMessageHistory
@@ -61,7 +61,7 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
         self.user_id, self.agent_id, self.limit = user_id, agent_id, limit
 
     @property
-    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+    def messages(self) -> list[BaseMessage]:
         """The latest ``limit`` messages, oldest first."""
         return [to_langchain(m) for m in self.memory.messages(self.session_id, limit=self.limit, latest=True)]
 
@@ -84,8 +84,8 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
         await in_thread(self.clear)
 
 
-class EngramState(AgentState):
-    engram_turn_start: NotRequired[int]  # where this turn's messages begin in ``messages``
+class EngramState(AgentState, total=False):
+    engram_turn_start: int  # where this turn's messages begin in ``messages``
 
 
 class EngramMemoryMiddleware(AgentMiddleware[EngramState, Any]):
