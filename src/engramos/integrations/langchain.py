@@ -84,7 +84,7 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
         await in_thread(self.clear)
 
 
-class EngramState(AgentState, total=False):
+class EngramState(AgentState, total=False):  # type: ignore[call-arg]  # AgentState is a TypedDict
     engram_turn_start: int  # where this turn's messages begin in ``messages``
 
 
