@@ -24,6 +24,7 @@ FRAMEWORKS: dict[str, tuple[str, list[str]]] = {
     "langgraph": ("langgraph", ["langgraph==1.2.24"]),
     "langchain": ("langchain", ["langchain==1.5.2", "langchain-core==1.8.3"]),
     "openai_agents": ("openai-agents", ["openai-agents==0.24.0"]),
+    "llamaindex": ("llamaindex", ["llama-index-core==0.14.25"]),
 }
 
 
