@@ -26,6 +26,7 @@ FRAMEWORKS: dict[str, tuple[str, list[str]]] = {
     "openai_agents": ("openai-agents", ["openai-agents==0.24.0"]),
     "llamaindex": ("llamaindex", ["llama-index-core==0.14.25"]),
     "autogen": ("autogen", ["autogen-core==0.7.5"]),
+    "adk": ("adk", ["google-adk==2.13.0"]),
 }
 
 
