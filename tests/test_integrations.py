@@ -27,6 +27,7 @@ FRAMEWORKS: dict[str, tuple[str, list[str]]] = {
     "llamaindex": ("llamaindex", ["llama-index-core==0.14.25"]),
     "autogen": ("autogen", ["autogen-core==0.7.5"]),
     "adk": ("adk", ["google-adk==2.13.0"]),
+    "crewai": ("crewai", ["crewai==1.15.30"]),
 }
 
 

@@ -38,7 +38,7 @@ def put_memory(store: Store, embedder: Embedder, space: str, text: str, *, user_
     if existing is not None:
         changes: dict[str, Any] = {"text": text, "metadata": meta}
         if at is not None:
-            changes.update(observed_at=at, valid_from=at)
+            changes["valid_from"] = at  # when the new text became true; observed_at stays the first time
         after = store.update_memory(space, existing.id, changes)
         store.set_vectors(space, [existing.id], vector, embedder.model_id)
         store.add_history(space, [history_entry(existing.id, "update", actor,
