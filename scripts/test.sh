@@ -8,6 +8,11 @@ bash scripts/install.sh
 # cache); the default native build crashes on these CPUs, so build it portable.
 export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 python -m pip install --quiet --disable-pip-version-check -e ".[use,bench,server,postgres,pii,kv,test]"
+# The TypeScript client's tests run under Node 20 with npm (tests/test_typescript_client.py).
+if ! command -v npm >/dev/null 2>&1; then
+  echo "== installing Node.js and npm (Debian)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
 echo "== ruff"
 python -m ruff check src tests examples
 echo "== mypy"
