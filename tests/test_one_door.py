@@ -183,11 +183,11 @@ LAYERS: list[set[str]] = [
     {"store", "providers", "prompts"},
     {"jobs", "consolidate", "recall", "ingest", "cube", "governance", "working"},
     {"memory", "memory_async", "admin"},
-    {"server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "cli_governance", "bench", "client",
-     "integrations", "__init__"},
+    {"server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "cli_governance", "cli_hooks", "bench",
+     "client", "integrations", "__init__"},
 ]
-SURFACES = ("server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "cli_governance", "bench",
-            "integrations")
+SURFACES = ("server", "cli", "cli_common", "cli_bench", "cli_recall", "cli_cube", "cli_governance", "cli_hooks",
+            "bench", "integrations")
 NOT_FOR_SURFACES = ("store", "ingest")
 
 

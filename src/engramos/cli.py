@@ -16,6 +16,7 @@ from .cli_bench import bench
 from .cli_common import State, _errors, add_json_flag, pass_state
 from .cli_cube import cube
 from .cli_governance import adapters, archive, mount, pii, restore, retention, share, working
+from .cli_hooks import hooks
 from .cli_recall import ask, context, print_context, print_hits, search
 from .errors import ConfigError, InvalidInputError
 from .formats import load_conversation_file
@@ -447,7 +448,7 @@ def keys_revoke(state: State, key_id: str) -> None:
 
 
 for command in (search, context, ask, bench, cube, pii, retention, archive, restore, share, mount, working,
-                adapters):
+                adapters, hooks):
     cli.add_command(command)
 add_json_flag(cli, skip=(bench,))
 
