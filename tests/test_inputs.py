@@ -173,6 +173,21 @@ def test_audit_cursor_with_a_nul_is_refused_on_both_backends(open_store, embedde
                 mem.list(cursor=escaped)
 
 
+def test_metadata_with_a_nul_is_refused_on_both_backends(open_store, embedder):
+    """Found by schemathesis: PostgreSQL cannot store a NUL in JSON text (a 503 before)."""
+    with Memory(store=open_store(), embedder=embedder) as mem:
+        rec = mem.put("Ana keeps bees", user_id="ana", metadata={"ok": 1})
+        for bad in ({"a": "x\x00"}, {"k\x00": 1}, {"deep": [{"x": "\x00"}]}):
+            with pytest.raises(InvalidInputError, match="NUL") as err:
+                mem.update(rec.id, metadata=bad)
+            assert err.value.field.startswith("metadata")
+            with pytest.raises(InvalidInputError, match="NUL"):
+                mem.put("x", user_id="ana", metadata=bad)
+        with pytest.raises(InvalidInputError, match="NUL"):
+            mem.list(metadata={"ok": "a\x00"})
+        assert mem.get(rec.id).metadata == {"ok": 1}
+
+
 def test_limits_on_messages_metadata_and_query_are_configurable_and_named(tmp_path, embedder):
     limits = {"max_messages_per_request": 3, "max_metadata_bytes": 100, "max_query_chars": 20}
     with Memory(tmp_path / "lim", embedder=embedder, config=Config(limits=limits)) as mem:

@@ -51,12 +51,15 @@ def _environment(name: str) -> Path:
 
 
 @pytest.mark.parametrize("name", sorted(FRAMEWORKS))
-def test_adapter_in_its_own_environment(name: str):
+def test_adapter_in_its_own_environment(name: str, tmp_path: Path):
     python = _environment(name)
     test_file = ROOT / "tests" / "integrations" / f"test_{name}.py"
     assert test_file.exists()
     run = subprocess.run([str(python), "-m", "pytest", str(test_file), "-q", "-p", "no:cacheprovider",
-                          f"--confcutdir={ROOT / 'tests' / 'integrations'}", "-rs"],
+                          f"--confcutdir={ROOT / 'tests' / 'integrations'}", "-rs",
+                          # its own temporary root: pytest prunes old ones in the shared root, which
+                          # would delete this run's (and its embedded PostgreSQL's) directories
+                          f"--basetemp={tmp_path / 'basetemp'}"],
                          cwd=ROOT, env={**os.environ, "ENGRAM_SERVER_PYTHON": sys.executable},
                          capture_output=True, text=True, timeout=1800)
     tail = run.stdout[-4000:] + run.stderr[-2000:]

@@ -137,6 +137,10 @@ class Filters(BaseModel):
                 raise ValueError(f"metadata key {key!r} must be 1-64 letters, digits, '_', '.' or '-'")
             if isinstance(cond, float) and not math.isfinite(cond):
                 raise ValueError(f"metadata.{key}: numbers must be finite")
+            values = cond.model_dump().values() if isinstance(cond, MetadataCondition) else [cond]
+            flat = [x for v in values for x in (v if isinstance(v, list) else [v])]
+            if any(isinstance(x, str) and "\x00" in x for x in flat):
+                raise ValueError(f"metadata.{key}: text with a NUL character matches nothing stored")
         return value
 
     def conditions(self) -> list[tuple[str, MetadataCondition]]:

@@ -134,8 +134,14 @@ def _no_surrogates(value: str, field_name: str) -> None:
         raise InvalidInputError(field_name, "holds a lone UTF-16 surrogate, which is not text")
 
 
+def _text_ok(value: str, field_name: str) -> None:
+    _no_surrogates(value, field_name)
+    if "\x00" in value:  # JSON can say it, but no backend stores it as text (PostgreSQL refuses it)
+        raise InvalidInputError(field_name, "holds a NUL character, which is not text")
+
+
 def check_metadata(value: object, field_name: str, depth: int = 0, *, max_bytes: int | None = None) -> None:
-    """JSON-shaped metadata: string keys, finite numbers, text without lone surrogates,
+    """JSON-shaped metadata: string keys, finite numbers, text without lone surrogates or NUL,
     at most :data:`MAX_METADATA_DEPTH` levels and, given ``max_bytes``, at most that
     many bytes as UTF-8 JSON."""
     if max_bytes is not None:
@@ -151,13 +157,13 @@ def check_metadata(value: object, field_name: str, depth: int = 0, *, max_bytes:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise InvalidInputError(field_name, "keys must be strings")
-            _no_surrogates(k, field_name)
+            _text_ok(k, field_name)
             check_metadata(v, f"{field_name}.{k}", depth + 1)
     elif isinstance(value, list | tuple):
         for i, v in enumerate(value):
             check_metadata(v, f"{field_name}[{i}]", depth + 1)
     elif isinstance(value, str):
-        _no_surrogates(value, field_name)
+        _text_ok(value, field_name)
     elif isinstance(value, float) and not math.isfinite(value):
         raise InvalidInputError(field_name, "numbers must be finite (no NaN or Infinity)")
     elif value is not None and not isinstance(value, bool | int | float):
