@@ -13,6 +13,13 @@ if ! command -v npm >/dev/null 2>&1; then
   echo "== installing Node.js and npm (Debian)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
+# The console's tests drive Debian's headless Chromium through Playwright (its own browser
+# download cannot run offline).
+# (and a CJK font, so that Chinese text renders in its screenshots).
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi"; then
+  echo "== installing Chromium and a CJK font (Debian)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
+fi
 echo "== ruff"
 python -m ruff check src tests examples
 echo "== mypy"

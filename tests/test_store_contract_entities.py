@@ -53,3 +53,17 @@ def test_entities_go_with_the_last_memory_that_mentions_them(store):
     assert pepper.mentions == 1
     store.forget("s1", conversation_id="c2")
     assert store.find_entities("s1", ["Pepper"]) == []
+
+
+def test_a_users_entities_page_by_page_and_one_by_id(store):
+    a, b = mem("Jo at work", user="u1"), mem("Ann in Leeds", user="u1")
+    store.insert_memories([a, b])
+    store.link_entities("s1", "u1", [(a.id, [("Jo", "person")])], T0)
+    store.link_entities("s1", "u1", [(b.id, [("Ann", "person"), ("Leeds", "place")])], T0 + timedelta(days=2))
+    names = [e.name for e in store.list_entities("s1", "u1")]
+    assert names[-1] == "Jo" and set(names) == {"Jo", "Ann", "Leeds"}  # most recently mentioned first
+    assert [e.name for e in store.list_entities("s1", "u1", limit=1, offset=2)] == ["Jo"]
+    assert store.list_entities("s1", "u2") == [] and store.list_entities("s2", "u1") == []
+    jo = store.list_entities("s1", "u1")[-1]
+    assert store.get_entity("s1", jo.id) == jo and store.get_entity("s2", jo.id) is None
+    assert store.get_entity("s1", "ent_missing") is None

@@ -26,7 +26,19 @@ from .errors import AuthError, ForbiddenError, InvalidInputError, NotFoundError
 from .governance.pii import tokens_in
 from .requests import SearchRequest
 from .store import Store
-from .types import AdapterInfo, ApiKey, AuditEntry, KeyRole, MemoryRecord, Message, Mount, Revealed, SearchResult, Share
+from .types import (
+    AdapterInfo,
+    ApiKey,
+    AuditEntry,
+    Entity,
+    KeyRole,
+    MemoryRecord,
+    Message,
+    Mount,
+    Revealed,
+    SearchResult,
+    Share,
+)
 from .validation import check_id
 from .vocab import KEY_ROLES
 
@@ -187,6 +199,27 @@ class Admin:
         return self._store.remove_mount(self._memory.space, name)
 
     # ------------------------------------------------------------------- PII
+    # ------------------------------------------------------------- entities
+    def entities(self, user_id: str, *, limit: int = 50, offset: int = 0) -> list[Entity]:
+        """A user's entities (people, places, pets...), most recently mentioned first."""
+        check_id("user_id", user_id)
+        return self._store.list_entities(self._memory.space, user_id, limit=min(limit, 500), offset=max(offset, 0))
+
+    def entity(self, entity_id: str, *,
+               limit: int = 100) -> tuple[Entity, list[MemoryRecord], list[tuple[Entity, int]]]:
+        """An entity, its memories newest first (its timeline), and its neighbours with how
+        many memories they share."""
+        check_id("entity_id", entity_id)
+        found = self._store.get_entity(self._memory.space, entity_id)
+        if found is None:
+            raise NotFoundError("entity", entity_id)
+        ids = self._store.entity_memories(self._memory.space, [entity_id], limit=limit).get(entity_id, [])
+        return found, self._store.get_memories(self._memory.space, ids), \
+            self._store.related_entities(self._memory.space, entity_id)
+
+    def entities_of(self, memory_ids: Sequence[str]) -> dict[str, list[Entity]]:
+        return self._store.entities_of(self._memory.space, list(memory_ids))
+
     # ------------------------------------------------------------- adapters
     def attach_adapter(self, user_id: str, path: str | Path, *, scale: float = 1.0) -> AdapterInfo:
         """Register a LoRA adapter (GGUF) for a user of this space: the local runtime

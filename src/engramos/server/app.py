@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,6 +26,8 @@ from ..config import Config
 from ..errors import EngramError, ServerError, error_classes
 from ..memory import Memory
 from ..providers.embeddings import Embedder
+from .console import mount_console
+from .console.errors import console_error
 from .guard import Guard
 from .routers import ROUTERS
 
@@ -67,12 +70,19 @@ class Metrics:
     def __init__(self) -> None:
         self.requests: dict[tuple[str, int], int] = {}
         self.seconds: dict[str, float] = {}
+        self._recent: deque[tuple[str, float]] = deque(maxlen=2000)
         self._lock = threading.Lock()
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         with self._lock:
             self.requests[(route, status)] = self.requests.get((route, status), 0) + 1
             self.seconds[route] = self.seconds.get(route, 0.0) + seconds
+            self._recent.append((route, seconds))
+
+    def recent(self, *, route: str) -> list[float]:
+        """The durations of the last requests of a route (of the last 2,000 requests)."""
+        with self._lock:
+            return [s for r, s in self._recent if r == route]
 
     def render(self, jobs: dict[str, int]) -> str:
         lines = ["# HELP engram_requests_total HTTP requests by route and status.",
@@ -89,7 +99,9 @@ class Metrics:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(EngramError)
-    async def engram_error(_: Request, exc: EngramError) -> JSONResponse:
+    async def engram_error(request: Request, exc: EngramError) -> Response:
+        if request.url.path.startswith("/console"):
+            return console_error(request, exc)
         return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
 
     @app.exception_handler(RequestValidationError)
@@ -143,6 +155,7 @@ def create_app(config: Config, *, embedder: Embedder | None = None, process_inli
 
     for router in ROUTERS:
         app.include_router(router)
+    mount_console(app)
     # outermost: the key and the body size are checked before anything reads the body
     app.add_middleware(Guard, authenticate=app.state.spaces.root.admin.authenticate, limits=config.limits)
     return app

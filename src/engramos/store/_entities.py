@@ -41,6 +41,11 @@ RELATED_ENTITIES = (f"SELECT {ENTITY_COLS}, count(*) AS shared FROM entities x "
                     "WHERE x.space={p} AND x.id={p} GROUP BY e.pk ORDER BY shared DESC, e.name LIMIT {p}")
 
 
+LIST_ENTITIES = (f"SELECT {ENTITY_COLS} FROM entities e WHERE e.space={{p}} AND e.user_id={{p}} "
+                 "ORDER BY e.last_at DESC, e.id LIMIT {p} OFFSET {p}")
+GET_ENTITY = f"SELECT {ENTITY_COLS} FROM entities e WHERE e.space={{p}} AND e.id={{p}}"
+
+
 class EntityReads:
     """The reads both backends run the same way, given their placeholder (``PH``) and
     their row -> :class:`Entity` conversion."""
@@ -59,6 +64,14 @@ class EntityReads:
             if rows:
                 out[eid] = [r[0] for r in rows]
         return out
+
+    def list_entities(self, space: str, user_id: str, *, limit: int = 50, offset: int = 0) -> list[Entity]:
+        rows = self._q(LIST_ENTITIES.format(p=self.PH), (space, user_id, limit, offset))
+        return [self._entity(r) for r in rows]
+
+    def get_entity(self, space: str, entity_id: str) -> Entity | None:
+        rows = self._q(GET_ENTITY.format(p=self.PH), (space, entity_id))
+        return self._entity(rows[0]) if rows else None
 
     def related_entities(self, space: str, entity_id: str, *, limit: int = 20) -> list[tuple[Entity, int]]:
         rows = self._q(RELATED_ENTITIES.format(p=self.PH), (space, entity_id, limit))

@@ -294,6 +294,12 @@ class EntityStore(Protocol):
         """Entities mentioned in the same memories as this one, with how many memories
         they share, most shared first."""
 
+    def list_entities(self, space: str, user_id: str, *, limit: int = 50, offset: int = 0) -> list[Entity]:
+        """A user's entities, most recently mentioned first, a page at a time."""
+
+    def get_entity(self, space: str, entity_id: str) -> Entity | None:
+        """One entity of the space, or None."""
+
 
 @runtime_checkable
 class VaultStore(Protocol):
