@@ -197,3 +197,30 @@ def test_a_page_of_100k_memories(tmp_path: Path, embedder: Any, browser: Any):
         assert page.locator("#memories tbody tr").count() == 50
         print(f"\nconsole, 100,000 memories (loaded in {loaded:.1f} s): memory page loads "
               + ", ".join(f"{t * 1000:.0f} ms" for t in timings))
+
+
+def test_a_user_limited_key_sees_only_its_users_in_every_view(srv: Server):
+    writer = Client(srv.url, srv.key("default", "write"))
+    for user, text in (("alice", "I practise the cello every evening."), ("bob", "My bank PIN hint is Rex.")):
+        writer.add([{"speaker": user.title(), "text": text, "timestamp": T.format(5, 0)}],
+                   user_id=user, conversation_id=f"{user}-chat", flush=True)
+    bob_memory = writer.list(user_id="bob", limit=1).items[0].id
+    cookies = {"engram_console": srv.key("default", "write", users=["alice"])}
+
+    def get(path: str) -> httpx.Response:
+        return httpx.get(srv.url + path, cookies=cookies, follow_redirects=False, timeout=60)
+
+    for path in ("/console/", "/console/memories", "/console/conversations", "/console/search?q=bank+PIN",
+                 "/console/profile", "/console/entities", "/console/scenes", "/console/ops"):
+        page = get(path)
+        assert page.status_code == 200, (path, page.status_code)
+        assert "Rex" not in page.text and "bob-chat" not in page.text, path
+    assert "cello" in get("/console/memories").text
+    for path in ("/console/memories?user=bob", "/console/search?q=PIN&user=bob", "/console/entities?user=bob",
+                 "/console/profile?user=bob"):
+        assert get(path).status_code == 403, path
+    for path in (f"/console/memories/{bob_memory}", "/console/conversations/bob-chat",
+                 "/console/forget?conversation_id=bob-chat"):
+        assert get(path).status_code == 404, path
+    assert get("/console/memories").status_code == 200
+    assert httpx.get(srv.url + "/console/memories", follow_redirects=False).status_code == 303  # no key: sign in
