@@ -16,7 +16,7 @@ fi
 # The console's tests drive Debian's headless Chromium through Playwright (its own browser
 # download cannot run offline).
 # (and a CJK font, so that Chinese text renders in its screenshots).
-if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi"; then
+if ! dpkg -s chromium fonts-wqy-zenhei >/dev/null 2>&1; then
   echo "== installing Chromium and a CJK font (Debian)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
 fi

@@ -120,6 +120,8 @@ def test_console_end_to_end(srv: Server, browser: Any, shots: Path):
         assert page.locator("h1").count() == 1 and "500" not in page.title()
         page.screenshot(path=str(shots / (view.split("?")[0] + ".png")), full_page=True)
     assert page.get_by_role("heading", name="Audit log").is_visible()
+    page.goto(srv.url + "/console/scenes?user=ana")
+    assert page.locator("svg .cell-tick").count() >= 2  # each scene's MemCells on the time axis
 
     # entities: the list, then one entity's timeline and neighbours
     page.goto(srv.url + "/console/entities?user=ana")

@@ -30,6 +30,7 @@ from .types import (
     AdapterInfo,
     ApiKey,
     AuditEntry,
+    Cell,
     Entity,
     KeyRole,
     MemoryRecord,
@@ -216,6 +217,10 @@ class Admin:
         ids = self._store.entity_memories(self._memory.space, [entity_id], limit=limit).get(entity_id, [])
         return found, self._store.get_memories(self._memory.space, ids), \
             self._store.related_entities(self._memory.space, entity_id)
+
+    def scene_cells(self, scene_ids: Sequence[str]) -> dict[str, list[Cell]]:
+        """The MemCells of each scene, by start time (the console's time axis)."""
+        return {sid: self._store.list_cells(self._memory.space, scene_id=sid) for sid in scene_ids}
 
     def entities_of(self, memory_ids: Sequence[str]) -> dict[str, list[Entity]]:
         return self._store.entities_of(self._memory.space, list(memory_ids))

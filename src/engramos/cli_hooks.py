@@ -176,10 +176,7 @@ def _paths(agent: str, scope: str, directory: str | None, remove: bool) -> list[
 @pass_state
 def hooks_install(state: State, agent: str, scope: str, directory: str | None) -> None:
     """Write the agent's configuration: EngramOS's hooks and MCP server (others kept)."""
-    with _errors(state):
-        written = _paths(agent, scope, directory, remove=False)
-        state.emit({"agent": agent, "written": [str(p) for p in written]},
-                   lambda: click.echo("\n".join(f"wrote {p}" for p in written)))
+    _configure(state, agent, scope, directory, remove=False)
 
 
 @hooks.command(name="uninstall")
@@ -189,10 +186,15 @@ def hooks_install(state: State, agent: str, scope: str, directory: str | None) -
 @pass_state
 def hooks_uninstall(state: State, agent: str, scope: str, directory: str | None) -> None:
     """Remove EngramOS's hooks and MCP server from the agent's configuration."""
+    _configure(state, agent, scope, directory, remove=True)
+
+
+def _configure(state: State, agent: str, scope: str, directory: str | None, *, remove: bool) -> None:
     with _errors(state):
-        written = _paths(agent, scope, directory, remove=True)
+        written = _paths(agent, scope, directory, remove=remove)
+        verb = "updated" if remove else "wrote"
         state.emit({"agent": agent, "written": [str(p) for p in written]},
-                   lambda: click.echo("\n".join(f"updated {p}" for p in written)))
+                   lambda: click.echo("\n".join(f"{verb} {p}" for p in written)))
 
 
 @hooks.command(name="run")

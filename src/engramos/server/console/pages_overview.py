@@ -115,6 +115,7 @@ def scenes(request: Request, c: Console, user: str | None = None) -> HTMLRespons
     users, chosen = users_for(c, user)
     if chosen:
         c.refuse_agent_limited("scenes")
-    found = c.memory.scenes(user_id=chosen) if chosen else []
+    found = c.memory.scenes(user_id=chosen)[:200] if chosen else []
+    cells = c.memory.admin.scene_cells([s.id for s in found])
     span = (min((s.first_at for s in found), default=None), max((s.last_at for s in found), default=None))
-    return page(request, c, "scenes.html", users=users, user=chosen, scenes=found, span=span)
+    return page(request, c, "scenes.html", users=users, user=chosen, scenes=found, span=span, cells=cells)
