@@ -35,16 +35,21 @@ def recall(state: State, runtime: Runtime) -> dict[str, Any]:
     return {"recalled": [h.value["text"] for h in hits]}
 
 
+def build_app(store: EngramStore) -> Any:
+    """remember -> recall, over the given store."""
+    graph = StateGraph(State)
+    graph.add_node("remember", remember)
+    graph.add_node("recall", recall)
+    graph.add_edge(START, "remember")
+    graph.add_edge("remember", "recall")
+    graph.add_edge("recall", END)
+    return graph.compile(store=store)
+
+
 def main() -> None:
     home = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="engram-langgraph-")
     with Memory(home) as memory:
-        graph = StateGraph(State)
-        graph.add_node("remember", remember)
-        graph.add_node("recall", recall)
-        graph.add_edge(START, "remember")
-        graph.add_edge("remember", "recall")
-        graph.add_edge("recall", END)
-        app = graph.compile(store=EngramStore(memory))
+        app = build_app(EngramStore(memory))
         out = app.invoke({"user": "ana", "message": "I moved to Glasgow last month", "recalled": []})
         print("recalled:", out["recalled"])
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 import pytest
 from langgraph.store.base import BaseStore, GetOp, ListNamespacesOp, PutOp, SearchOp
@@ -90,32 +91,13 @@ def test_async_batch_and_ttl_refused(backend: Any, uid: str):
 
 
 def test_a_graph_uses_it_as_its_store(backend: Any, uid: str):
-    from langgraph.graph import END, START, StateGraph
-    from langgraph.runtime import Runtime
-
-    class State(TypedDict):
-        user: str
-        said: str
-        recalled: list[str]
-
-    def remember(state: State, runtime: Runtime) -> dict[str, Any]:
-        assert runtime.store is not None
-        runtime.store.put(("memories", state["user"]), "latest", {"text": state["said"]})
-        return {}
-
-    def recall(state: State, runtime: Runtime) -> dict[str, Any]:
-        assert runtime.store is not None
-        hits = runtime.store.search(("memories", state["user"]), query="Where does the user live?", limit=3)
-        return {"recalled": [h.value["text"] for h in hits]}
-
-    graph = StateGraph(State)
-    graph.add_node("remember", remember)
-    graph.add_node("recall", recall)
-    graph.add_edge(START, "remember")
-    graph.add_edge("remember", "recall")
-    graph.add_edge("recall", END)
-    app = graph.compile(store=EngramStore(backend))
-    out = app.invoke({"user": uid, "said": "I live in Glasgow now", "recalled": []})
+    """The example's graph (remember, then recall, through the graph's runtime store)."""
+    spec = importlib.util.spec_from_file_location("langgraph_example", ROOT / "examples" / "langgraph_store.py")
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    app = example.build_app(EngramStore(backend))
+    out = app.invoke({"user": uid, "message": "I live in Glasgow now", "recalled": []})
     assert out["recalled"] == ["I live in Glasgow now"]
 
 
