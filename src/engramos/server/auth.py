@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Request
 
 from ..errors import AuthError, ForbiddenError, NotFoundError
 from ..memory import Memory
-from ..types import ApiKey, KeyRole
+from ..types import ApiKey, KeyRole, MemoryRecord
 
 RANKS: dict[KeyRole, int] = {"read": 0, "write": 1, "admin": 2}
 
@@ -72,6 +72,13 @@ class Caller:
         owner = self.memory.conversation_owner(conversation_id)
         if owner is not None and not self.sees(owner.user_id, owner.agent_id):
             raise NotFoundError("conversation", conversation_id)
+
+    def visible_memory(self, memory_id: str) -> MemoryRecord:
+        """The memory, if this key may see it; NotFound otherwise (never a hint)."""
+        rec = self.memory.get(memory_id)
+        if not self.sees(rec.user_id, rec.agent_id):
+            raise NotFoundError("memory", memory_id)
+        return rec
 
     def check_forget(self, *, memory_id: str | None, conversation_id: str | None, user_id: str | None,
                      message_id: str | None = None) -> None:

@@ -12,18 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ...errors import InvalidInputError, NotFoundError
 from ...types import MEMORY_KINDS, MEMORY_STATUSES, MemoryRecord
-from ..auth import Caller
 from ._common import PAGE, Console, page, require_write, users_for
 from .session import check_csrf
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-
-
-def visible(c: Caller, memory_id: str) -> MemoryRecord:
-    rec = c.memory.get(memory_id)
-    if not c.sees(rec.user_id, rec.agent_id):
-        raise NotFoundError("memory", memory_id)
-    return rec
 
 
 @router.get("/memories", response_class=HTMLResponse)
@@ -75,7 +67,7 @@ def _day(value: str | None, field: str, *, end: bool = False) -> datetime | None
 
 @router.get("/memories/{memory_id}", response_class=HTMLResponse)
 def memory_detail(request: Request, c: Console, memory_id: str) -> HTMLResponse:
-    rec = visible(c, memory_id)
+    rec = c.visible_memory(memory_id)
     sources = []
     for mid in rec.message_ids[:50]:
         try:
@@ -89,7 +81,7 @@ def memory_detail(request: Request, c: Console, memory_id: str) -> HTMLResponse:
     while cur.supersedes and cur.supersedes not in seen and len(chain) < 20:
         seen.add(cur.supersedes)
         try:
-            cur = visible(c, cur.supersedes)
+            cur = c.visible_memory(cur.supersedes)
         except NotFoundError:
             break
         chain.append(cur)
@@ -117,7 +109,7 @@ async def memory_edit(request: Request, c: Console, memory_id: str) -> RedirectR
     form = await request.form()
     check_csrf(request, form)
     require_write(c)
-    visible(c, memory_id)
+    c.visible_memory(memory_id)
     c.memory.update(memory_id, text=str(form.get("text") or ""), actor=c.key.id)
     c.audit("memory.update", memory_id, via="console")
     return RedirectResponse(f"/console/memories/{memory_id}", status_code=303)
@@ -129,7 +121,7 @@ async def memory_status(request: Request, c: Console, memory_id: str, action: st
         raise NotFoundError("action", action)
     check_csrf(request, await request.form())
     require_write(c)
-    visible(c, memory_id)
+    c.visible_memory(memory_id)
     getattr(c.memory, action)(memory_id, actor=c.key.id)
     c.audit(f"memory.{action}", memory_id, via="console")
     return RedirectResponse(f"/console/memories/{memory_id}", status_code=303)
@@ -143,7 +135,7 @@ def forget_confirm(request: Request, c: Console, memory_id: str | None = None, c
     c.check_forget(memory_id=memory_id, conversation_id=conversation_id, user_id=user_id)
     what: dict[str, Any] = {}
     if memory_id:
-        what = {"memory": visible(c, memory_id).text}
+        what = {"memory": c.visible_memory(memory_id).text}
     elif conversation_id:
         what = {"messages": len(c.memory.messages(conversation_id, limit=10_000)),
                 "memories": len(c.memory.list(conversation_id=conversation_id, limit=1000).items)}

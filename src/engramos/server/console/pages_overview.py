@@ -47,7 +47,9 @@ async def logout(request: Request) -> RedirectResponse:
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, c: Console, user: str | None = None) -> HTMLResponse:
     users, chosen = users_for(c, user)
-    newest = c.memory.list(user_id=chosen, limit=1000, include_inactive=True).items
+    agent = c.key.agents[0] if c.key.agents and len(c.key.agents) == 1 else None
+    newest = [m for m in c.memory.list(user_id=chosen, agent_id=agent, limit=1000, include_inactive=True).items
+              if c.sees(m.user_id, m.agent_id)]  # a limited key counts only the rows it may see
     by_month: dict[str, Counter[str]] = defaultdict(Counter)
     for m in newest:
         by_month[m.observed_at.strftime("%Y-%m")][m.kind] += 1

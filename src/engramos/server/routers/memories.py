@@ -57,14 +57,6 @@ class ForgetBody(BaseModel):
     user_id: str | None = None
 
 
-def visible(c: Caller, memory_id: str) -> MemoryRecord:
-    """The memory, if the caller's key may see it; NotFound otherwise (never a hint)."""
-    rec = c.memory.get(memory_id)
-    if not c.sees(rec.user_id, rec.agent_id):
-        raise NotFoundError("memory", memory_id)
-    return rec
-
-
 @router.post("/messages")
 def add_messages(body: AddBody, c: Auth) -> AddResult:
     c.require("write")
@@ -111,7 +103,7 @@ def list_memories(c: Auth, user_id: str | None = None, agent_id: str | None = No
 @router.get("/memories/{memory_id}")
 def get_memory(memory_id: str, c: Auth) -> MemoryRecord:
     c.require("read")
-    return visible(c, memory_id)
+    return c.visible_memory(memory_id)
 
 
 @router.post("/memories")
@@ -129,7 +121,7 @@ def put_memory(body: PutBody, c: Auth) -> MemoryRecord:
 @router.patch("/memories/{memory_id}")
 def update_memory(memory_id: str, body: UpdateBody, c: Auth) -> MemoryRecord:
     c.require("write")
-    visible(c, memory_id)
+    c.visible_memory(memory_id)
     rec = c.memory.update(memory_id, text=body.text, metadata=body.metadata, actor=c.key.id)
     c.audit("memory.update", memory_id, fields=[k for k, v in body.model_dump().items() if v is not None])
     return rec
@@ -138,7 +130,7 @@ def update_memory(memory_id: str, body: UpdateBody, c: Auth) -> MemoryRecord:
 def _change_status(c: Caller, memory_id: str, action: str) -> MemoryRecord:
     """Delete (soft), archive or restore a memory the key sees, audited."""
     c.require("write")
-    visible(c, memory_id)
+    c.visible_memory(memory_id)
     rec: MemoryRecord = getattr(c.memory, action)(memory_id, actor=c.key.id)
     c.audit(f"memory.{action}", memory_id)
     return rec
@@ -180,7 +172,7 @@ def retention_apply(c: Auth) -> RetentionReport:
 @router.get("/memories/{memory_id}/history")
 def memory_history(memory_id: str, c: Auth) -> list[HistoryEntry]:
     c.require("read")
-    visible(c, memory_id)
+    c.visible_memory(memory_id)
     return c.memory.history(memory_id)
 
 
