@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, Union
 
 from ..client import Client
 from ..memory import Memory
+from ..types import MemoryRecord
 
 # An embedded memory or a remote one: the client mirrors the memory's methods name by name.
 Backend = Union[Memory, Client]  # noqa: UP007 -- a runtime alias (isinstance-free), kept readable
@@ -17,6 +18,19 @@ T = TypeVar("T")
 async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """A blocking memory call from async code (the framework's event loop keeps running)."""
     return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def every_memory(memory: Backend, *, metadata: dict[str, Any], user_id: str | None = None,
+                 agent_id: str | None = None, page: int = 1000) -> Iterator[MemoryRecord]:
+    """The memories matching the filters, newest first, a page at a time (keyset
+    pagination: a memory forgotten meanwhile does not shift the next page)."""
+    cursor = None
+    while True:
+        found = memory.list(metadata=metadata, user_id=user_id, agent_id=agent_id, limit=page, cursor=cursor)
+        yield from found.items
+        cursor = found.next_cursor
+        if not cursor:
+            return
 
 
 def content_text(content: Any) -> str:

@@ -17,10 +17,9 @@ from autogen_core.model_context import ChatCompletionContext
 from autogen_core.models import SystemMessage, UserMessage
 
 from ..types import Hit
-from ._common import Backend, content_text, in_thread
+from ._common import Backend, content_text, every_memory, in_thread
 
 TAG = "autogen"
-_PAGE = 500
 
 
 class EngramMemory(Memory):
@@ -64,12 +63,9 @@ class EngramMemory(Memory):
         await in_thread(self._clear)
 
     def _clear(self) -> None:
-        while True:
-            page = self._memory.list(user_id=self.user_id, agent_id=self.agent_id, metadata={TAG: True}, limit=_PAGE)
-            for rec in page.items:
-                self._memory.forget(memory_id=rec.id)
-            if not page.next_cursor:
-                return
+        for rec in list(every_memory(self._memory, metadata={TAG: True}, user_id=self.user_id,
+                                     agent_id=self.agent_id)):
+            self._memory.forget(memory_id=rec.id)
 
     async def close(self) -> None:
         """Nothing to release: the memory or client belongs to the caller."""

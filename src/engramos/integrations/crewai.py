@@ -34,12 +34,11 @@ from crewai.memory.types import MemoryRecord as CrewRecord
 from crewai.memory.types import ScopeInfo
 
 from ..types import MemoryRecord
-from ._common import Backend, in_thread
+from ._common import Backend, every_memory, in_thread
 
 SCOPE = "crewai.scope"
 _DIM = 256
 _WORD = re.compile(r"\w+", re.UNICODE)
-_PAGE = 1000
 _NEAR_DUPLICATE = 0.85
 
 
@@ -199,14 +198,7 @@ class EngramStorage:
     def _records(self, scope_prefix: str | None) -> Iterator[MemoryRecord]:
         parts = _parts(scope_prefix)
         meta = {_scope_key(len(parts)): "/".join(parts)} if parts else {SCOPE: {"exists": True}}
-        cursor = None
-        while True:
-            page = self.memory.list(user_id=self.user_id, agent_id=self.agent_id, metadata=meta, limit=_PAGE,
-                                    cursor=cursor)
-            yield from page.items
-            cursor = page.next_cursor
-            if not cursor:
-                return
+        return every_memory(self.memory, metadata=meta, user_id=self.user_id, agent_id=self.agent_id)
 
     # ------------------------------------------------------------------ async
     async def asave(self, records: list[CrewRecord]) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from langgraph.store.base import (
@@ -35,14 +35,13 @@ from langgraph.store.base import (
 )
 
 from ..types import MemoryRecord
-from ._common import Backend, in_thread
+from ._common import Backend, every_memory, in_thread
 
 NS = "lg.ns"  # the namespace (a JSON list) of an item
 VALUE = "lg.value"  # the item's value (a JSON object, as a string: any depth)
 ITEM_KEY = "lg.key"
 _FIELD = re.compile(r"^[A-Za-z0-9_\-]{1,56}$")  # value fields a store filter can name (lg.v.<field>)
 _OPS = {"$eq": "eq", "$ne": "ne", "$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
-_PAGE = 1000
 _MAX_PUSHED = 14  # EngramOS takes 16 metadata conditions; the namespace takes one
 
 
@@ -156,26 +155,17 @@ class EngramStore(BaseStore):
                                      top_k=min(1000, max(wanted * (4 if rest else 1), 10)))
             found = [(h.memory, h.score) for h in res.hits]
         else:
-            for rec in self._pages(meta, user, agent):
+            for rec in every_memory(self.memory, metadata=meta, user_id=user, agent_id=agent):
                 found.append((rec, None))
                 if not rest and len(found) >= wanted:
                     break
         items = [_item(rec, score) for rec, score in found if _matches(_value(rec), rest)]
         return items[op.offset:wanted]
 
-    def _pages(self, meta: dict[str, Any], user_id: str | None = None,
-               agent_id: str | None = None) -> Iterator[MemoryRecord]:
-        cursor = None
-        while True:
-            page = self.memory.list(metadata=meta, limit=_PAGE, cursor=cursor, user_id=user_id, agent_id=agent_id)
-            yield from page.items
-            cursor = page.next_cursor
-            if not cursor:
-                return
 
     def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         seen: set[tuple[str, ...]] = set()
-        for rec in self._pages({NS: {"exists": True}}):
+        for rec in every_memory(self.memory, metadata={NS: {"exists": True}}):
             ns = tuple(json.loads(rec.metadata[NS]))
             if all(_holds(ns, c.match_type, tuple(c.path)) for c in op.match_conditions or ()):
                 seen.add(ns[:op.max_depth] if op.max_depth is not None else ns)
