@@ -28,12 +28,12 @@ from .governance.forgetting import forget_message
 from .governance.pii import Redactor, Sealed
 from .governance.retention import RetentionReport
 from .governance.sharing import with_mounts
-from .ingest.direct import put_memory
+from .ingest.direct import put_fact
 from .ingest.pipeline import Pipeline
 from .jobs.queue import JobQueue
-from .prompts.recall_prompts import ANSWER
 from .providers.embeddings import Embedder, make_embedder
 from .providers.llm import ChatModel, make_chat_model
+from .recall.answering import answer_with
 from .recall.context import assemble
 from .recall.recall import RecallEngine
 from .recall.rerank import Reranker, make_reranker
@@ -63,7 +63,6 @@ from .validation import (
     check_metadata,
     clean_text,
     normalize_messages,
-    parse_timestamp,
     validated,
 )
 from .vocab import JOB_STATUSES, HistoryAction, JobStatus, MemoryStatus
@@ -304,34 +303,14 @@ class Memory:
         budget, one answer call; the result cites the message ids it used."""
         req = AnswerRequest.of(request, options)
         if self.config.local.answer:
-            return self._answer_locally(req)
+            user = req.filters.user_id  # the user it answers for, or its conversation's owner
+            if user is None and req.filters.conversation_id is not None:
+                owner = self.conversation_owner(req.filters.conversation_id)
+                user = owner.user_id if owner else None
+            return self._local.answer(req, self._adapters.get(self.space, user) if user else None, self.context)
         if self._llm is None:
             raise ConfigError("answer() needs an LLM: set config.llm (or ENGRAM_LLM_BASE_URL / ENGRAM_LLM_MODEL)")
-        return self._answer_with(self._llm, req)
-
-    def _answer_locally(self, req: AnswerRequest) -> AnswerResult:
-        """On the local runtime, with the adapter of the user the question is for (its
-        ``user_id``, or its conversation's owner)."""
-        user = req.filters.user_id
-        if user is None and req.filters.conversation_id is not None:
-            owner = self.conversation_owner(req.filters.conversation_id)
-            user = owner.user_id if owner else None
-        adapter = self._adapters.get(self.space, user) if user else None
-        chat = self._local.chat()
-        with chat.adapter(adapter):
-            result = self._answer_with(chat, req)
-        return result.model_copy(update={"adapter": adapter.sha256 if adapter else None})
-
-    def _answer_with(self, llm: ChatModel, req: AnswerRequest) -> AnswerResult:
-        with llm.track() as spent:
-            block = self.context(req)
-            reply = ANSWER.ask(llm, ANSWER.Context(question=req.query, memory=block.text))
-        labels = {c.label(): c.message_id for h in block.hits for c in h.citations}
-        used = [labels.get(r, r) for r in reply.message_ids if labels.get(r, r) in block.message_ids]
-        return AnswerResult(question=req.query, answer=reply.answer, message_ids=list(dict.fromkeys(used)),
-                            context=block, llm_calls=spent.calls, prompt_tokens=spent.prompt_tokens,
-                            completion_tokens=spent.completion_tokens, cached_tokens=spent.cached_tokens,
-                            model=llm.model_id)
+        return answer_with(self._llm, req, self.context)
 
     # ----------------------------------------------------------------- CRUD
     def get(self, memory_id: str) -> MemoryRecord:
@@ -357,20 +336,9 @@ class Memory:
         ``metadata.key``), the active memory of that key for this user and agent is
         replaced in place, its history keeping the old text; ``timestamp`` (default now)
         is when it was stated."""
-        user = check_id("user_id", user_id or DEFAULT_USER) or DEFAULT_USER
-        check_id("agent_id", agent_id, required=False)
-        check_id("key", key, required=False)
-        meta = dict(metadata or {})
-        check_metadata(meta, "metadata", max_bytes=self.config.limits.max_metadata_bytes)
-        at = parse_timestamp(timestamp, "timestamp") if timestamp is not None else None
-        clean, sealed = self._redactor.redact(self.space, clean_text(text, "text", self.config.max_message_chars))
-        with self._store.transaction():
-            if sealed:
-                self._store.vault_put(self.space, user, default_conversation(user),
-                                      [(x.token, x.kind, x.ciphertext) for x in sealed])
-            rec, _ = put_memory(self._store, self._embedder, self.space, clean, user_id=user, agent_id=agent_id,
-                                key=key, metadata=meta, at=at, actor=actor)
-        return rec
+        return put_fact(self._store, self._embedder, self._redactor, self.config, self.space, text,
+                        user_id=user_id, agent_id=agent_id, key=key, metadata=metadata, timestamp=timestamp,
+                        actor=actor)
 
     def update(self, memory_id: str, *, text: str | None = None, metadata: dict[str, Any] | None = None,
                actor: str = "user") -> MemoryRecord:

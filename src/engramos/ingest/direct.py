@@ -9,10 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from .._util import new_id, utcnow
+from ..config import Config
+from ..governance.pii import Redactor
 from ..providers.embeddings import Embedder
 from ..records import history_entry
 from ..store.base import Store
-from ..types import Filters, MemoryRecord, default_conversation
+from ..types import DEFAULT_USER, Filters, MemoryRecord, default_conversation
+from ..validation import check_id, check_metadata, clean_text, parse_timestamp
 
 PRODUCED_BY = "api"  # ``produced_by`` of a memory the application wrote itself
 _KEY_PAGE = 100
@@ -24,6 +27,26 @@ def find_keyed(store: Store, space: str, user_id: str, agent_id: str | None, key
     page = store.list_memories(space, Filters(user_id=user_id, agent_id=agent_id, metadata={"key": key}),
                                limit=_KEY_PAGE)
     return next((m for m in page.items if m.agent_id == agent_id), None)
+
+
+def put_fact(store: Store, embedder: Embedder, redactor: Redactor, config: Config, space: str, text: str, *,
+             user_id: str | None, agent_id: str | None, key: str | None, metadata: dict[str, Any] | None,
+             timestamp: Any, actor: str) -> MemoryRecord:
+    """``Memory.put``: the inputs checked (ids, metadata, time, text) and the text
+    redacted before anything is written, then :func:`put_memory` in one transaction."""
+    user = check_id("user_id", user_id or DEFAULT_USER) or DEFAULT_USER
+    check_id("agent_id", agent_id, required=False)
+    check_id("key", key, required=False)
+    meta = dict(metadata or {})
+    check_metadata(meta, "metadata", max_bytes=config.limits.max_metadata_bytes)
+    at = parse_timestamp(timestamp, "timestamp") if timestamp is not None else None
+    clean, sealed = redactor.redact(space, clean_text(text, "text", config.max_message_chars))
+    with store.transaction():
+        if sealed:
+            store.vault_put(space, user, default_conversation(user), [(x.token, x.kind, x.ciphertext) for x in sealed])
+        rec, _ = put_memory(store, embedder, space, clean, user_id=user, agent_id=agent_id, key=key, metadata=meta,
+                            at=at, actor=actor)
+    return rec
 
 
 def put_memory(store: Store, embedder: Embedder, space: str, text: str, *, user_id: str, agent_id: str | None,

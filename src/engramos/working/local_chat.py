@@ -8,14 +8,16 @@ once; ``cached_tokens`` in the usage counts the prompt tokens so kept."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..config import LLMConfig, LocalRuntimeConfig
 from ..providers.llm import ChatModel, ChatResponse, LLMError, Messages
-from ..types import AdapterInfo
+from ..recall.answering import answer_with
+from ..requests import AnswerRequest
+from ..types import AdapterInfo, AnswerResult, ContextBlock
 from .activation import ActivationCache, KVRuntime, default_model_path
 from .adapters import AdapterRegistry
 
@@ -80,6 +82,14 @@ class LocalAnswerer:
             if self._chat is None:
                 self._chat = LocalChat(open_runtime(self.cfg, self.folder), self.registry, self.cfg)
             return self._chat
+
+    def answer(self, req: AnswerRequest, adapter: AdapterInfo | None,
+               context: Callable[[AnswerRequest], ContextBlock]) -> AnswerResult:
+        """An answer on the local runtime, with ``adapter`` (the user's LoRA) applied."""
+        chat = self.chat()
+        with chat.adapter(adapter):
+            result = answer_with(chat, req, context)
+        return result.model_copy(update={"adapter": adapter.sha256 if adapter else None})
 
     def check_adapter(self, path: Path) -> None:
         runtime = self.chat().runtime
