@@ -19,6 +19,7 @@ import pytest
 
 from engramos import Client, Config
 from engramos.bench.scale import SyntheticCorpus
+from engramos.config import LimitsConfig
 
 from .test_server import Server
 
@@ -226,3 +227,16 @@ def test_a_user_limited_key_sees_only_its_users_in_every_view(srv: Server):
         assert get(path).status_code == 404, path
     assert get("/console/memories").status_code == 200
     assert httpx.get(srv.url + "/console/memories", follow_redirects=False).status_code == 303  # no key: sign in
+
+
+def test_the_console_is_held_to_the_body_limit_and_the_keys_rate(tmp_path: Path, embedder: Any):
+    limits = LimitsConfig(requests_per_second=1, burst=3, max_body_bytes=2048)
+    with Server(Config(home=tmp_path / "limits", limits=limits), embedder) as s:
+        big = httpx.post(s.url + "/console/login", data={"key": "x" * 5000})
+        assert big.status_code == 413  # before a form is parsed, signed in or not
+        cookies = {"engram_console": s.key("default", "read")}
+        answers = [httpx.get(s.url + "/console/ops", cookies=cookies).status_code for _ in range(6)]
+        assert answers[:3] == [200, 200, 200] and 429 in answers[3:]
+        wrong = httpx.get(s.url + "/console/ops", cookies={"engram_console": "engram_wrong"}, follow_redirects=False)
+        assert wrong.status_code == 303 and wrong.headers["location"] == "/console/login"
+        assert httpx.get(s.url + "/console/login").status_code == 200  # signing in is open

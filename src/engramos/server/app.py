@@ -28,6 +28,7 @@ from ..memory import Memory
 from ..providers.embeddings import Embedder
 from .console import mount_console
 from .console.errors import console_error
+from .console.session import COOKIE as CONSOLE_COOKIE
 from .guard import Guard
 from .routers import ROUTERS
 
@@ -158,4 +159,6 @@ def create_app(config: Config, *, embedder: Embedder | None = None, process_inli
     mount_console(app)
     # outermost: the key and the body size are checked before anything reads the body
     app.add_middleware(Guard, authenticate=app.state.spaces.root.admin.authenticate, limits=config.limits)
+    app.add_middleware(Guard, authenticate=app.state.spaces.root.admin.authenticate, limits=config.limits,
+                       prefix="/console/", cookie=CONSOLE_COOKIE)
     return app

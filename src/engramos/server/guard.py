@@ -11,6 +11,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from http.cookies import CookieError, SimpleCookie
 
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -52,11 +53,15 @@ class Buckets:
 
 class Guard:
     """``authenticate``: an API key's secret (or None) to its key, raising AuthError;
-    ``prefix``: the paths it guards (the REST API's ``/v1/``, the MCP endpoint's ``/mcp``)."""
+    ``prefix``: the paths it guards (the REST API's ``/v1/``, the MCP endpoint's ``/mcp``,
+    the console's ``/console/``).  With ``cookie`` (the console), the key comes from that
+    cookie and a request without a valid one goes on to the app, which answers with its
+    sign-in page: it is still held to the body limit, and a signed-in key to its rate."""
 
     def __init__(self, app: ASGIApp, *, authenticate: Callable[[str | None], ApiKey], limits: LimitsConfig,
-                 prefix: str = "/v1/") -> None:
+                 prefix: str = "/v1/", cookie: str | None = None) -> None:
         self.app, self.authenticate, self.prefix, self.max_body = app, authenticate, prefix, limits.max_body_bytes
+        self.cookie = cookie
         self.limits = limits
         self.buckets = Buckets(limits.requests_per_second, limits.burst) if limits.requests_per_second else None
 
@@ -67,14 +72,13 @@ class Guard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         try:
-            token = bearer_token(headers.get("authorization"))
-            # a store lookup: in a worker thread, so a slow database never stalls the event loop
-            key = await anyio.to_thread.run_sync(self.authenticate, token)
+            key = await self._key(headers)
         except AuthError as exc:
             await _error(send, 401, exc)
             return
-        scope.setdefault("state", {})["api_key"] = key  # the routes' caller() reads it: one lookup
-        wait = self.buckets.take(key.id) if self.buckets else 0.0
+        if key is not None:
+            scope.setdefault("state", {})["api_key"] = key  # the routes' caller() reads it: one lookup
+        wait = self.buckets.take(key.id) if self.buckets and key is not None else 0.0
         if wait > 0:
             assert self.buckets is not None
             limited = RateLimitedError(f"this key is over the limit requests_per_second = {self.buckets.rate} "
@@ -116,6 +120,27 @@ class Guard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+    async def _key(self, headers: dict[str, str]) -> ApiKey | None:
+        if self.cookie is None:
+            token = bearer_token(headers.get("authorization"))
+        else:
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(headers.get("cookie", ""))
+            except CookieError:
+                return None  # a malformed Cookie header carries no key
+            token = jar[self.cookie].value if self.cookie in jar else None
+            if not token:
+                return None
+        try:
+            # a store lookup: in a worker thread, so a slow database never stalls the event loop
+            return await anyio.to_thread.run_sync(self.authenticate, token)
+        except AuthError:
+            if self.cookie is None:
+                raise
+            return None  # the console's own pages send it to sign in again
 
 
 def _too_large(limit: int, name: str = "max_body_bytes") -> EngramError:
