@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 from ..client import Client
 from ..memory import Memory
 from ..types import MemoryRecord
 
 # An embedded memory or a remote one: the client mirrors the memory's methods name by name.
-Backend = Union[Memory, Client]  # noqa: UP007 -- a runtime alias (isinstance-free), kept readable
+Backend = Memory | Client
 T = TypeVar("T")
 
 
