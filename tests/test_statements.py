@@ -109,6 +109,12 @@ def test_you_stays_you_without_a_single_addressee():
     ("我养了一只金毛，叫旺财。", ("Ana", "pet", "旺财（金毛）", False)),
     ("我又领养了一只橘猫，叫橙子。", ("Ana", "pet", "橙子（橘猫）", False)),
     ("我在武汉大学读本科，学计算机。", ("Ana", "school", "武汉大学", False)),
+    # batch 6 of the bench's dev scenarios (written 2026-12-01)
+    ("I've gone fully plant-based since August, feeling great.", ("Ana", "diet", "plant-based", False)),
+    ("They bumped me to 46k.", ("Ana", "salary", "46k", False)),
+    ("First week teaching year 9 chemistry done, the kids are a handful.", ("Ana", "job", "teacher", False)),
+    ("First week on the engines at Northgate fire station, my arms ache.", ("Ana", "employer", "Northgate", False)),
+    ("医生让我戒肉，这三个月一直吃素。", ("Ana", "diet", "素食", False)),
 ])
 def test_slots_from_the_parse(sentence, slot):
     assert slot in _slots(sentence)
@@ -238,7 +244,15 @@ def test_an_implicit_job_is_a_guess_that_never_replaces_a_stated_one(mem):
     _say(mem, "d3", "2024-03-09T19:00:00Z", "Twelve-hour shift on the ward, three new patients.", "dev")
     jobs = {m.metadata["value"]: m for m in _items(mem, "dev", "job")}
     assert jobs["teacher"].status == "active"  # a guess does not replace what was said outright
-    assert jobs["electrician"].status == "active" and jobs["nurse"].metadata["explicit"] is False
+    assert jobs["nurse"].status == "active" and jobs["nurse"].metadata["explicit"] is False
+    # ...but what is said outright replaces the earlier guess of another value
+    assert jobs["electrician"].status == "superseded" and jobs["teacher"].supersedes == jobs["electrician"].id
+    hits = mem.search("What does Dev do for work?", user_id="dev", reference_time="2024-03-06T00:00:00Z",
+                      collapse=False).hits
+    rewired = [h for h in hits if h.memory.kind in ("turn", "fact") and
+               any(c.external_id == "d1" for c in h.citations)]
+    # the plain statement the guess was drawn from goes with it
+    assert rewired and all(h.validity == "superseded" for h in rewired)
 
 
 def test_an_activity_has_one_key_however_it_is_said():

@@ -284,3 +284,29 @@ def test_a_value_that_replaced_another_is_not_yet_so_before_the_change(tmp_path,
         assert _cites(hits[0], "o1")
         later = [h for h in hits if _cites(h, "o2") and not _cites(h, "o1")]
         assert later and all(h.validity == "not_yet" for h in later)
+
+
+def test_chatter_about_a_slot_before_a_new_value_is_flagged_and_not_before_a_restated_one(tmp_path, embedder):
+    """Lines that speak of a slot but name no value ("a burger after five-a-side")
+    were said of what held then: once a later statement names a new value ("gone fully
+    plant-based"), they are probably outdated for a question about now.  Between two
+    statements of the same value ("nurse" ... "nurse at St Mary's") nothing changed,
+    and the chatter between them is not flagged."""
+    with Memory(tmp_path / "tom", embedder=embedder) as mem:
+        _said(mem, "tom", [("t1", "2022-02-10T19:00:00Z", "Tom", "Grilled a massive ribeye steak for the lads."),
+                           ("t2", "2022-05-03T13:00:00Z", "Tom", "A burger after football is the best bit of Sunday."),
+                           ("t3", "2022-09-20T09:00:00Z", "Tom", "I've gone fully plant-based since August.")])
+        hits = mem.search("What does Tom eat these days?", user_id="tom",
+                          reference_time="2022-10-01T00:00:00Z").hits
+        assert _cites(hits[0], "t3") and hits[0].validity == "current"
+        chatter = [h for h in hits if h.memory.kind in ("turn", "fact") and (_cites(h, "t1") or _cites(h, "t2"))]
+        assert chatter and all(h.validity == "outdated" for h in chatter)
+        assert "plant-based" in (chatter[0].note or "")
+    with Memory(tmp_path / "nia", embedder=embedder) as mem:
+        _said(mem, "nia", [("n1", "2022-02-10T19:00:00Z", "Nia", "I work as a nurse, mostly on the children's ward."),
+                           ("n2", "2022-05-03T13:00:00Z", "Nia", "Night shifts on the ward again this week."),
+                           ("n3", "2022-09-20T09:00:00Z", "Nia", "I still work as a nurse, at St Mary's now.")])
+        hits = mem.search("What does Nia do for work?", user_id="nia", reference_time="2022-10-01T00:00:00Z",
+                          collapse=False).hits
+        shifts = [h for h in hits if _cites(h, "n2") and h.memory.kind in ("turn", "fact")]
+        assert shifts and all(h.validity == "current" for h in shifts)

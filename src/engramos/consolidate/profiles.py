@@ -13,6 +13,11 @@ family:jo).  Against the subject's active items of the same identity:
   **end**: the items it ends are superseded, nothing new is stored as current;
 * otherwise -> **add**.
 
+A guess ("probably a nurse", from night shifts on the ward) has an identity of its own
+per value, so it never replaces what was said outright; a value said outright later
+does replace the guesses of the same attribute that name another value, and a statement
+that ends the slot ends them too.
+
 Items written by an LLM carry no identity: theirs is the attribute for the
 single-valued attributes and attribute:value for the others, as before.
 """
@@ -63,17 +68,20 @@ def decide(meta: dict[str, object], existing: list[MemoryRecord],
     identity, value = identity_of(meta), meta.get("value", "")
     active = [m for m in existing if m.status == "active"]
     same = [m for m in active if identity_of(m.metadata) == identity]
+    guesses = [m for m in active if identity in SINGLE_VALUED
+               and identity_of(m.metadata).startswith(f"{identity}_hint:")]
     if requested == "update" and not same:
         same = [m for m in active if m.metadata.get("attribute") == meta.get("attribute")]
     if requested == "delete" or meta.get("ended"):
         # an item of a multi-valued slot is named by its key ("pet:pepper"): that is the match
         matching = same if ":" in identity else [m for m in same if same_value(m.metadata.get("value", ""), value)]
         # "I quit my job" ends whatever job is held; "said goodbye to Biscuit" only Biscuit
-        ends = matching or (same if identity in SINGLE_VALUED else [])
+        ends = matching or (same + guesses if identity in SINGLE_VALUED else [])
         return ProfileDecision("end", ends)
     kept = [m for m in same if same_value(m.metadata.get("value", ""), value)]
     if kept:
         return ProfileDecision("keep", kept)
-    if same and (identity in SINGLE_VALUED or requested == "update"):
-        return ProfileDecision("update", same)
+    replaced = same + [m for m in guesses if not same_value(m.metadata.get("value", ""), value)]
+    if replaced and (identity in SINGLE_VALUED or requested == "update"):
+        return ProfileDecision("update", replaced)
     return ProfileDecision("add")

@@ -33,7 +33,10 @@ _EN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "car": (frozenset({"car", "cars", "drive", "drives", "driving", "drove"}), ()),
     "school": (frozenset({"school", "college", "studying", "study", "studies", "degree", "uni", "masters"}),
                ("universit",)),
-    "diet": (frozenset({"meat", "diet"}), ("vegetarian", "vegan", "pescatarian")),
+    # eating meat speaks of a diet too ("a burger after five-a-side" before "I've gone vegan")
+    "diet": (frozenset({"meat", "diet", "eat", "eats", "eating", "steak", "steaks", "burger", "burgers", "bacon",
+                        "beef", "pork", "ribeye", "sausage", "sausages", "bbq", "barbecue", "kebab", "veggie"}),
+             ("vegetarian", "vegan", "pescatarian", "plant")),
     "pet": (frozenset({"dog", "dogs", "cat", "cats", "kitten", "kittens", "puppy", "puppies", "pet", "pets"}), ()),
 }
 _ZH: dict[str, tuple[str, ...]] = {
@@ -48,7 +51,7 @@ _ZH: dict[str, tuple[str, ...]] = {
     "phone": ("手机",),
     "car": ("车",),
     "school": ("学校", "大学", "读书", "上学", "读研", "学院"),
-    "diet": ("吃素", "素食", "吃肉"),
+    "diet": ("吃素", "素食", "吃肉", "戒肉", "肉", "牛排", "羊腿", "排骨", "烧烤"),
     "pet": ("狗", "猫", "宠物"),
 }
 _FOR_A_LIVING = re.compile(r"\bfor a living\b", re.I)

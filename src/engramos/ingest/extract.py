@@ -83,8 +83,9 @@ def _sentence_drafts(m: Message, addressee: str | None = None) -> list[Draft]:
     candidates = [s for s in split_sentences(m.content) if _may_state(s)]
     out: list[Draft] = []
     for sentence, st in zip(candidates, analyse(candidates, m.sender_name, addressee), strict=True):
-        # a short statement about a person ("I live in Leeds.") is kept however few its words
-        if not (st.slots or _long_enough(sentence)):
+        # a short statement about a person ("I live in Leeds.") or naming something ("They
+        # bumped me to 46k.") is kept however few its words
+        if not (st.slots or st.names or _long_enough(sentence)):
             continue
         annotated, mentions = annotate(sentence, m.timestamp)
         # the rewritten sentence resolves year-less dates as the original does ("I'm running

@@ -274,10 +274,13 @@ class _Reader:
 
     def diet_and_numbers(self, words: list[str]) -> None:
         s = self.s
+        # a diet is the speaker's unless the sentence names someone ("医生让我戒肉": the
+        # doctor is no person named, the speaker gives up meat)
+        who = self.who or self.speaker
         if re.search(r"(开始|又|重新)吃肉", s):
-            self.add(Slot("diet", "吃肉"))
-        elif re.search(r"吃素|素食|不吃肉", s):
-            self.add(Slot("diet", "素食", ended=bool(re.search(r"不再吃素|不吃素了", s))))
+            self.add(Slot("diet", "吃肉"), who=who)
+        elif re.search(r"吃素|素食|不吃肉|戒肉|戒了肉", s):
+            self.add(Slot("diet", "素食", ended=bool(re.search(r"不再吃素|不吃素了", s))), who=who)
         for attribute, cues in _NUMERIC.items():
             at = min((s.find(c) for c in cues if c in s), default=-1)
             if at >= 0:

@@ -10,6 +10,7 @@ sentence is still stored as a fact and found by search."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from typing import Any
 
@@ -279,11 +280,11 @@ class _Reader:
             self.likes(v, who, lemma, neg)
         if lemma in ("go", "turn", "switch", "become", "stay", "follow", "try") and not neg:
             for o in _children(v, "acomp", "oprd", "attr", "dobj") + _prep_objects(v, "to"):
-                diet = next((t.lower_ for t in o.subtree if t.lower_ in DIETS), None)
+                diet = next((d for t in o.subtree if (d := _diet(t))), None)
                 if diet:  # "went vegan", "switched to a vegan diet"
                     self.add(who, Slot("diet", diet))
         if (lemma in ("quit", "stop", "drop", "abandon") or (lemma == "give" and "up" in prt)) and not neg:
-            diet = next((t.lower_ for t in v.subtree if t.lower_ in DIETS and t.i > v.i), None)
+            diet = next((d for t in v.subtree if t.i > v.i and (d := _diet(t))), None)
             if diet:  # "I gave up on being vegan"
                 self.add(who, Slot("diet", diet, ended=True))
         if lemma in ("stop", "quit") and any(c.lemma_ == "eat" for c in v.children) \
@@ -323,8 +324,9 @@ class _Reader:
 
     def copula(self, v: Tok, who: str | None, neg: bool) -> None:
         for a in _children(v, "attr", "acomp"):
-            if a.lower_ in DIETS or a.lemma_.lower() in DIETS:
-                self.add(who, Slot("diet", a.lemma_.lower(), ended=neg))
+            diet = next((d for t in a.subtree if (d := _diet(t))), None) if a.dep_ == "acomp" else _diet(a)
+            if diet:  # "I'm vegan", "I've been plant-based since May"
+                self.add(who, Slot("diet", diet, ended=neg))
             elif a.dep_ == "attr" and _job_title(a) and not neg:
                 self.add(who, Slot("job", _phrase(a)))
                 for o in _prep_objects(a, "at", "for", "with"):
@@ -488,8 +490,13 @@ class _Reader:
             if role is not None and _job_title(role):
                 self.add(who, Slot("job", _phrase(role)))
         first = any(c.lower_ == "first" for c in n.children)
-        if any(t.lower_ == "at" for t in after):
-            start = next(t.i for t in after if t.lower_ == "at")
+        doing = self.doc[n.i + 1] if n.i + 1 < len(self.doc) else None
+        if first and doing is not None and (job := _doing_job(doing)):  # "First week teaching year 9 done"
+            self.add(who, Slot("job", job))
+        # "First week on the engines at Northgate": the place may come a few words on
+        ahead = list(itertools.takewhile(lambda t: not t.is_punct, self.doc[n.i + 1: n.i + 7]))
+        if any(t.lower_ == "at" for t in ahead):
+            start = next(t.i for t in ahead if t.lower_ == "at")
             org = next((t for t in self.doc[start + 1: start + 6] if t.pos_ == "PROPN"
                         and t.dep_ in ("pobj", "appos")), None) or \
                 next((t for t in self.doc[start + 1: start + 4] if t.pos_ == "PROPN"), None)
@@ -527,6 +534,25 @@ class _Reader:
                                  or any(ch.isdigit() for ch in t.text))
                 self.add(self.speaker, Slot(attribute, value or " ".join(t.text for t in amounts[0])))
                 return
+
+
+def _doing_job(t: Tok) -> str | None:
+    """The job a gerund does ("teaching": teacher; "nursing": nurse)."""
+    for stem in (t.lemma_.lower(), t.lower_.removesuffix("ing")):
+        if stem in DOING_JOB:
+            return DOING_JOB[stem]
+    return None
+
+
+def _diet(t: Tok) -> str | None:
+    """The diet a token names, also as the first part of a hyphenated word ("plant-based",
+    three tokens to the parser)."""
+    if t.lower_ in DIETS or t.lemma_.lower() in DIETS:
+        return t.lemma_.lower() if t.lemma_.lower() in DIETS else t.lower_
+    doc = t.doc
+    if t.i + 2 < len(doc) and doc[t.i + 1].text == "-" and f"{t.lower_}-{doc[t.i + 2].lower_}" in DIETS:
+        return f"{t.lower_}-{doc[t.i + 2].lower_}"
+    return None
 
 
 def slots_in(doc: Any, speaker: str, addressee: str | None) -> list[tuple[str, Slot]]:

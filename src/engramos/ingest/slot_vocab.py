@@ -28,7 +28,8 @@ PETS = frozenset({"dog", "cat", "puppy", "kitten", "rabbit", "bunny", "hamster",
 DOING_JOB = {"teach": "teacher", "nurse": "nurse", "lecture": "lecturer", "tutor": "tutor", "bartend": "bartender",
               "freelance": "freelancer", "babysit": "babysitter", "volunteer": "volunteer"}
 TAKE_JOB = frozenset({"get", "land", "start", "accept", "take", "begin", "find", "score", "secure", "offer"})
-DIETS = frozenset({"vegetarian", "vegan", "pescatarian", "keto", "halal", "kosher", "gluten-free"})
+DIETS = frozenset({"vegetarian", "vegan", "pescatarian", "keto", "halal", "kosher", "gluten-free", "plant-based",
+                   "meat-free", "veggie", "carnivore", "dairy-free"})
 # words of study: a school named among them need not say "university" ("ETH Zurich")
 STUDY_NOUNS = frozenset({"phd", "doctorate", "degree", "masters", "master", "mba", "bachelor", "course",
                          "studies", "thesis", "dissertation", "supervisor", "semester", "professor", "lecture"})
@@ -43,7 +44,8 @@ CAR_BRANDS = frozenset({"tesla", "toyota", "honda", "ford", "bmw", "audi", "volk
                          "polestar", "byd", "rivian", "chevy", "chevrolet", "seat", "opel", "dacia", "suzuki"})
 PHONE_WORDS = frozenset({"phone", "smartphone", "iphone", "pixel", "galaxy", "android", "fairphone", "oneplus",
                           "xiaomi", "huawei", "nokia", "motorola"})
-NUMERIC = {"rent": ("rent",), "salary": ("salary", "pay", "wage", "earn", "income", "raise"),
+NUMERIC = {"rent": ("rent",), "salary": ("salary", "pay", "wage", "earn", "income", "raise", "bump", "promotion",
+                                         "promote"),
             "weight": ("weigh", "weight", "kg", "kilo", "pound", "lb", "stone")}
 TRADE_ENDINGS = ("ist", "ian", "or", "logist", "eur", "smith", "wright", "keeper", "monger")
 WORK_QUALIFIERS = frozenset({"freelance", "senior", "junior", "head", "lead", "chief", "trainee", "qualified",

@@ -29,6 +29,8 @@ _ASKS_PAST = re.compile(r"\b(did|was|were|used to|before|previous(?:ly)?|formerl
 _MULTI = frozenset({"pet"})
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?:\s[A-Z][a-zà-ÿ]+)*)")
 _NUMBER = re.compile(r"\d[\d,.]*")
+# a date ingestion wrote beside a time word ("tonight (10 February 2022)"): no value
+_DATE_NOTE = re.compile(r"\s*[(（][^)）]*\d{4}[^)）]*[)）]")
 _NOT_VALUES = frozenset(["I", "I'm", "I've", "I'll", "I'd", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                          "Saturday", "Sunday", "January", "February", "March", "April", "May", "June", "July",
                          "August", "September", "October", "November", "December", "Christmas", "Easter"])
@@ -49,7 +51,7 @@ def asks_present(query: str, asked: set[str]) -> bool:
 
 def values_in(text: str, speaker: str | None) -> set[str]:
     """The values a statement names: proper nouns (not the speaker, not dates) and numbers."""
-    body = text.split(": ", 1)[1] if ": " in text[:60] else text
+    body = _DATE_NOTE.sub("", text.split(": ", 1)[1] if ": " in text[:60] else text)
     if has_cjk(body):
         from ..text import _jieba
 
@@ -79,7 +81,8 @@ def speaking(records: dict[str, MemoryRecord], ids: list[str], asked: set[str]) 
     of the slot's kind ("Edinburgh winters are something" for where one lives)."""
     wanted = asked - _MULTI
     # a raw turn names what the facts of its message name
-    named = {m for r in records.values() if kind_named(r, wanted) for m in r.message_ids}
+    named = {m for r in records.values() if kind_named(r, wanted) or r.metadata.get("attribute") in wanted
+             for m in r.message_ids}
     return [mid for mid in ids if records[mid].kind in ("turn", "fact", "profile")
             and (slots_of(records[mid].text) & wanted or records[mid].metadata.get("attribute") in wanted
                  or kind_named(records[mid], wanted)
@@ -138,11 +141,15 @@ def outdated(records: dict[str, MemoryRecord], ids: list[str], states: dict[str,
             continue
         newest = records[latest[0]]
         now_values = {v for m in latest for v in values(records[m])}
-        for mid in mine:
+        earlier = [m for m in mine if newest.observed_at - records[m].observed_at > SAME_TELLING]
+        # the value was new when the latest statement named it: what was said of the slot
+        # before, naming no value ("a burger after five-a-side is the best part of Sunday"
+        # before "I've gone plant-based"), was said of what held then
+        news = bool(now_values) and not any(_overlap(values(records[m]), now_values) for m in earlier)
+        for mid in earlier:
             rec = records[mid]
             old_values = values(rec)
-            if mid in latest or not old_values or _overlap(old_values, now_values) or \
-                    newest.observed_at - rec.observed_at <= SAME_TELLING:
+            if mid in latest or (not old_values and not news) or _overlap(old_values, now_values):
                 continue
             out[mid] = State("outdated", f"probably outdated: later ({format_date(newest.observed_at.date())}) "
                                          f"{newest.text[:160]}")

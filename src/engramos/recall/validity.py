@@ -76,11 +76,16 @@ def assess(records: dict[str, MemoryRecord], at: datetime, past_point: bool,
     # of its message (which carries no validity of its own) and a memory of the same
     # sentence; not an episode, which holds a whole cell of messages
     stale: dict[str, tuple[State, MemoryRecord | None, str]] = {}
+    # a guess ("probably a nurse") was drawn from its message's plain statement ("night
+    # shifts on the ward again"): the facts of that message that state no slot go with it
+    guessed: set[str] = set()
     for mid, state in states.items():
         rec = records[mid]
         if state.validity != "current" and rec.kind not in ("turn", "episode"):
             for message_id in rec.message_ids:
                 stale.setdefault(message_id, (state, successors.get(mid), rec.text))
+                if rec.kind == "profile" and rec.metadata.get("explicit") is False:
+                    guessed.add(message_id)
     # ...unless the message was a plan whose date passed and also says something still
     # true ("I work nights, so my sister will walk the dog": the job still holds); a
     # superseded value always marks its turn
@@ -99,7 +104,8 @@ def assess(records: dict[str, MemoryRecord], at: datetime, past_point: bool,
             said_again = newer is not None and message_id in newer.message_ids
             if said_again:
                 continue
-            if rec.kind == "turn" or rec.text == text:
+            if rec.kind == "turn" or rec.text == text or \
+                    (message_id in guessed and rec.kind == "fact" and "attribute" not in rec.metadata):
                 states[mid] = state
                 break
             if rec.kind == "episode":
