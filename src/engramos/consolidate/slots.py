@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from ..ingest.slot_vocab import CAR_BRANDS, PHONE_WORDS
 from ..text import has_cjk, words
 
 # words (exact) and stems (prefixes) per slot; short words are exact, or "car" would
@@ -21,7 +22,7 @@ _EN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
                         "roommate"}), ("relocat", "apartment", "neighbo")),
     "job": (frozenset({"work", "works", "worked", "working", "job", "jobs", "hired", "career", "boss", "office",
                        "shift", "shifts", "quit", "profession", "occupation", "retired", "unemployed", "company",
-                       "employer", "firm"}),
+                       "employer", "firm", "ward", "patients", "clients", "overtime", "payslip"}),
             ("employ", "promot", "colleague", "resign")),
     "partner": (frozenset({"married", "marry", "wife", "husband", "partner", "girlfriend", "boyfriend",
                            "engaged", "spouse", "dating", "relationship"}), ("divorc", "fianc")),
@@ -30,14 +31,17 @@ _EN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
                           "paid"}), ("salar",)),
     "weight": (frozenset({"weigh", "weighs", "weighed", "weight", "kg", "kilos"}), ()),
     "phone": (frozenset({"phone", "phones", "iphone", "smartphone"}), ()),
-    "car": (frozenset({"car", "cars", "drive", "drives", "driving", "drove"}), ()),
-    "school": (frozenset({"school", "college", "studying", "study", "studies", "degree", "uni", "masters"}),
+    "car": (frozenset({"car", "cars", "drive", "drives", "driving", "drove", "mot", "tyres", "tires", "petrol",
+                       "mileage"}), ()),
+    "school": (frozenset({"school", "college", "studying", "study", "studies", "degree", "uni", "masters", "lecture",
+                          "lectures", "exam", "exams", "campus", "semester", "thesis", "dissertation"}),
                ("universit",)),
     # eating meat speaks of a diet too ("a burger after five-a-side" before "I've gone vegan")
     "diet": (frozenset({"meat", "diet", "eat", "eats", "eating", "steak", "steaks", "burger", "burgers", "bacon",
                         "beef", "pork", "ribeye", "sausage", "sausages", "bbq", "barbecue", "kebab", "veggie"}),
              ("vegetarian", "vegan", "pescatarian", "plant")),
-    "pet": (frozenset({"dog", "dogs", "cat", "cats", "kitten", "kittens", "puppy", "puppies", "pet", "pets"}), ()),
+    "pet": (frozenset({"dog", "dogs", "cat", "cats", "kitten", "kittens", "puppy", "puppies", "pet", "pets", "vet"}),
+            ()),
 }
 _ZH: dict[str, tuple[str, ...]] = {
     "home": ("住", "搬", "家在", "新家", "安家", "定居", "邻居", "哪个城市"),
@@ -55,6 +59,13 @@ _ZH: dict[str, tuple[str, ...]] = {
     "pet": ("狗", "猫", "宠物"),
 }
 _FOR_A_LIVING = re.compile(r"\bfor a living\b", re.I)
+# a make named with its capital speaks of the car or phone ("my Tesla", "the Pixel");
+# not the makes that are also common words ("golf", "seat")
+_BRANDS = {"car": frozenset(b.capitalize() for b in CAR_BRANDS - {"golf", "seat", "mini", "civic"}) |
+           {"BMW", "VW", "BYD"},
+           "phone": frozenset(p.capitalize() for p in PHONE_WORDS - {"phone", "smartphone", "android", "galaxy"}) |
+           {"iPhone", "OnePlus"}}
+_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z]+\b|\biPhone\b")
 # e5 cosine above which an older statement about the same slot is an update candidate
 SLOT_CANDIDATE_SIMILARITY = 0.75
 # one value at a time: a newer number replaces the older one
@@ -67,13 +78,14 @@ def slots_of(text: str) -> set[str]:
     if has_cjk(text):
         found = {slot for slot, keys in _ZH.items() if any(k in text for k in keys)}
         return found | ({"employer"} if "job" in found else set())
+    brands = {slot for slot, names in _BRANDS.items() if any(w in names for w in _CAPITALISED.findall(text))}
     living = _FOR_A_LIVING.search(text) is not None  # "what does Tariq do for a living": work, not home
     seen = set(words(_FOR_A_LIVING.sub(" work ", text), keep_stopwords=True))
     found = {slot for slot, (exact, stems) in _EN.items()
              if seen & exact or (stems and any(w.startswith(stems) for w in seen))}
     if living and not seen & {"live", "lives", "lived", "move", "moved"}:
         found -= {"home"}
-    return found | ({"employer"} if "job" in found else set())  # work is a role and a place
+    return found | brands | ({"employer"} if "job" in found else set())  # work is a role and a place
 
 
 def numbers_of(text: str) -> set[str]:
