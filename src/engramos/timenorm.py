@@ -136,11 +136,14 @@ _FUTURE_EN = re.compile(
     r"\b(will|won't|shall|going to|gonna|plan(?:ning|s)? to|intend(?:s)? to|about to|looking forward to|"
     r"can't wait to|hop(?:e|ing) to|next (?:week|month|year|weekend|summer|winter|spring|fall)|tomorrow|"
     r"upcoming|coming up|this coming|scheduled|booked|reserved|tickets? (?:for|to)|signed up for|pencil+ed in|"
-    r"registered for)\b|\b\w+'ll\b", re.I)
+    r"registered for|thinking (?:of|about) \w+ing|want(?:s)? to|wanna|would like to|keen to|aim(?:ing)? to)\b|"
+    r"\b\w+'ll\b", re.I)
 _FUTURE_ZH = re.compile(r"明天|后天|下周|下星期|下个月|明年|打算|计划|准备|将要|将会|要去|会去|想去")
 # An arrangement or a schedule ("I'm flying on ...", "the exam is on ...").
 _ARRANGED_EN = re.compile(
     r"\b(?:i'm|i am|we're|we are|he's|she's|they're|you're)\s+(?!\w+ed\b)\w+ing\b|"
+    r"^\s*(?!(?:some|no|any|every)thing\b|morning\b|evening\b|during\b|spring\b|wedding\b|ceiling\b|"
+    r"building\b|ring\b|king\b|thing\b|bring\b|string\b)[A-Za-z]{2,}ing\b|"  # said without a subject: "Heading to Lisbon on May 3rd"
     r"\b(?:is|are)\s+(?:on|in|at|set for|planned for|due)\b|\bwhen (?:is|are)\b|"
     r"\b(?:i|we|you|they)\s+(?:fly|leave|start|arrive|return|travel|move|head off|begin|go back|come back)\b|"
     r"\b(?:flies|leaves|starts|arrives|returns|travels|moves|begins|opens|takes over)\b", re.I)

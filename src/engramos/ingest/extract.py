@@ -29,7 +29,8 @@ from .statements import TRAITS, Slot, analyse
 
 # a state that begins at a time ahead, rather than an event that happens then
 _STARTS = re.compile(r"\b(takes? over|starts?|starting|begins?|beginning|becomes?|will be the new|"
-                     r"takes? effect|from then on|moves? in)\b|开始|起|接任|上任|生效|入职|搬进", re.I)
+                     r"takes? effect|from then on|moves? in|joins?|joining|report(?:s|ing)? (?:for|to))\b|"
+                     r"开始|起|接任|上任|生效|入职|搬进|报到|上岗|到岗", re.I)
 _SMALL_TALK = re.compile(
     r"^(hi|hey|hello|thanks|thank you|bye|wow|cool|nice|great|awesome|sure|yeah|yes|no|ok|okay|"
     r"lol|haha|that's (?:great|awesome|cool|nice|amazing|so cool)|same|sounds good)\b", re.I)

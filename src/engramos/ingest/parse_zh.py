@@ -88,9 +88,12 @@ def _subject(toks: Tagged, speaker: str, addressee: str | None) -> str | None:
             return addressee
         if tag == "nr":
             return word
-        if tag.startswith("v"):
+        # a name after a verb or a measure word is an object ("提了一辆比亚迪")
+        if tag.startswith("v") or tag == "m":
             break
-    return speaker if toks and toks[0][1] in ("t", "d", "v") else None  # "上个月搬到了上海"
+    # no subject before the verb: the speaker's ("上个月搬到了上海"; the segmenter tags
+    # some verbs with their 了 as particles: "提了")
+    return speaker if toks and (toks[0][1] in ("t", "d", "v") or toks[0][0].endswith("了")) else None
 
 
 def _place(toks: Tagged, j: int) -> str:

@@ -66,6 +66,8 @@ class _Reader:
             return  # "Caroline would be a great counselor", "I could teach"
         if verb is not None and _plain_tense(verb):
             slot = replace(slot, now=True)
+        if slot.attribute == "home" and any(w in slot.value.lower().split() for w in SCHOOL_WORDS):
+            return  # "moved to Edinburgh Uni": a school, not a home
         if who and slot.value and (who, slot) not in self.found:
             self.found.append((who, slot))
 
@@ -98,7 +100,10 @@ class _Reader:
         if verb.tag_ in ("VBD", "VBN", "VBG") and not any(t.dep_ in ("nsubj", "nsubjpass", "expl")
                                                            for t in verb.doc):
             return self.speaker  # a fragment with no subject at all: "Back home and working as..."
-        if depth < 3 and verb.dep_ in ("conj", "xcomp", "advcl", "ccomp") and verb.head is not verb:
+        # a clause hung on another without a subject of its own ("I've swapped the kitchen
+        # for a desk: started as an analyst") shares that one's
+        if depth < 3 and verb.dep_ in ("conj", "xcomp", "advcl", "ccomp", "dep", "parataxis") and \
+                verb.head is not verb:
             return self.subject(verb.head, depth + 1)
         return None
 
@@ -213,7 +218,7 @@ class _Reader:
             self.leave(v, who, lemma)
         if lemma == "retire":
             self.add(who, Slot("job", "retired"))
-        if lemma in ("marry", "engage", "wed", "split", "break", "divorce") and self.together(v):
+        if lemma in ("marry", "engage", "wed", "split", "break", "divorce", "call") and self.together(v):
             return
         if lemma == "propose" and not neg:
             self.proposal(v, who)
@@ -226,7 +231,8 @@ class _Reader:
         if lemma in ("marry", "date", "wed"):  # the parser sometimes hangs the name as npadvmod
             for o in _children(v, "dobj", "npadvmod") + _prep_objects(v, "to"):
                 if o.ent_type_ == "PERSON" or o.pos_ == "PROPN":
-                    self.add(who, Slot("partner", _phrase(o), ended=neg))
+                    # a wedding ahead says who the partner is now ("I'm marrying Oskar next spring")
+                    self.add(who, Slot("partner", _phrase(o), ended=neg, now=lemma != "date" and not neg))
         if (lemma == "break" and "up" in prt) or lemma == "divorce" or (lemma == "split" and "up" in prt):
             partners = [o for o in _children(v, "dobj") + _prep_objects(v, "with") if o.pos_ == "PROPN"]
             if not partners:  # "My girlfriend Mia and I broke up."
@@ -242,16 +248,18 @@ class _Reader:
             for o in _children(v, "dobj"):
                 if o.lemma_.lower() in PETS:
                     self.pet(o, who)
-        if lemma in ("study", "enrol", "enroll", "attend", "graduate", "start", "go", "transfer", "begin"):
+        if lemma in ("study", "enrol", "enroll", "attend", "graduate", "start", "go", "transfer", "begin", "move"):
             studies = [o for o in _children(v, "dobj") if o.lemma_.lower() in STUDY_NOUNS]
             # "started my PhD at the University of Utrecht", "transferred to ETH Zurich" (said
             # among words of study: the name alone need not say it is a school)
-            study_talk = bool(studies) or any(t.lemma_.lower() in STUDY_NOUNS for t in self.doc)
+            study_talk = bool(studies) or any(t.lemma_.lower() in STUDY_NOUNS for t in self.doc) or \
+                any(t.lower_ == "year" and any(c.lower_ in ORDINALS for c in t.children) for t in self.doc)
             for o in _children(v, "dobj") + _prep_objects(v, "at", "in", "from", "to") + \
                     [x for st in studies for x in _prep_objects(st, "at", "in")]:
                 text = _phrase(o)
                 named = o.pos_ == "PROPN" or o.ent_type_ == "ORG"
-                if named and (any(w in text.lower() for w in SCHOOL_WORDS) or (lemma == "transfer" and study_talk)):
+                if named and (any(w in text.lower() for w in SCHOOL_WORDS) or
+                              (lemma in ("transfer", "move") and study_talk)):
                     self.add(who, Slot("school", text, ended=lemma == "graduate"))
         if lemma in ("drive", "buy", "get", "lease", "own") or (lemma == "pick" and "up" in prt):
             for o in _children(v, "dobj"):
@@ -316,7 +324,8 @@ class _Reader:
         if not people or not any(t.lower_ in ("i", "we") for t in before):
             return False
         prt = {c.lower_ for c in _children(v, "prt")}
-        ends = v.lemma_ == "divorce" or ("up" in prt and v.lemma_ in ("split", "break"))
+        ends = v.lemma_ == "divorce" or ("up" in prt and v.lemma_ in ("split", "break")) or \
+            (v.lemma_ == "call" and any(t.lower_ in ("quits", "quit") for t in v.subtree))  # "called it quits"
         if v.lemma_ in ("marry", "engage", "wed") or ends:
             self.add(self.speaker, Slot("partner", _phrase(people[0]), ended=ends))
             return True
@@ -517,7 +526,11 @@ class _Reader:
     def numbers(self) -> None:
         lemmas = {t.lemma_.lower() for t in self.doc}
         firsts = any(t.lower_ in ("i", "my", "we", "our", "me", "us") for t in self.doc)
-        if not firsts:
+        # said of one's own without saying "my": "Rent is 900 a month", "Landlord hiked it to
+        # 1050" (not "Rent in London averages 2000": a rent somewhere, no one's)
+        own = any(t.dep_ == "nsubj" and t.lemma_.lower() in _OWN_WITHOUT_MY and
+                  not any(c.dep_ in ("prep", "poss") for c in t.children) for t in self.doc)
+        if not (firsts or own):
             return
         # an amount in figures or money ("renting with two friends" states no rent)
         amounts = [list(e) for e in self.doc.ents if e.label_ in ("MONEY", "QUANTITY", "CARDINAL")
@@ -534,6 +547,9 @@ class _Reader:
                                  or any(ch.isdigit() for ch in t.text))
                 self.add(self.speaker, Slot(attribute, value or " ".join(t.text for t in amounts[0])))
                 return
+
+
+_OWN_WITHOUT_MY = frozenset({"rent", "salary", "pay", "landlord", "landlady"})
 
 
 def _doing_job(t: Tok) -> str | None:

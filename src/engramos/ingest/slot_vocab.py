@@ -44,7 +44,7 @@ CAR_BRANDS = frozenset({"tesla", "toyota", "honda", "ford", "bmw", "audi", "volk
                          "polestar", "byd", "rivian", "chevy", "chevrolet", "seat", "opel", "dacia", "suzuki"})
 PHONE_WORDS = frozenset({"phone", "smartphone", "iphone", "pixel", "galaxy", "android", "fairphone", "oneplus",
                           "xiaomi", "huawei", "nokia", "motorola"})
-NUMERIC = {"rent": ("rent",), "salary": ("salary", "pay", "wage", "earn", "income", "raise", "bump", "promotion",
+NUMERIC = {"rent": ("rent", "landlord", "landlady"), "salary": ("salary", "pay", "wage", "earn", "income", "raise", "bump", "promotion",
                                          "promote"),
             "weight": ("weigh", "weight", "kg", "kilo", "pound", "lb", "stone")}
 TRADE_ENDINGS = ("ist", "ian", "or", "logist", "eur", "smith", "wright", "keeper", "monger")
