@@ -44,9 +44,9 @@ CAR_BRANDS = frozenset({"tesla", "toyota", "honda", "ford", "bmw", "audi", "volk
                          "polestar", "byd", "rivian", "chevy", "chevrolet", "seat", "opel", "dacia", "suzuki"})
 PHONE_WORDS = frozenset({"phone", "smartphone", "iphone", "pixel", "galaxy", "android", "fairphone", "oneplus",
                           "xiaomi", "huawei", "nokia", "motorola"})
-NUMERIC = {"rent": ("rent", "landlord", "landlady"), "salary": ("salary", "pay", "wage", "earn", "income", "raise", "bump", "promotion",
-                                         "promote"),
-            "weight": ("weigh", "weight", "kg", "kilo", "pound", "lb", "stone")}
+NUMERIC = {"rent": ("rent", "landlord", "landlady"),
+           "salary": ("salary", "pay", "wage", "earn", "income", "raise", "bump", "promotion", "promote"),
+           "weight": ("weigh", "weight", "kg", "kilo", "pound", "lb", "stone")}
 TRADE_ENDINGS = ("ist", "ian", "or", "logist", "eur", "smith", "wright", "keeper", "monger")
 WORK_QUALIFIERS = frozenset({"freelance", "senior", "junior", "head", "lead", "chief", "trainee", "qualified",
                               "professional", "self-employed", "staff", "sous", "assistant", "deputy", "full-time",
