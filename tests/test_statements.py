@@ -115,6 +115,16 @@ def test_you_stays_you_without_a_single_addressee():
     ("First week teaching year 9 chemistry done, the kids are a handful.", ("Ana", "job", "teacher", False)),
     ("First week on the engines at Northgate fire station, my arms ache.", ("Ana", "employer", "Northgate", False)),
     ("医生让我戒肉，这三个月一直吃素。", ("Ana", "diet", "素食", False)),
+    # batch 7 (written 2026-12-01)
+    ("I've swapped the kitchen for a desk: started as a junior data analyst at Ocado on Monday.",
+     ("Ana", "job", "junior data analyst", False)),
+    ("Tariq and I called it quits last month.", ("Ana", "partner", "Tariq", True)),
+    ("I'm marrying Oskar next spring!", ("Ana", "partner", "Oskar", False)),
+    ("Rent is 900 a month for a box room, daylight robbery.", ("Ana", "rent", "900", False)),
+    ("Landlord hiked it to 1050 from April.", ("Ana", "rent", "1050", False)),
+    ("I switched courses and moved to Edinburgh Uni, way happier.", ("Ana", "school", "Edinburgh Uni", False)),
+    ("Transferred to Manchester for my second year.", ("Ana", "school", "Manchester", False)),
+    ("提了一辆比亚迪汉，开着很安静。", ("Ana", "car", "比亚迪汉", False)),
 ])
 def test_slots_from_the_parse(sentence, slot):
     assert slot in _slots(sentence)
@@ -278,3 +288,8 @@ def test_names_by_kind_and_whether_a_statement_speaks_of_the_speakers_present():
     assert not other.own_now  # about someone else
     (zh,) = analyse(["厦门的海风好舒服，来了半年已经习惯了。"], "钱雨", None)
     assert zh.names == {"place": ["厦门"]} and zh.own_now
+
+
+def test_a_school_moved_to_is_no_home_and_rent_somewhere_is_no_ones():
+    assert not {s for s in _slots("I switched courses and moved to Edinburgh Uni, way happier.") if s[1] == "home"}
+    assert not {s for s in _slots("Rent in Leeds is 900 a month these days.") if s[1] == "rent"}

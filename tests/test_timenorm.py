@@ -84,6 +84,10 @@ def test_absolute_dates_are_not_annotated_and_words_are_not_dates():
     ("十月份我们去了杭州。", date(2023, 10, 1)),
     ("我们三月二十二号见过面。", date(2023, 3, 22)),
     ("Got tickets for the gig on March 15th!", date(2024, 3, 15)),  # tickets are for what lies ahead
+    ("Thinking of doing the Edinburgh half on May 28th.", date(2024, 5, 28)),  # a plan said without "I"
+    ("Heading to Lisbon on May 3rd.", date(2024, 5, 3)),
+    ("Walking home on May 3rd was lovely.", date(2023, 5, 3)),
+    ("Nothing beats the fair on May 3rd.", date(2023, 5, 3)),  # "nothing" is no gerund
 ])
 def test_a_date_without_a_year_lies_ahead_for_plans_and_behind_for_events(text, expected):
     mentions = find_mentions(text, date(2024, 1, 10))
@@ -104,6 +108,9 @@ def test_a_state_that_begins_later_has_a_validity_start():
     assert facts and facts[0].valid_from == datetime(2024, 2, 1, tzinfo=UTC)
     plan = _sentence_drafts(msg.model_copy(update={"content": "I fly to Rome on February 3rd."}))[0]
     assert plan.kind == "foresight" and plan.valid_to and plan.valid_to.date() == date(2024, 2, 4)
+    # reporting for duty next Monday starts a job then: a fact from that day, not a plan that expires
+    duty = _sentence_drafts(msg.model_copy(update={"content": "我考上公务员了，下周一去税务局报到。"}))[0]
+    assert duty.kind == "fact" and duty.valid_from == datetime(2024, 1, 15, tzinfo=UTC)
 
 
 def test_a_stay_is_not_a_time_from_now():
