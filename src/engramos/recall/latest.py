@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from ..consolidate.slots import slots_of
 from ..text import has_cjk
-from ..timenorm import format_date
+from ..timenorm import find_mentions, format_date
 from ..types import MemoryRecord
 from .validity import State
 
@@ -258,3 +258,24 @@ def mentions_of_ended(records: dict[str, MemoryRecord], states: dict[str, State]
                                          f"{item.metadata.get('value')} until {format_date(item.valid_to.date())}")
             break
     return out
+
+
+def said_after(records: dict[str, MemoryRecord], states: dict[str, State], at: datetime,
+               asked: set[str]) -> dict[str, State]:
+    """For a question about a past time ("Where did Fern live in 2020?"): what was said
+    of the slot after that time, naming no time at or before it ("Galway has stolen my
+    heart, the new flat looks over the bay", said in 2021), speaks of a later present:
+    ``not_yet`` at that time (a guess, said as one).  A line that names the earlier time
+    ("In 2020 I was still in Cork") stays current."""
+    out: dict[str, State] = {}
+    current = [m for m in records if states.get(m, State("current")).validity == "current"]
+    for mid in speaking(records, current, asked):
+        rec = records[mid]
+        if rec.observed_at - at <= SAME_TELLING or (rec.event_start is not None and rec.event_start <= at):
+            continue
+        # a raw turn carries no date of its own: the times it names
+        if any(m.first <= at.date() for m in find_mentions(rec.text, rec.observed_at)):
+            continue
+        out[mid] = State("not_yet", f"said {format_date(rec.observed_at.date())}, after the time asked about")
+    return out
+
