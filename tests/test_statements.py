@@ -293,3 +293,10 @@ def test_names_by_kind_and_whether_a_statement_speaks_of_the_speakers_present():
 def test_a_school_moved_to_is_no_home_and_rent_somewhere_is_no_ones():
     assert not {s for s in _slots("I switched courses and moved to Edinburgh Uni, way happier.") if s[1] == "home"}
     assert not {s for s in _slots("Rent in Leeds is 900 a month these days.") if s[1] == "rent"}
+
+
+def test_a_home_country_is_where_one_is_from_not_where_one_lives():
+    from engramos.consolidate.slots import slots_of
+
+    assert "home" not in slots_of("A gift from my grandma in my home country, Sweden.")
+    assert "home" in slots_of("We finally found a home near the park.")

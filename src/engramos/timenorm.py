@@ -161,6 +161,17 @@ def speaks_of_future(text: str) -> bool:
     return bool((_FUTURE_ZH if has_cjk(text) else _FUTURE_EN).search(text))
 
 
+# Chinese has no tense: 了 often marks a state that holds now ("来深圳半年了"), so a
+# report of the past is told by its time words and experiential 过
+_REPORTED_ZH = re.compile(r"过|昨天|前天|上周|上个月|去年|之前|以前|当时|那时|小时候")
+
+
+def speaks_of_past(text: str) -> bool:
+    """Whether a sentence reports what happened, by its markers (a past tense, "ago";
+    in Chinese, past time words and 过, not 了)."""
+    return bool((_REPORTED_ZH if has_cjk(text) else _PAST_EN).search(text))
+
+
 def dates_lie_ahead(text: str) -> bool:
     """Whether the dates without a year in a text lie ahead of when it was said: a plan
     ("I'm going to Lisbon in October"), an arrangement or a schedule ("I fly to Rome on

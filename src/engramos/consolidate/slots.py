@@ -59,6 +59,7 @@ _ZH: dict[str, tuple[str, ...]] = {
     "pet": ("狗", "猫", "宠物"),
 }
 _FOR_A_LIVING = re.compile(r"\bfor a living\b", re.I)
+_HOME_ORIGIN = re.compile(r"\bhome ?(?:country|town|city|land|island|state|village)\b", re.I)
 # a make named with its capital speaks of the car or phone ("my Tesla", "the Pixel");
 # not the makes that are also common words ("golf", "seat")
 _BRANDS = {"car": frozenset(b.capitalize() for b in CAR_BRANDS - {"golf", "seat", "mini", "civic"}) |
@@ -80,6 +81,8 @@ def slots_of(text: str) -> set[str]:
         return found | ({"employer"} if "job" in found else set())
     brands = {slot for slot, names in _BRANDS.items() if any(w in names for w in _CAPITALISED.findall(text))}
     living = _FOR_A_LIVING.search(text) is not None  # "what does Tariq do for a living": work, not home
+    # "my home country", "my home town": where one is from, not where one lives
+    text = _HOME_ORIGIN.sub(" ", text)
     seen = set(words(_FOR_A_LIVING.sub(" work ", text), keep_stopwords=True))
     found = {slot for slot, (exact, stems) in _EN.items()
              if seen & exact or (stems and any(w.startswith(stems) for w in seen))}

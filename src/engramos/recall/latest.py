@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from ..consolidate.slots import slots_of
 from ..text import has_cjk
-from ..timenorm import find_mentions, format_date
+from ..timenorm import find_mentions, format_date, speaks_of_past
 from ..types import MemoryRecord
 from .validity import State
 
@@ -273,8 +273,11 @@ def said_after(records: dict[str, MemoryRecord], states: dict[str, State], at: d
         rec = records[mid]
         if rec.observed_at - at <= SAME_TELLING or (rec.event_start is not None and rec.event_start <= at):
             continue
-        # a raw turn carries no date of its own: the times it names
-        if any(m.first <= at.date() for m in find_mentions(rec.text, rec.observed_at)):
+        # a raw turn carries no date of its own: the times it names; a report of what
+        # happened, naming no later time, may be about the time asked ("since I moved
+        # from my home country")
+        mentions = find_mentions(rec.text, rec.observed_at)
+        if any(m.first <= at.date() for m in mentions) or (speaks_of_past(rec.text) and not mentions):
             continue
         out[mid] = State("not_yet", f"said {format_date(rec.observed_at.date())}, after the time asked about")
     return out
