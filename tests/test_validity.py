@@ -334,3 +334,24 @@ def test_a_later_present_said_of_the_slot_is_not_yet_for_a_question_about_the_pa
         assert then and all(h.validity == "current" for h in then)
         now = mem.search("Where does Fern live?", user_id="fern", reference_time="2022-01-01T00:00:00Z").hits
         assert all(h.validity != "not_yet" for h in now if _cites(h, "f2"))
+
+
+def test_a_pet_that_died_before_it_was_named_as_one_is_known_as_ended(tmp_path, embedder):
+    """Biscuit was never called a pet before "we had to put Biscuit down": the ending
+    is kept as an ended item, so the older line about Biscuit is flagged, while the
+    statement that ended it stays current."""
+    with Memory(tmp_path / "omar", embedder=embedder) as mem:
+        _said(mem, "omar", [("o1", "2018-04-01T12:00:00Z", "Omar", "Biscuit dug up the whole garden again."),
+                            ("o2", "2020-02-01T12:00:00Z", "Omar", "We had to put Biscuit down last week."),
+                            ("o3", "2020-09-01T12:00:00Z", "Omar", "Adopted a kitten called Miso, she's tiny.")])
+        items = [m for m in mem.list(user_id="omar", kinds=["profile"], include_inactive=True, limit=20).items
+                 if m.metadata.get("attribute") == "pet"]
+        assert {(m.metadata["value"], m.status) for m in items} == {("Biscuit", "superseded"),
+                                                                     ("Miso (kitten)", "active")}
+        hits = mem.search("What pet does Omar have now?", user_id="omar", reference_time="2020-10-01T00:00:00Z",
+                          collapse=False).hits
+        assert _cites(hits[0], "o3")
+        dug = [h for h in hits if _cites(h, "o1") and h.memory.kind in ("turn", "fact")]
+        assert dug and all(h.validity == "outdated" for h in dug)
+        ending = [h for h in hits if _cites(h, "o2") and h.memory.kind in ("turn", "fact")]
+        assert ending and all(h.validity == "current" for h in ending)

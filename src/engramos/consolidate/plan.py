@@ -18,6 +18,8 @@ import numpy as np
 from .._util import new_id, utcnow
 from ..records import history_entry
 from ..store.base import Store
+from ..text import has_cjk
+from ..timenorm import format_date
 from ..types import Cell, Filters, HistoryEntry, MemoryRecord, Message, Scene
 from . import profiles
 from .entities import cell_links
@@ -189,7 +191,14 @@ def _consolidate_profile(store: Store, plan: WritePlan, rec: MemoryRecord,
     if replaced:
         _supersede_facts(store, plan, rec, replaced, newer)
     if decision.action == "end":
-        return None
+        identity = str(rec.metadata.get("identity", ""))
+        if replaced or ":" not in identity:
+            return None
+        # the end of a value no item held ("we had to put Biscuit down", Biscuit never
+        # named as a pet before) still says it was one, until now: kept as ended, so
+        # that older lines naming it are known for what they are
+        until = rec.valid_from or rec.observed_at
+        return rec.model_copy(update={"status": "superseded", "valid_to": until, "text": _ended_text(rec, until)})
     if decision.action == "update" and decision.latest is not None:
         return rec.model_copy(update={"supersedes": decision.latest.id,
                                       "valid_from": rec.valid_from or rec.observed_at})
@@ -235,3 +244,17 @@ def plan_compaction(space: str, first: Message, cell: Cell, drafts: list[Draft],
             if older.status == "active":
                 plan.supersede(older, rec, actor)
     return plan
+
+
+_ZH_ATTRIBUTES = {"pet": "宠物", "family": "家人", "hobby": "爱好", "likes": "喜欢的", "dislikes": "不喜欢的"}
+
+
+def _ended_text(rec: MemoryRecord, until: datetime) -> str:
+    """The text of a value known only from its ending: what it was, and until when (the
+    ending statement keeps its own words as a fact and a turn)."""
+    who, attribute = rec.metadata.get("subject") or rec.speaker or "", str(rec.metadata.get("attribute", ""))
+    value = rec.metadata.get("value", "")
+    if has_cjk(rec.text):
+        return f"{who}的{_ZH_ATTRIBUTES.get(attribute, attribute)}：{value}（到{format_date(until.date(), 'zh')}为止）"
+    return f"{who}'s {attribute}: {value} (until {format_date(until.date())})"
+

@@ -241,7 +241,8 @@ class _Reader:
             for o in partners:
                 self.add(who, Slot("partner", _phrase(o), ended=True))
         if lemma in ("die", "pass") or (lemma == "say" and _prep_objects(v, "to") and
-                                        any(c.lower_ == "goodbye" for c in v.children)) or lemma in ("rehome",):
+                                        any(c.lower_ == "goodbye" for c in v.children)) or lemma in ("rehome",) \
+                or (lemma == "put" and "down" in prt and "to" not in prt):  # "had to put Biscuit down"
             self.pet_gone(v, lemma)
         if lemma in ("adopt", "get", "buy", "rescue", "have", "own", "foster", "bring", "welcome") or \
                 (lemma in ("take", "pick") and prt & {"in", "up"}):

@@ -81,7 +81,8 @@ def assess(records: dict[str, MemoryRecord], at: datetime, past_point: bool,
     guessed: set[str] = set()
     for mid, state in states.items():
         rec = records[mid]
-        if state.validity != "current" and rec.kind not in ("turn", "episode"):
+        # (an ended value kept as such was said by the statement that ended it, which holds)
+        if state.validity != "current" and rec.kind not in ("turn", "episode") and not rec.metadata.get("ended"):
             for message_id in rec.message_ids:
                 stale.setdefault(message_id, (state, successors.get(mid), rec.text))
                 if rec.kind == "profile" and rec.metadata.get("explicit") is False:
