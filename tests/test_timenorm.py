@@ -88,6 +88,10 @@ def test_absolute_dates_are_not_annotated_and_words_are_not_dates():
     ("Heading to Lisbon on May 3rd.", date(2024, 5, 3)),
     ("Walking home on May 3rd was lovely.", date(2023, 5, 3)),
     ("Nothing beats the fair on May 3rd.", date(2023, 5, 3)),  # "nothing" is no gerund
+    ("The gig got pushed back to June 2nd.", date(2024, 6, 2)),  # moved to: ahead, whatever the tense
+    ("考试改到五月二十号了。", date(2024, 5, 20)),
+    ("Dentist on the 18th, dreading it.", date(2024, 1, 18)),  # no tense: the nearest 18th
+    ("Sunny day on the 8th.", date(2024, 1, 8)),
 ])
 def test_a_date_without_a_year_lies_ahead_for_plans_and_behind_for_events(text, expected):
     mentions = find_mentions(text, date(2024, 1, 10))

@@ -355,3 +355,18 @@ def test_a_pet_that_died_before_it_was_named_as_one_is_known_as_ended(tmp_path, 
         assert dug and all(h.validity == "outdated" for h in dug)
         ending = [h for h in hits if _cites(h, "o2") and h.memory.kind in ("turn", "fact")]
         assert ending and all(h.validity == "current" for h in ending)
+
+
+def test_a_plan_moved_to_a_later_date_comes_before_the_date_that_passed(tmp_path, embedder):
+    """The test was planned for 10 April, then moved to 20 May ("改到...了": moved, so
+    ahead, whatever the tense): the move supersedes the first plan offline, so asked on
+    15 April when it is, the open plan comes first and the old date is flagged as
+    replaced."""
+    with Memory(tmp_path / "zhao", embedder=embedder) as mem:
+        _said(mem, "zhao", [("z1", "2023-03-01T10:00:00Z", "赵敏", "我打算四月十号考驾照科目二。"),
+                            ("z2", "2023-04-05T10:00:00Z", "赵敏", "科目二考试改到五月二十号了。")])
+        hits = mem.search("赵敏什么时候考科目二？", user_id="zhao", reference_time="2023-04-15T00:00:00Z").hits
+        assert _cites(hits[0], "z2") and hits[0].validity == "current" and hits[0].memory.event_start is not None
+        assert hits[0].memory.event_start.date().isoformat() == "2023-05-20"
+        old = [h for h in hits if _cites(h, "z1")]
+        assert old and all(h.validity == "superseded" and "五月二十号" in (h.note or "") for h in old)

@@ -154,6 +154,10 @@ _PAST_EN = re.compile(
     r"ago|last|yesterday|\w{2,}ed)\b", re.I)
 _PAST_ZH = re.compile(r"了|过|昨天|前天|上周|上个月|去年|之前|以前")
 _AHEAD_ZH = re.compile(r"要|会|将|打算|计划|准备|想|预计|安排")
+# a date something was moved to lies ahead, whatever the tense of the moving
+_MOVED_TO_ZH = re.compile(r"(?:改|推迟|延期|延|挪|调|换)到")
+_MOVED_TO_EN = re.compile(r"\b(?:pushed back|moved|rescheduled|postponed|put back|shifted|delayed)\s+"
+                          r"(?:to|until|till)\b", re.I)
 
 
 def speaks_of_future(text: str) -> bool:
@@ -164,6 +168,26 @@ def speaks_of_future(text: str) -> bool:
 # Chinese has no tense: 了 often marks a state that holds now ("来深圳半年了"), so a
 # report of the past is told by its time words and experiential 过
 _REPORTED_ZH = re.compile(r"过|昨天|前天|上周|上个月|去年|之前|以前|当时|那时|小时候")
+
+
+def moves_a_date(text: str) -> bool:
+    """Whether a sentence moves something to another date ("the gig got pushed back to
+    June 2nd", "考试改到五月二十号了")."""
+    return bool((_MOVED_TO_ZH if has_cjk(text) else _MOVED_TO_EN).search(text))
+
+
+def _tenseless(text: str) -> bool:
+    """No sign of what is ahead and none of the past."""
+    if has_cjk(text):
+        return not (_FUTURE_ZH.search(text) or _AHEAD_ZH.search(text) or _MOVED_TO_ZH.search(text)
+                    or _PAST_ZH.search(text))
+    return not (_FUTURE_EN.search(text) or _ARRANGED_EN.search(text) or _PAST_EN.search(text))
+
+
+def _nearer(a: Resolution | None, b: Resolution | None, ref: date) -> Resolution | None:
+    if a is None or b is None:
+        return a or b
+    return a if abs((a[0] - ref).days) <= abs((b[0] - ref).days) else b
 
 
 def speaks_of_past(text: str) -> bool:
@@ -178,8 +202,9 @@ def dates_lie_ahead(text: str) -> bool:
     February 3rd", "my exam is on March 22"), with no sign of the past.  Otherwise (a
     reported event, "we met on June 14th", or a bare "in June") they look back."""
     if has_cjk(text):
-        return bool(_FUTURE_ZH.search(text) or _AHEAD_ZH.search(text)) and not _PAST_ZH.search(text)
-    if _FUTURE_EN.search(text):
+        return bool(_MOVED_TO_ZH.search(text)) or \
+            (bool(_FUTURE_ZH.search(text) or _AHEAD_ZH.search(text)) and not _PAST_ZH.search(text))
+    if _FUTURE_EN.search(text) or _MOVED_TO_EN.search(text):
         return True
     return bool(_ARRANGED_EN.search(text)) and not _PAST_EN.search(text)
 
@@ -458,18 +483,26 @@ _ZH_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
 ]
 
 
+_DAY_OF_MONTH = (_en_day_of_month, _zh_day_of_month)
+
+
 def find_mentions(text: str, reference: datetime | date, *, ahead: bool | None = None) -> list[TimeMention]:
     """All time expressions in ``text``, resolved against ``reference``; non-overlapping,
     in order of appearance (the longest match wins where two overlap).  ``ahead``: whether
     dates without a year lie ahead of the reference (default: :func:`dates_lie_ahead`)."""
     ref = reference.date() if isinstance(reference, datetime) else reference
     future = dates_lie_ahead(text) if ahead is None else ahead
+    # a day of the month in a sentence that says neither (no tense, no plan: "Dentist
+    # on the 10th, dreading it") is the nearest such day, ahead or behind; a month
+    # without a year still looks back ("in June")
+    nearest = ahead is None and _tenseless(text)
     found: list[TimeMention] = []
     for lang, rules in (("en", _EN_RULES), ("zh", _ZH_RULES)):
         for pattern, handler, relative in rules:
             for m in pattern.finditer(text):
                 try:
-                    res = handler(m, ref, future)
+                    res = _nearer(handler(m, ref, True), handler(m, ref, False), ref) \
+                        if nearest and handler in _DAY_OF_MONTH else handler(m, ref, future)
                 except (OverflowError, ValueError):  # "2100 years ago" said in year 1: off the calendar
                     continue
                 if res is None:

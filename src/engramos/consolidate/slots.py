@@ -109,6 +109,7 @@ _CANCELLED = re.compile(
     r"(?:not|n't) (?:going|running|doing|coming|flying|travelling|traveling|taking|attending)\b.*\bany ?more|"
     r"(?:not|n't) (?:going|coming|flying|travelling|traveling)\b.*\bafter all|postponed|dropped out|"
     r"(?:isn't|is not|aren't) happening|pull(?:ed|ing)? out|withdr[ae]w|won't make it|can't make it|"
+    r"scrap(?:ped|ping|s)?|ditch(?:ed|ing)?|shelved|off the table|"
     r"not (?:doing|going to do|running|racing|going)\b.*\bthis year|no \w+ (?:for \w+ )?this (?:year|time|season)|"
     r"skip(?:ping)? it|(?:was|were) going to\b.*\bbut\b)\b|"
     r"取消|不去了|不参加了|去不了|泡汤|推迟|退出|不跑了|参加不了", re.I)

@@ -28,6 +28,7 @@ from ..consolidate.slots import (
 from ..providers.embeddings import Embedder
 from ..providers.llm import ChatModel
 from ..records import OFFLINE
+from ..timenorm import moves_a_date
 from ..types import MemoryRecord, Message
 from .extract import Draft, extract_cell
 from .segment import Segment, segment
@@ -118,14 +119,16 @@ class OfflineExtractor:
 
     def label_updates(self, drafts: list[Draft], vectors: np.ndarray, older: OlderFacts) -> None:
         """Offline, only unambiguous updates: a number of a single-valued slot that changed
-        (rent 950 -> 1100), and a plan called off by a statement about the same thing ("not
-        running the half marathon any more").  Home and job are the profile rules
+        (rent 950 -> 1100), and a plan called off or moved to another date by a statement
+        about the same thing ("not running the half marathon any more", "the gig got
+        pushed back to June 2nd").  Home and job are the profile rules
         (consolidate.profiles)."""
         for i, d in enumerate(drafts):
             if d.kind not in ("fact", "foresight"):
                 continue
             numeric, cancels = d.kind == "fact" and bool(numbers_of(d.text)), calls_off(d.text)
-            if not (numeric or cancels):
+            moves = d.kind == "foresight" and moves_a_date(d.text)
+            if not (numeric or cancels or moves):
                 continue
             for rec, score in older(vectors[i], d):
                 if score < SLOT_CANDIDATE_SIMILARITY or rec.speaker != d.speaker or rec.status != "active":
@@ -134,8 +137,10 @@ class OfflineExtractor:
                 if numeric and rec.kind == "fact" and changed_number(d.text, rec.text):
                     d.metadata["update"] = {"label": "update", "older": rec.id, "rule": "numeric slot"}
                     break
-                if cancels and rec.kind == "foresight" and shared_content_words(d.text, rec.text, ignore=name):
-                    d.metadata["update"] = {"label": "update", "older": rec.id, "rule": "plan called off"}
+                if (cancels or moves) and rec.kind == "foresight" and \
+                        shared_content_words(d.text, rec.text, ignore=name):
+                    rule = "plan called off" if cancels else "plan moved to another date"
+                    d.metadata["update"] = {"label": "update", "older": rec.id, "rule": rule}
                     break
 
     def compact(self, person: str, items: list[MemoryRecord]) -> Compaction:
