@@ -121,3 +121,17 @@ def test_a_stay_is_not_a_time_from_now():
     """"a week in Sicily" is how long, not "in a week"."""
     assert [m.text for m in find_mentions("We've penciled in a week in Sicily.", MONDAY)] == []
     assert [m.text for m in find_mentions("See you in a week.", MONDAY)] == ["in a week"]
+
+
+@pytest.mark.parametrize(("text", "first", "last"), [
+    ("We're taking the kids to Disneyland Paris at Easter.", date(2024, 3, 29), date(2024, 4, 1)),  # ahead
+    ("We spent Christmas with my parents.", date(2023, 12, 24), date(2023, 12, 26)),  # reported: the last one
+    ("Christmas 2021 was quiet.", date(2021, 12, 24), date(2021, 12, 26)),
+    ("I'll see you on New Year's Eve!", date(2024, 12, 31), date(2024, 12, 31)),
+    ("Thanksgiving at my aunt's will be loud.", date(2024, 11, 28), date(2024, 11, 28)),
+    ("Easter Sunday 2025 falls late.", date(2025, 4, 20), date(2025, 4, 20)),
+])
+def test_holidays_are_dates(text, first, last):
+    """Said on 10 January 2024: a holiday ahead for a plan, the last one for a report."""
+    (mention,) = find_mentions(text, date(2024, 1, 10))
+    assert (mention.first, mention.last) == (first, last)

@@ -28,7 +28,7 @@ from typing import Literal
 
 from .text import has_cjk
 
-Granularity = Literal["day", "week", "weekend", "month", "season", "year"]
+Granularity = Literal["day", "days", "week", "weekend", "month", "season", "year"]
 
 _EN_NUM = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -383,7 +383,58 @@ def _season_year(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
     return (*_season_range(name, year), "season")
 
 
+def _easter(year: int) -> date:
+    """Easter Sunday (Western), by the anonymous Gregorian algorithm."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    weekday = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * weekday) // 451
+    month, day = divmod(h + weekday - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def _holiday_span(name: str, year: int) -> tuple[date, date]:
+    """The days a holiday's name covers in a year ("Easter": Good Friday to Easter Monday)."""
+    if name.startswith("easter"):
+        sunday = _easter(year)
+        if name == "easter sunday":
+            return sunday, sunday
+        return sunday - timedelta(days=2), sunday + timedelta(days=1)
+    if name == "thanksgiving":  # the fourth Thursday of November (the United States')
+        first = date(year, 11, 1)
+        thursday = first + timedelta(days=(3 - first.weekday()) % 7 + 21)
+        return thursday, thursday
+    fixed = {"christmas eve": (12, 24), "christmas day": (12, 25), "boxing day": (12, 26),
+             "new year's eve": (12, 31), "new year's day": (1, 1), "halloween": (10, 31),
+             "valentine's day": (2, 14)}
+    if name in fixed:
+        d = date(year, *fixed[name])
+        return d, d
+    return date(year, 12, 24), date(year, 12, 26)  # "Christmas": Eve to Boxing Day
+
+
+def _holiday(m: re.Match[str], ref: date, ahead: bool) -> Resolution:
+    """A holiday said without a year: the coming one for what is ahead, else the most
+    recent one that has begun."""
+    name = re.sub(r"\s+", " ", m.group(1).lower()).replace("’", "'")
+    if m.group(2):
+        first, last = _holiday_span(name, int(m.group(2)))
+    else:
+        first, last = _holiday_span(name, ref.year)
+        if ahead and last < ref:
+            first, last = _holiday_span(name, ref.year + 1)
+        elif not ahead and first > ref:
+            first, last = _holiday_span(name, ref.year - 1)
+    return first, last, "day" if first == last else "days"
+
+
 _EN_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
+    (re.compile(r"\b(Christmas Eve|Christmas Day|Christmas|Boxing Day|New Year['’]s Eve|New Year['’]s Day|"
+                r"Easter Sunday|Easter|Halloween|Valentine['’]s Day|Thanksgiving)\b(?:,?\s+((?:19|20)\d\d))?", re.I),
+     _holiday, False),
     (re.compile(rf"\b{_NUM_WORDS}\s+{_UNITS}\s+(?:ago|back|earlier|before)\b", re.I), _en_ago, True),
     # not "a week in Sicily" (a stay, not a time from now)
     (re.compile(rf"\b(?:in|within|after)\s+{_NUM_WORDS}\s+{_UNITS}(?:'?\s*time)?\b(?!\s+(?:in|at|on|of)\b)", re.I),
