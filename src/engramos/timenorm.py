@@ -176,14 +176,6 @@ def moves_a_date(text: str) -> bool:
     return bool((_MOVED_TO_ZH if has_cjk(text) else _MOVED_TO_EN).search(text))
 
 
-def _tenseless(text: str) -> bool:
-    """No sign of what is ahead and none of the past."""
-    if has_cjk(text):
-        return not (_FUTURE_ZH.search(text) or _AHEAD_ZH.search(text) or _MOVED_TO_ZH.search(text)
-                    or _PAST_ZH.search(text))
-    return not (_FUTURE_EN.search(text) or _ARRANGED_EN.search(text) or _PAST_EN.search(text))
-
-
 def _nearer(a: Resolution | None, b: Resolution | None, ref: date) -> Resolution | None:
     if a is None or b is None:
         return a or b
@@ -199,14 +191,26 @@ def speaks_of_past(text: str) -> bool:
 def dates_lie_ahead(text: str) -> bool:
     """Whether the dates without a year in a text lie ahead of when it was said: a plan
     ("I'm going to Lisbon in October"), an arrangement or a schedule ("I fly to Rome on
-    February 3rd", "my exam is on March 22"), with no sign of the past.  Otherwise (a
-    reported event, "we met on June 14th", or a bare "in June") they look back."""
+    February 3rd", "my exam is on March 22"), a date something was moved to, with no
+    sign of the past.  Otherwise (a reported event, "we met on June 14th", or a bare "in
+    June") they look back."""
+    return _tense(text) == "ahead"
+
+
+def _tense(text: str) -> Literal["ahead", "behind", "unmarked"]:
+    """Where a sentence's dates without a year lie: ahead, behind, or ``unmarked`` (no
+    sign of a plan and none of the past: "Dentist on the 10th, dreading it")."""
     if has_cjk(text):
-        return bool(_MOVED_TO_ZH.search(text)) or \
-            (bool(_FUTURE_ZH.search(text) or _AHEAD_ZH.search(text)) and not _PAST_ZH.search(text))
+        looks_ahead, past = _FUTURE_ZH.search(text) or _AHEAD_ZH.search(text), _PAST_ZH.search(text)
+        if _MOVED_TO_ZH.search(text) or (looks_ahead and not past):
+            return "ahead"
+        return "behind" if looks_ahead or past else "unmarked"
     if _FUTURE_EN.search(text) or _MOVED_TO_EN.search(text):
-        return True
-    return bool(_ARRANGED_EN.search(text)) and not _PAST_EN.search(text)
+        return "ahead"
+    arranged, past = _ARRANGED_EN.search(text), _PAST_EN.search(text)
+    if arranged and not past:
+        return "ahead"
+    return "behind" if arranged or past else "unmarked"
 
 
 def _year_of(ref: date, month: int, day: int | None, ahead: bool) -> int:
@@ -542,11 +546,12 @@ def find_mentions(text: str, reference: datetime | date, *, ahead: bool | None =
     in order of appearance (the longest match wins where two overlap).  ``ahead``: whether
     dates without a year lie ahead of the reference (default: :func:`dates_lie_ahead`)."""
     ref = reference.date() if isinstance(reference, datetime) else reference
-    future = dates_lie_ahead(text) if ahead is None else ahead
+    tense = _tense(text) if ahead is None else ("ahead" if ahead else "behind")
+    future = tense == "ahead"
     # a day of the month in a sentence that says neither (no tense, no plan: "Dentist
     # on the 10th, dreading it") is the nearest such day, ahead or behind; a month
     # without a year still looks back ("in June")
-    nearest = ahead is None and _tenseless(text)
+    nearest = tense == "unmarked"
     found: list[TimeMention] = []
     for lang, rules in (("en", _EN_RULES), ("zh", _ZH_RULES)):
         for pattern, handler, relative in rules:

@@ -121,7 +121,6 @@ class Guard:
 
         await self.app(scope, replay, send)
 
-
     async def _key(self, headers: dict[str, str]) -> ApiKey | None:
         if self.cookie is None:
             token = bearer_token(headers.get("authorization"))
