@@ -125,6 +125,10 @@ def test_you_stays_you_without_a_single_addressee():
     ("I switched courses and moved to Edinburgh Uni, way happier.", ("Ana", "school", "Edinburgh Uni", False)),
     ("Transferred to Manchester for my second year.", ("Ana", "school", "Manchester", False)),
     ("提了一辆比亚迪汉，开着很安静。", ("Ana", "car", "比亚迪汉", False)),
+    # batch 11 (written 2026-12-01): a workplace said without a name
+    ("Starting at the council's planning office on Monday.", ("Ana", "employer", "planning office", False)),
+    ("Another double shift at the bakery, my feet are killing me.", ("Ana", "employer", "bakery", False)),
+    ("My sister works at the hospital.", ("Ana's sister", "employer", "hospital", False)),
 ])
 def test_slots_from_the_parse(sentence, slot):
     assert slot in _slots(sentence)
@@ -138,10 +142,13 @@ def test_slots_from_the_parse(sentence, slot):
     "You would be a great counselor!",  # a modal: not so
     "I want to work as a nurse.",  # a wish
     "I'm in Denver, renting with two friends.",  # "two" is no rent
+    "The film starts at the cinema at 8.",  # no one's workplace
+    "Lunch at the pub with Sam.",
 ])
 def test_no_slot_where_none_is_stated(sentence):
     found = _slots(sentence)
-    assert not {s for s in found if s[1] in ("job", "rent", "family") or (s[0] == "Ana" and s[1] == "likes")}
+    assert not {s for s in found if s[1] in ("job", "employer", "rent", "family") or
+                (s[0] == "Ana" and s[1] == "likes")}
 
 
 @pytest.mark.parametrize(("sentence", "trade"), [
@@ -300,3 +307,18 @@ def test_a_home_country_is_where_one_is_from_not_where_one_lives():
 
     assert "home" not in slots_of("A gift from my grandma in my home country, Sweden.")
     assert "home" in slots_of("We finally found a home near the park.")
+
+
+@pytest.mark.parametrize(("question", "slot"), [
+    ("What sport does Kat do?", "hobby"),
+    ("What are Kat's hobbies these days?", "hobby"),
+    ("方宇现在的饮食习惯是什么？", "diet"),
+    ("Which school does Mira's son go to?", "school"),
+    ("My son hates the homework load at Oakfield Primary.", "school"),
+    ("The old Vauxhall failed to start again.", "car"),
+    ("唐丽有什么业余爱好？", "hobby"),
+])
+def test_questions_and_lines_speak_of_their_slot(question, slot):
+    from engramos.consolidate.slots import slots_of
+
+    assert slot in slots_of(question)

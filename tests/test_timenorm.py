@@ -87,7 +87,11 @@ def test_absolute_dates_are_not_annotated_and_words_are_not_dates():
     ("Thinking of doing the Edinburgh half on May 28th.", date(2024, 5, 28)),  # a plan said without "I"
     ("Heading to Lisbon on May 3rd.", date(2024, 5, 3)),
     ("Walking home on May 3rd was lovely.", date(2023, 5, 3)),
-    ("Nothing beats the fair on May 3rd.", date(2023, 5, 3)),  # "nothing" is no gerund
+    ("Nothing beats the fair on January 3rd.", date(2024, 1, 3)),  # "nothing" is no gerund: not ahead
+    ("Wedding on March 3rd!", date(2024, 3, 3)),  # a day with no tense: the nearest one
+    ("Wedding on December 30th!", date(2023, 12, 30)),
+    ("婚礼定在三月三号。", date(2024, 3, 3)),  # 定在: arranged
+    ("Porto in June is lovely.", date(2023, 6, 1)),  # a month without a day still looks back
     ("The gig got pushed back to June 2nd.", date(2024, 6, 2)),  # moved to: ahead, whatever the tense
     ("考试改到五月二十号了。", date(2024, 5, 20)),
     ("Dentist on the 18th, dreading it.", date(2024, 1, 18)),  # no tense: the nearest 18th

@@ -370,3 +370,41 @@ def test_a_plan_moved_to_a_later_date_comes_before_the_date_that_passed(tmp_path
         assert hits[0].memory.event_start.date().isoformat() == "2023-05-20"
         old = [h for h in hits if _cites(h, "z1")]
         assert old and all(h.validity == "superseded" and "五月二十号" in (h.note or "") for h in old)
+
+
+def test_a_hobby_given_up_flags_the_lines_that_named_it(tmp_path, embedder):
+    """"Gave up climbing ... these days it's all about sea swimming": asked what sport
+    Kat does, the earlier climbing line is probably outdated, the new one is current."""
+    with Memory(tmp_path / "kat", embedder=embedder) as mem:
+        _said(mem, "kat", [("k1", "2022-03-01T09:00:00Z", "Kat", "Climbing gym three nights a week, my forearms "
+                                                               "are huge."),
+                           ("k2", "2022-10-01T09:00:00Z", "Kat", "Gave up climbing after the shoulder injury. These "
+                                                               "days it's all about sea swimming.")])
+        hits = mem.search("What sport does Kat do?", user_id="kat", reference_time="2022-10-15T00:00:00Z",
+                          collapse=False).hits
+        assert _cites(hits[0], "k2") and hits[0].validity == "current"
+        old = [h for h in hits if _cites(h, "k1") and h.memory.kind in ("turn", "fact")]
+        assert old and all(h.validity == "outdated" and "climbing" in (h.note or "") for h in old)
+
+
+def test_a_workplace_said_without_a_name_is_a_value_that_can_change(tmp_path, embedder):
+    """A shift "at the bakery", then "starting at the council's planning office": the
+    bakery line no longer holds for a question about where Theo works now, and holds for
+    one about where he worked then, when a later line about "now" was not yet so."""
+    with Memory(tmp_path / "theo", embedder=embedder) as mem:
+        _said(mem, "theo", [("t1", "2022-04-01T09:00:00Z", "Theo", "Another double shift at the bakery, my feet "
+                                                                  "are killing me."),
+                            ("t2", "2022-09-12T09:00:00Z", "Theo", "Handed in my apron for good. Starting at the "
+                                                                  "council's planning office on Monday."),
+                            ("t3", "2022-10-20T09:00:00Z", "Theo", "I left the bakery behind and now I sit at a "
+                                                                  "desk all day.")])
+        hits = mem.search("Where does Theo work?", user_id="theo", reference_time="2022-11-01T00:00:00Z",
+                          collapse=False).hits
+        assert _cites(hits[0], "t2") or _cites(hits[0], "t3")
+        bakery = [h for h in hits if _cites(h, "t1") and h.memory.kind in ("turn", "fact")]
+        assert bakery and all(h.validity in ("superseded", "outdated") for h in bakery)
+        then = mem.search("Where did Theo work in April 2022?", user_id="theo",
+                          reference_time="2022-11-01T00:00:00Z", collapse=False).hits
+        assert all(h.validity == "current" for h in then if _cites(h, "t1"))
+        later = [h for h in then if _cites(h, "t3") and h.memory.kind in ("turn", "fact")]
+        assert later and all(h.validity == "not_yet" for h in later)

@@ -153,7 +153,7 @@ _PAST_EN = re.compile(
     r"became|chose|fell|forgot|heard|held|knew|led|meant|sat|slept|spoke|stood|taught|understood|wore|"
     r"ago|last|yesterday|\w{2,}ed)\b", re.I)
 _PAST_ZH = re.compile(r"了|过|昨天|前天|上周|上个月|去年|之前|以前")
-_AHEAD_ZH = re.compile(r"要|会|将|打算|计划|准备|想|预计|安排")
+_AHEAD_ZH = re.compile(r"要|会|将|打算|计划|准备|想|预计|安排|定在|定于")
 # a date something was moved to lies ahead, whatever the tense of the moving
 _MOVED_TO_ZH = re.compile(r"(?:改|推迟|延期|延|挪|调|换)到")
 _MOVED_TO_EN = re.compile(r"\b(?:pushed back|moved|rescheduled|postponed|put back|shifted|delayed)\s+"
@@ -541,6 +541,13 @@ _ZH_RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
 _DAY_OF_MONTH = (_en_day_of_month, _zh_day_of_month)
 
 
+def _names_a_day(handler: Handler, m: re.Match[str]) -> bool:
+    """Whether a match names a day ("the 10th", "March 22", "十月三号"), not a whole month."""
+    if handler in _DAY_OF_MONTH or handler is _en_day_month_year:
+        return True
+    return handler is _zh_absolute and m.group(3) is not None
+
+
 def find_mentions(text: str, reference: datetime | date, *, ahead: bool | None = None) -> list[TimeMention]:
     """All time expressions in ``text``, resolved against ``reference``; non-overlapping,
     in order of appearance (the longest match wins where two overlap).  ``ahead``: whether
@@ -548,9 +555,9 @@ def find_mentions(text: str, reference: datetime | date, *, ahead: bool | None =
     ref = reference.date() if isinstance(reference, datetime) else reference
     tense = _tense(text) if ahead is None else ("ahead" if ahead else "behind")
     future = tense == "ahead"
-    # a day of the month in a sentence that says neither (no tense, no plan: "Dentist
-    # on the 10th, dreading it") is the nearest such day, ahead or behind; a month
-    # without a year still looks back ("in June")
+    # a day in a sentence that says neither (no tense, no plan: "Dentist on the 10th,
+    # dreading it", "Wedding on October 3rd!") is the nearest such day, ahead or behind;
+    # a month without a year still looks back ("in June")
     nearest = tense == "unmarked"
     found: list[TimeMention] = []
     for lang, rules in (("en", _EN_RULES), ("zh", _ZH_RULES)):
@@ -558,7 +565,7 @@ def find_mentions(text: str, reference: datetime | date, *, ahead: bool | None =
             for m in pattern.finditer(text):
                 try:
                     res = _nearer(handler(m, ref, True), handler(m, ref, False), ref) \
-                        if nearest and handler in _DAY_OF_MONTH else handler(m, ref, future)
+                        if nearest and _names_a_day(handler, m) else handler(m, ref, future)
                 except (OverflowError, ValueError):  # "2100 years ago" said in year 1: off the calendar
                     continue
                 if res is None:

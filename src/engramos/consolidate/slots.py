@@ -34,7 +34,8 @@ _EN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "car": (frozenset({"car", "cars", "drive", "drives", "driving", "drove", "mot", "tyres", "tires", "petrol",
                        "mileage"}), ()),
     "school": (frozenset({"school", "college", "studying", "study", "studies", "degree", "uni", "masters", "lecture",
-                          "lectures", "exam", "exams", "campus", "semester", "thesis", "dissertation"}),
+                          "lectures", "exam", "exams", "campus", "semester", "thesis", "dissertation", "primary",
+                          "academy", "kindergarten", "nursery", "homework", "classmates", "pupils"}),
                ("universit",)),
     # eating meat speaks of a diet too ("a burger after five-a-side" before "I've gone vegan")
     "diet": (frozenset({"meat", "diet", "eat", "eats", "eating", "steak", "steaks", "burger", "burgers", "bacon",
@@ -42,6 +43,7 @@ _EN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
              ("vegetarian", "vegan", "pescatarian", "plant")),
     "pet": (frozenset({"dog", "dogs", "cat", "cats", "kitten", "kittens", "puppy", "puppies", "pet", "pets", "vet"}),
             ()),
+    "hobby": (frozenset({"hobby", "hobbies", "sport", "sports", "pastime", "pastimes"}), ()),
 }
 _ZH: dict[str, tuple[str, ...]] = {
     "home": ("住", "搬", "家在", "新家", "安家", "定居", "邻居", "哪个城市"),
@@ -54,9 +56,10 @@ _ZH: dict[str, tuple[str, ...]] = {
     "weight": ("体重", "公斤", "斤"),
     "phone": ("手机",),
     "car": ("车",),
-    "school": ("学校", "大学", "读书", "上学", "读研", "学院"),
-    "diet": ("吃素", "素食", "吃肉", "戒肉", "肉", "牛排", "羊腿", "排骨", "烧烤"),
+    "school": ("学校", "大学", "读书", "上学", "读研", "学院", "小学", "中学", "初中", "高中", "幼儿园"),
+    "diet": ("吃素", "素食", "吃肉", "戒肉", "肉", "牛排", "羊腿", "排骨", "烧烤", "饮食"),
     "pet": ("狗", "猫", "宠物"),
+    "hobby": ("爱好", "兴趣", "业余", "运动"),
 }
 _FOR_A_LIVING = re.compile(r"\bfor a living\b", re.I)
 _HOME_ORIGIN = re.compile(r"\bhome ?(?:country|town|city|land|island|state|village)\b", re.I)

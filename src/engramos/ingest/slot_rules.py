@@ -47,6 +47,8 @@ from .slot_vocab import (
     SCHOOL_WORDS,
     STUDY_NOUNS,
     TAKE_JOB,
+    WORK_SPELLS,
+    WORKPLACES,
 )
 from .statements import Slot, settle
 
@@ -175,8 +177,12 @@ class _Reader:
             for o in _prep_objects(v, "as"):
                 self.add(who, Slot("job", _phrase(o), ended=neg))
             for o in _prep_objects(v, "at", "for"):
-                if o.pos_ == "PROPN" or o.ent_type_ == "ORG":
+                if _workplace(o):
                     self.add(who, Slot("employer", _phrase(o), ended=neg))
+        elif lemma in ("start", "begin") and not neg:  # "Starting at the council's planning office on Monday"
+            for o in _prep_objects(v, "at"):
+                if _workplace(o):
+                    self.add(who, Slot("employer", _phrase(o)))
         elif lemma in DOING_JOB or lemma in ("freelance", "start", "begin", "employ", "serve", "train", "volunteer"):
             for o in _prep_objects(v, "as"):  # "freelancing now as an illustrator"
                 if _job_title(o) and not neg:
@@ -443,6 +449,11 @@ class _Reader:
                     self.add(who or self.speaker, Slot("home", _phrase(o)))
         if lemma in FIRST_UNITS and any(c.lower_ in ORDINALS for c in n.children):
             self.first_at_work(n, who)
+        elif lemma in WORK_SPELLS and n.dep_ in ("ROOT", "nsubj", "dobj", "npadvmod"):
+            # "Another double shift at the bakery": whose, when no one else is said to work
+            for o in _prep_objects(n, "at", "for"):
+                if _workplace(o):
+                    self.add(who or self.subject(n.head) or self.speaker, Slot("employer", _phrase(o)))
         if who is None and lemma in JOB_NOUNS and n.dep_ == "dobj" and n.head.lemma_ in TAKE_JOB:
             who = self.subject(n.head)  # "I finally got a job as a data analyst at Monzo"
         if who is None:
@@ -551,6 +562,11 @@ class _Reader:
 
 
 _OWN_WITHOUT_MY = frozenset({"rent", "salary", "pay", "landlord", "landlady"})
+
+
+def _workplace(o: Tok) -> bool:
+    """Whether a noun names a place of work: a name, or a workplace said without one."""
+    return o.pos_ == "PROPN" or o.ent_type_ == "ORG" or o.lemma_.lower() in WORKPLACES
 
 
 def _doing_job(t: Tok) -> str | None:

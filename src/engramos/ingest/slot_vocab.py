@@ -9,6 +9,14 @@ HOME_NOUNS = frozenset({"flat", "apartment", "house", "place", "home", "condo", 
 # the people of one's home: "our landlord here in Dublin", "my neighbours in Antwerp"
 HOME_PEOPLE = frozenset({"landlord", "landlady", "neighbour", "neighbor", "flatmate", "housemate", "roommate"})
 JOB_NOUNS = frozenset({"job", "position", "role", "post", "career", "gig", "internship"})
+# places one works at, said without a name ("a double shift at the bakery", "starting at
+# the council's planning office")
+WORKPLACES = frozenset({"office", "bakery", "hospital", "clinic", "surgery", "pharmacy", "factory", "warehouse",
+                        "shop", "store", "supermarket", "restaurant", "cafe", "café", "bar", "pub", "hotel", "bank",
+                        "agency", "firm", "company", "council", "garage", "lab", "laboratory", "newsroom", "studio",
+                        "startup", "call centre", "depot", "plant", "mill", "site", "salon", "gym", "library"})
+# a stretch of work: "another double shift at the bakery", "my first week at Northgate"
+WORK_SPELLS = frozenset({"shift", "shifts", "overtime", "rota", "contract", "placement"})
 PARTNER = frozenset({"wife", "husband", "partner", "girlfriend", "boyfriend", "fiancé", "fiancée", "fiance",
                       "fiancee", "spouse"})
 FAMILY = frozenset({"mother", "mom", "mum", "father", "dad", "sister", "brother", "son", "daughter", "grandma",
@@ -41,7 +49,10 @@ SCHOOL_WORDS = ("university", "college", "school", "academy", "institute", "poly
 CAR_BRANDS = frozenset({"tesla", "toyota", "honda", "ford", "bmw", "audi", "volkswagen", "vw", "volvo", "kia",
                          "hyundai", "nissan", "mazda", "subaru", "mercedes", "skoda", "fiat", "peugeot", "renault",
                          "citroen", "jeep", "mini", "porsche", "lexus", "prius", "corolla", "civic", "golf",
-                         "polestar", "byd", "rivian", "chevy", "chevrolet", "seat", "opel", "dacia", "suzuki"})
+                         "polestar", "byd", "rivian", "chevy", "chevrolet", "seat", "opel", "dacia", "suzuki",
+                         "vauxhall", "jaguar", "mitsubishi", "alfa", "cupra", "lancia", "saab", "chrysler",
+                         "cadillac", "buick", "ferrari", "maserati", "bentley", "infiniti", "acura", "lada", "geely",
+                         "octavia", "qashqai", "corsa", "astra", "micra", "clio", "yaris", "fiesta", "camry"})
 PHONE_WORDS = frozenset({"phone", "smartphone", "iphone", "pixel", "galaxy", "android", "fairphone", "oneplus",
                           "xiaomi", "huawei", "nokia", "motorola"})
 NUMERIC = {"rent": ("rent", "landlord", "landlady"),

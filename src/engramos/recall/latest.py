@@ -26,7 +26,7 @@ from .validity import State
 _ASKS_PAST = re.compile(r"\b(did|was|were|used to|before|previous(?:ly)?|formerly|ago|last (?:year|month|week)|"
                         r"originally|first)\b|以前|之前|曾经|当时|那时|原来", re.I)
 # slots with several values at once are not replaced by a newer mention
-_MULTI = frozenset({"pet"})
+_MULTI = frozenset({"pet", "hobby"})
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?:\s[A-Z][a-zà-ÿ]+)*)")
 _NUMBER = re.compile(r"\d[\d,.]*")
 # a date ingestion wrote beside a time word ("tonight (10 February 2022)"): no value
@@ -34,6 +34,8 @@ _DATE_NOTE = re.compile(r"\s*[(（][^)）]*\d{4}[^)）]*[)）]")
 _NOT_VALUES = frozenset(["I", "I'm", "I've", "I'll", "I'd", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                          "Saturday", "Sunday", "January", "February", "March", "April", "May", "June", "July",
                          "August", "September", "October", "November", "December", "Christmas", "Easter"])
+# a line about the present of when it was said
+_SAYS_NOW = re.compile(r"\b(now|nowadays|these days|currently|at the moment)\b|现在|如今|目前|这些天", re.I)
 # statements said within this of each other belong to one telling, not to two values
 SAME_TELLING = timedelta(hours=12)
 
@@ -269,15 +271,19 @@ def said_after(records: dict[str, MemoryRecord], states: dict[str, State], at: d
     ("In 2020 I was still in Cork") stays current."""
     out: dict[str, State] = {}
     current = [m for m in records if states.get(m, State("current")).validity == "current"]
-    for mid in speaking(records, current, asked):
+    # a line that says it is about its own present ("I left the hospital and now I do
+    # telehealth") speaks of a later present whatever it is about
+    now = [m for m in current if records[m].kind in ("turn", "fact") and _SAYS_NOW.search(records[m].text)]
+    for mid in dict.fromkeys(speaking(records, current, asked) + now):
         rec = records[mid]
         if rec.observed_at - at <= SAME_TELLING or (rec.event_start is not None and rec.event_start <= at):
             continue
         # a raw turn carries no date of its own: the times it names; a report of what
-        # happened, naming no later time, may be about the time asked ("since I moved
-        # from my home country")
+        # happened, naming no later time and not its present, may be about the time asked
+        # ("since I moved from my home country")
         mentions = find_mentions(rec.text, rec.observed_at)
-        if any(m.first <= at.date() for m in mentions) or (speaks_of_past(rec.text) and not mentions):
+        if any(m.first <= at.date() for m in mentions) or \
+                (speaks_of_past(rec.text) and not mentions and not _SAYS_NOW.search(rec.text)):
             continue
         out[mid] = State("not_yet", f"said {format_date(rec.observed_at.date())}, after the time asked about")
     return out
