@@ -129,6 +129,12 @@ def test_you_stays_you_without_a_single_addressee():
     ("Starting at the council's planning office on Monday.", ("Ana", "employer", "planning office", False)),
     ("Another double shift at the bakery, my feet are killing me.", ("Ana", "employer", "bakery", False)),
     ("My sister works at the hospital.", ("Ana's sister", "employer", "hospital", False)),
+    # batch 12 (written 2026-12-01)
+    ("As a junior designer I mostly resize banners all day.", ("Ana", "job", "junior designer", False)),
+    ("Paying 1,200 a month for a one-bed, which is fine for Manchester.", ("Ana", "rent", "1,200", False)),
+    ("They pay me 15 an hour.", ("Ana", "salary", "15", False)),
+    ("我的老捷达又要修了。", ("Ana", "car", "捷达", False)),
+    ("换了辆特斯拉Model Y，充电方便。", ("Ana", "car", "特斯拉Model", False)),
 ])
 def test_slots_from_the_parse(sentence, slot):
     assert slot in _slots(sentence)
@@ -144,10 +150,12 @@ def test_slots_from_the_parse(sentence, slot):
     "I'm in Denver, renting with two friends.",  # "two" is no rent
     "The film starts at the cinema at 8.",  # no one's workplace
     "Lunch at the pub with Sam.",
+    "Paid 30 quid for the concert.",  # paying is no pay
+    "As a kid I was scared of the dark.",  # a role put first must be a job
 ])
 def test_no_slot_where_none_is_stated(sentence):
     found = _slots(sentence)
-    assert not {s for s in found if s[1] in ("job", "employer", "rent", "family") or
+    assert not {s for s in found if s[1] in ("job", "employer", "rent", "salary", "family") or
                 (s[0] == "Ana" and s[1] == "likes")}
 
 
@@ -317,8 +325,19 @@ def test_a_home_country_is_where_one_is_from_not_where_one_lives():
     ("My son hates the homework load at Oakfield Primary.", "school"),
     ("The old Vauxhall failed to start again.", "car"),
     ("唐丽有什么业余爱好？", "hobby"),
+    ("What does Noa do now?", "job"),  # work, or study
+    ("What does Noa do now?", "school"),
+    ("马哲的特斯拉开了三年了。", "car"),
 ])
 def test_questions_and_lines_speak_of_their_slot(question, slot):
     from engramos.consolidate.slots import slots_of
 
     assert slot in slots_of(question)
+
+
+def test_what_one_does_for_fun_is_no_job_and_a_name_in_a_place_is_a_place():
+    from engramos.consolidate.slots import slots_of
+
+    assert not slots_of("What does Noa do for fun?") & {"job", "school"}
+    (st,) = analyse(["Cycling to work along the canal in Bristol beats any tube ride."], "Pia", None)
+    assert "Bristol" in st.names.get("place", [])

@@ -143,6 +143,7 @@ def test_a_plan_called_off_is_no_longer_an_open_plan(tmp_path, embedder):
 
     assert calls_off("We cancelled the trip to Rome.") and calls_off("我们的三亚之行取消了。")
     assert calls_off("We were going to go camping but the forecast is awful.")
+    assert calls_off("Stress fracture in my foot, so no marathon for me this spring.")
     assert not calls_off("I'm running every day.") and not calls_off("You're not going to stop now.")
     assert calls_off("I'm not going to Lisbon after all.")
     with Memory(tmp_path / "cancel", embedder=embedder) as mem:
@@ -408,3 +409,23 @@ def test_a_workplace_said_without_a_name_is_a_value_that_can_change(tmp_path, em
         assert all(h.validity == "current" for h in then if _cites(h, "t1"))
         later = [h for h in then if _cites(h, "t3") and h.memory.kind in ("turn", "fact")]
         assert later and all(h.validity == "not_yet" for h in later)
+
+
+def test_a_line_naming_a_later_value_is_not_yet_so_at_an_earlier_time(tmp_path, embedder):
+    """Asked where Cy lived in 2019, "Rotterdam's architecture is growing on me" (2021,
+    no slot word) names the home that came in 2020: not yet so then; a line naming both
+    stays current."""
+    with Memory(tmp_path / "cy", embedder=embedder) as mem:
+        _said(mem, "cy", [("c1", "2019-02-01T08:00:00Z", "Cy", "Our little house in Utrecht has the best canal view."),
+                          ("c2", "2020-09-01T08:00:00Z", "Cy", "We relocated to Rotterdam for my wife's job."),
+                          ("c3", "2021-01-10T08:00:00Z", "Cy", "Rotterdam's architecture is growing on me."),
+                          ("c4", "2021-02-10T08:00:00Z", "Cy", "Rotterdam is bigger than Utrecht, I miss the quiet.")])
+        hits = mem.search("Where did Cy live in 2019?", user_id="cy", reference_time="2021-03-01T00:00:00Z",
+                          collapse=False).hits
+        assert _cites(hits[0], "c1")
+        later = [h for h in hits if _cites(h, "c3") and h.memory.kind in ("turn", "fact")]
+        assert later and all(h.validity == "not_yet" and "Rotterdam" in (h.note or "") for h in later)
+        both = [h for h in hits if _cites(h, "c4") and h.memory.kind in ("turn", "fact")]
+        assert both and all(h.validity == "current" for h in both)
+        now = mem.search("Where does Cy live?", user_id="cy", reference_time="2021-03-01T00:00:00Z").hits
+        assert all(h.validity != "not_yet" for h in now if _cites(h, "c3"))

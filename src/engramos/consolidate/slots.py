@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..ingest.slot_vocab import CAR_BRANDS, PHONE_WORDS
+from ..ingest.slot_vocab import CAR_BRANDS, PHONE_WORDS, ZH_CAR_BRANDS
 from ..text import has_cjk, words
 
 # words (exact) and stems (prefixes) per slot; short words are exact, or "car" would
@@ -55,13 +55,16 @@ _ZH: dict[str, tuple[str, ...]] = {
     "salary": ("工资", "薪水", "月薪", "年薪", "收入", "薪资"),
     "weight": ("体重", "公斤", "斤"),
     "phone": ("手机",),
-    "car": ("车",),
+    "car": ("车", *ZH_CAR_BRANDS),
     "school": ("学校", "大学", "读书", "上学", "读研", "学院", "小学", "中学", "初中", "高中", "幼儿园"),
     "diet": ("吃素", "素食", "吃肉", "戒肉", "肉", "牛排", "羊腿", "排骨", "烧烤", "饮食"),
     "pet": ("狗", "猫", "宠物"),
     "hobby": ("爱好", "兴趣", "业余", "运动"),
 }
 _FOR_A_LIVING = re.compile(r"\bfor a living\b", re.I)
+# "What does Noa do now?": work, or study for a student (not "do for fun", "do to relax")
+_WHAT_DO = re.compile(r"\bwhat (?:does|do|is) [\w' ]{1,30}? (?:do|doing)\b(?!\s+(?:for fun|in \w+ (?:free|spare) time|"
+                      r"to|with|about|on|at|this|next|tonight|today|tomorrow|after))", re.I)
 _HOME_ORIGIN = re.compile(r"\bhome ?(?:country|town|city|land|island|state|village)\b", re.I)
 # a make named with its capital speaks of the car or phone ("my Tesla", "the Pixel");
 # not the makes that are also common words ("golf", "seat")
@@ -91,6 +94,8 @@ def slots_of(text: str) -> set[str]:
              if seen & exact or (stems and any(w.startswith(stems) for w in seen))}
     if living and not seen & {"live", "lives", "lived", "move", "moved"}:
         found -= {"home"}
+    if _WHAT_DO.search(text) and not found:
+        found = {"job", "school"}
     return found | brands | ({"employer"} if "job" in found else set())  # work is a role and a place
 
 
@@ -113,7 +118,8 @@ _CANCELLED = re.compile(
     r"(?:not|n't) (?:going|coming|flying|travelling|traveling)\b.*\bafter all|postponed|dropped out|"
     r"(?:isn't|is not|aren't) happening|pull(?:ed|ing)? out|withdr[ae]w|won't make it|can't make it|"
     r"scrap(?:ped|ping|s)?|ditch(?:ed|ing)?|shelved|off the table|"
-    r"not (?:doing|going to do|running|racing|going)\b.*\bthis year|no \w+ (?:for \w+ )?this (?:year|time|season)|"
+    r"not (?:doing|going to do|running|racing|going)\b.*\bthis year|"
+    r"no \w+ (?:for \w+ )?this (?:year|time|season|spring|summer|autumn|fall|winter|month|week|weekend)|"
     r"skip(?:ping)? it|(?:was|were) going to\b.*\bbut\b)\b|"
     r"取消|不去了|不参加了|去不了|泡汤|推迟|退出|不跑了|参加不了", re.I)
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from ..text import _jieba
 from .occupations import trade_of
+from .slot_vocab import ZH_CAR_BRANDS
 from .statements import Slot, Statement, settle
 
 Tagged = list[tuple[str, str]]
@@ -93,7 +94,10 @@ def _subject(toks: Tagged, speaker: str, addressee: str | None) -> str | None:
             break
     # no subject before the verb: the speaker's ("上个月搬到了上海"; the segmenter tags
     # some verbs with their 了 as particles: "提了")
-    return speaker if toks and (toks[0][1] in ("t", "d", "v") or toks[0][0].endswith("了")) else None
+    # (and a one-character verb it mistakes for a name, before its 了: "换了辆特斯拉")
+    return speaker if toks and (toks[0][1] in ("t", "d", "v") or toks[0][0].endswith("了") or
+                                (len(toks) > 1 and len(toks[0][0]) == 1 and toks[1][0] in ("了", "过", "着"))) \
+        else None
 
 
 def _place(toks: Tagged, j: int) -> str:
@@ -271,6 +275,9 @@ class _Reader:
                 name = _after(toks, i + 1) if w in ("一辆", "辆") else w
                 if name and any(v in s for v in ("买", "开", "换", "提", "租")):
                     self.add(Slot("car", name))
+            if w.startswith(ZH_CAR_BRANDS) and any(v in s for v in ("我的", "我家", "买", "开", "换", "提", "租")) \
+                    and not any(slot.attribute == "car" for _, slot in self.found):  # "我的老捷达又要修了"
+                self.add(Slot("car", w + "".join(x for x, tag in toks[i + 1:i + 3] if tag == "eng")))
             if "手机" in w and any(v in s for v in ("换", "买", "用")):
                 brand = "".join(x for x, tag in toks[i + 1:] if tag in ("nr", "nz", "eng", "nrt", "m"))
                 self.add(Slot("phone", brand or w))

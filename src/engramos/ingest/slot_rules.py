@@ -200,6 +200,11 @@ class _Reader:
                 self.add(who, Slot("job", _role(o)))
             if not roles and lemma in ("promote", "appoint"):
                 self.role_after(v, who)
+        if v.dep_ == "ROOT" and not neg and lemma not in ("work", "start", "begin", "become"):
+            # "As a junior designer I mostly resize banners": a role put first is one's job
+            for o in _prep_objects(v, "as"):
+                if o.i < v.i and _job_title(o) and who is not None:
+                    self.add(who, Slot("job", _phrase(o)))
         if lemma in DOING_JOB and who and not any(_job_title(o) for o in _prep_objects(v, "as")):
             self.add(who, Slot("job", DOING_JOB[lemma]))
         if v.tag_ in ("VBG", "VBP", "VBZ") and who == self.speaker:
@@ -542,7 +547,10 @@ class _Reader:
         # 1050" (not "Rent in London averages 2000": a rent somewhere, no one's)
         own = any(t.dep_ == "nsubj" and t.lemma_.lower() in _OWN_WITHOUT_MY and
                   not any(c.dep_ in ("prep", "poss") for c in t.children) for t in self.doc)
-        if not (firsts or own):
+        # said without a subject at all: "Paying 1,200 a month for a one-bed"
+        bare = any(t.dep_ == "ROOT" and t.pos_ == "VERB" and not _children(t, "nsubj", "nsubjpass", "expl")
+                   for t in self.doc)
+        if not (firsts or own or bare):
             return
         # an amount in figures or money ("renting with two friends" states no rent)
         amounts = [list(e) for e in self.doc.ents if e.label_ in ("MONEY", "QUANTITY", "CARDINAL")
@@ -550,10 +558,16 @@ class _Reader:
             [[t] for t in self.doc if any(ch.isdigit() for ch in t.text)]  # "52k" is no entity
         if not amounts:
             return
+        # paying for a place to live is rent, not pay ("Paying 1,200 a month for a one-bed");
+        # paying for anything else is no salary ("Paid 30 quid for the concert")
+        housing = "pay" in lemmas and bool(lemmas & (HOME_NOUNS | {"room", "bedroom", "one-bed", "two-bed", "bed"}))
+        if "pay" in lemmas and not any(_paid_to(t) for t in self.doc if t.lemma_.lower() == "pay"):
+            lemmas = lemmas - {"pay"}
         for attribute, cues in NUMERIC.items():
             # "I make about 48k a year": making an amount per year (month, hour) is a salary
             per = attribute == "salary" and "make" in lemmas and lemmas & {"year", "month", "hour", "week", "annum"}
-            if lemmas & set(cues) or per or (attribute == "salary" and self.on_amount()):
+            if (attribute == "rent" and housing) or lemmas & set(cues) or per or \
+                    (attribute == "salary" and self.on_amount()):
                 value = " ".join(t.text for t in amounts[0] if t.like_num or t.tag_ == "$" or t.lower_ in
                                  ("k", "kg", "kilos", "pounds", "lbs", "stone", "euros", "dollars", "yuan", "grand")
                                  or any(ch.isdigit() for ch in t.text))
@@ -562,6 +576,15 @@ class _Reader:
 
 
 _OWN_WITHOUT_MY = frozenset({"rent", "salary", "pay", "landlord", "landlady"})
+
+
+def _paid_to(t: Tok) -> bool:
+    """Whether "pay" speaks of what one is paid: the noun ("my pay", "a pay rise"), the
+    passive ("I get paid 30k") or paying someone ("they pay me 15 an hour")."""
+    if t.pos_ != "VERB":
+        return True
+    passive = t.tag_ == "VBN" and (t.head.lemma_ == "get" or any(c.dep_ in ("auxpass", "aux") for c in t.children))
+    return passive or any(c.dep_ in ("dobj", "dative") and c.lower_ in ("me", "us") for c in t.children)
 
 
 def _workplace(o: Tok) -> bool:

@@ -53,6 +53,11 @@ CAR_BRANDS = frozenset({"tesla", "toyota", "honda", "ford", "bmw", "audi", "volk
                          "vauxhall", "jaguar", "mitsubishi", "alfa", "cupra", "lancia", "saab", "chrysler",
                          "cadillac", "buick", "ferrari", "maserati", "bentley", "infiniti", "acura", "lada", "geely",
                          "octavia", "qashqai", "corsa", "astra", "micra", "clio", "yaris", "fiesta", "camry"})
+# Chinese car makes and models ("我的老捷达又要修了")
+ZH_CAR_BRANDS = ("特斯拉", "比亚迪", "捷达", "宝马", "奔驰", "奥迪", "大众", "丰田", "本田",
+                 "日产", "蔚来", "理想汽车", "小鹏", "吉利", "长城", "哈弗", "五菱", "红旗",
+                 "别克", "福特", "马自达", "雷克萨斯", "保时捷", "沃尔沃", "起亚", "凯美瑞", "卡罗拉",
+                 "帕萨特", "朗逸", "速腾", "宏光", "荣威", "奇瑞", "长安", "问界", "极氪")
 PHONE_WORDS = frozenset({"phone", "smartphone", "iphone", "pixel", "galaxy", "android", "fairphone", "oneplus",
                           "xiaomi", "huawei", "nokia", "motorola"})
 NUMERIC = {"rent": ("rent", "landlord", "landlady"),

@@ -57,7 +57,7 @@ def values_in(text: str, speaker: str | None) -> set[str]:
     if has_cjk(body):
         from ..text import _jieba
 
-        found = {w for w, tag in _jieba().tag(body) if tag in ("ns", "nr", "nt", "nz")}  # type: ignore[attr-defined]
+        found = {w for w, tag in _jieba().tag(body) if tag in ("ns", "nr", "nt", "nz", "nrt")}  # type: ignore[attr-defined]
     else:
         found = {m.group(1) for m in _CAPITAL.finditer(body)} - _NOT_VALUES
     found |= set(_NUMBER.findall(body))
@@ -259,6 +259,32 @@ def mentions_of_ended(records: dict[str, MemoryRecord], states: dict[str, State]
             out[mid] = State("outdated", f"probably outdated: {who}'s {attribute} was "
                                          f"{item.metadata.get('value')} until {format_date(item.valid_to.date())}")
             break
+    return out
+
+
+def mentions_of_later(records: dict[str, MemoryRecord], states: dict[str, State],
+                      items: list[MemoryRecord], at: datetime) -> dict[str, State]:
+    """For a question about a past time: lines said once a later value held, that name
+    it and no value that held at ``at`` ("Rotterdam's architecture is growing on me",
+    once "we relocated to Rotterdam" in 2020, asked where Cy lived in 2019): not yet so
+    then.  ``items``: the profile items of the asked slots, in any state."""
+    def start(i: MemoryRecord) -> datetime:
+        return i.valid_from or i.observed_at
+
+    later = [i for i in items if start(i) - at > SAME_TELLING and not i.metadata.get("ended")]
+    then = [t for i in items if start(i) <= at and (i.valid_to is None or i.valid_to > at) for t in terms_of(i)]
+    out: dict[str, State] = {}
+    for mid, rec in records.items():
+        if rec.kind not in ("turn", "episode", "fact") or states.get(mid, State("current")).validity != "current":
+            continue
+        if any(_names(rec.text, t) for t in then):
+            continue  # it names what held then too
+        for item in later:
+            if rec.observed_at >= start(item) - SAME_TELLING and any(_names(rec.text, t) for t in terms_of(item)):
+                who = item.metadata.get("subject") or item.speaker or ""
+                out[mid] = State("not_yet", f"{who}'s {item.metadata.get('attribute')} was "
+                                            f"{item.metadata.get('value')} only from {format_date(start(item).date())}")
+                break
     return out
 
 

@@ -27,7 +27,16 @@ from .distinct import collapse as collapse_groups
 from .entities import entity_list
 from .expand import expansions
 from .fusion import rrf
-from .latest import asks_present, episodes_of, latest_valued, mentions_of_ended, outdated, said_after, speaking
+from .latest import (
+    asks_present,
+    episodes_of,
+    latest_valued,
+    mentions_of_ended,
+    mentions_of_later,
+    outdated,
+    said_after,
+    speaking,
+)
 from .query import analyze
 from .query_vector import QueryEmbedder
 from .rerank import NoopReranker, Reranker, normalise
@@ -259,6 +268,8 @@ class RecallEngine:
                 "kinds": ["profile"], "metadata": {"attribute": MetadataCondition.model_validate(
                     {"in": sorted(asked)})}}), limit=ENDED_ITEMS).items
             states.update(mentions_of_ended(scored, states, items, at))
+            if past_point:  # what names a value that came later
+                states.update(mentions_of_later(scored, states, items, at))
         if past_point and asked:  # a later present, said of the slot after the time asked about
             states.update(said_after(scored, states, at, asked))
         if present_slots:  # what ingestion did not understand as an update: a guess, flagged as one
