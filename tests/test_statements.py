@@ -135,6 +135,12 @@ def test_you_stays_you_without_a_single_addressee():
     ("They pay me 15 an hour.", ("Ana", "salary", "15", False)),
     ("我的老捷达又要修了。", ("Ana", "car", "捷达", False)),
     ("换了辆特斯拉Model Y，充电方便。", ("Ana", "car", "特斯拉Model", False)),
+    # batch 13 (written 2026-12-01)
+    ("Stacking shelves for 10.50 an hour isn't much.", ("Ana", "salary", "10.50", False)),
+    ("坚持跑步半年，现在七十六公斤。", ("Ana", "weight", "七十六", False)),
+    ("CrossFit at 6am, four days a week. Love it.", ("Ana", "hobby", "CrossFit", False)),
+    ("Cancelled my CrossFit membership, the new baby means no time.", ("Ana", "hobby", "CrossFit", True)),
+    ("It's been a year since Frank passed.", ("Ana", "gone", "Frank", True)),  # whoever Frank was
 ])
 def test_slots_from_the_parse(sentence, slot):
     assert slot in _slots(sentence)
@@ -152,10 +158,14 @@ def test_slots_from_the_parse(sentence, slot):
     "Lunch at the pub with Sam.",
     "Paid 30 quid for the concert.",  # paying is no pay
     "As a kid I was scared of the dark.",  # a role put first must be a job
+    "I drove 60 miles an hour.",  # a speed, not a wage
+    "Meetings every Monday, ugh.",  # a chore, not a pastime
+    "买了五斤苹果。",  # the unit weighs apples
+    "我瘦了三斤！",  # a change, not a weight
 ])
 def test_no_slot_where_none_is_stated(sentence):
     found = _slots(sentence)
-    assert not {s for s in found if s[1] in ("job", "employer", "rent", "salary", "family") or
+    assert not {s for s in found if s[1] in ("job", "employer", "rent", "salary", "weight", "hobby", "family") or
                 (s[0] == "Ana" and s[1] == "likes")}
 
 
@@ -341,3 +351,10 @@ def test_what_one_does_for_fun_is_no_job_and_a_name_in_a_place_is_a_place():
     assert not slots_of("What does Noa do for fun?") & {"job", "school"}
     (st,) = analyse(["Cycling to work along the canal in Bristol beats any tube ride."], "Pia", None)
     assert "Bristol" in st.names.get("place", [])
+
+
+def test_a_decimal_point_does_not_end_a_sentence():
+    from engramos.text import split_sentences
+
+    assert split_sentences("Stacking shelves for 10.50 an hour isn't much. See example.com! 好的。再见") == [
+        "Stacking shelves for 10.50 an hour isn't much.", "See example.com!", "好的。", "再见"]

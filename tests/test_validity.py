@@ -375,7 +375,7 @@ def test_a_plan_moved_to_a_later_date_comes_before_the_date_that_passed(tmp_path
 
 def test_a_hobby_given_up_flags_the_lines_that_named_it(tmp_path, embedder):
     """"Gave up climbing ... these days it's all about sea swimming": asked what sport
-    Kat does, the earlier climbing line is probably outdated, the new one is current."""
+    Kat does, the earlier climbing line no longer holds, the new one is current."""
     with Memory(tmp_path / "kat", embedder=embedder) as mem:
         _said(mem, "kat", [("k1", "2022-03-01T09:00:00Z", "Kat", "Climbing gym three nights a week, my forearms "
                                                                "are huge."),
@@ -385,7 +385,7 @@ def test_a_hobby_given_up_flags_the_lines_that_named_it(tmp_path, embedder):
                           collapse=False).hits
         assert _cites(hits[0], "k2") and hits[0].validity == "current"
         old = [h for h in hits if _cites(h, "k1") and h.memory.kind in ("turn", "fact")]
-        assert old and all(h.validity == "outdated" and "climbing" in (h.note or "") for h in old)
+        assert old and all(h.validity in ("superseded", "outdated") for h in old)
 
 
 def test_a_workplace_said_without_a_name_is_a_value_that_can_change(tmp_path, embedder):
@@ -429,3 +429,26 @@ def test_a_line_naming_a_later_value_is_not_yet_so_at_an_earlier_time(tmp_path, 
         assert both and all(h.validity == "current" for h in both)
         now = mem.search("Where does Cy live?", user_id="cy", reference_time="2021-03-01T00:00:00Z").hits
         assert all(h.validity != "not_yet" for h in now if _cites(h, "c3"))
+
+
+def test_a_death_ends_what_the_person_was_to_the_speaker_and_nothing_else(tmp_path, embedder):
+    """"Since Frank passed" ends Bea's husband Frank (his lines say so); Ian's "Grandpa
+    Joe passed" ends no partner of Ian's and makes no pet of Joe."""
+    with Memory(tmp_path / "bea", embedder=embedder) as mem:
+        _said(mem, "bea", [("b1", "2019-05-01T18:00:00Z", "Bea", "My husband Frank and I are celebrating 40 years "
+                                                               "married."),
+                           ("b2", "2021-03-01T18:00:00Z", "Bea", "It's been a year since Frank passed. The house is "
+                                                               "quiet.")])
+        items = {m.metadata.get("value"): m.status for m in mem.profile(user_id="bea")}
+        assert items.get("Frank") == "superseded"
+        hits = mem.search("Is Bea married?", user_id="bea", reference_time="2021-04-01T00:00:00Z",
+                          collapse=False).hits
+        married = [h for h in hits if _cites(h, "b1") and h.memory.kind in ("turn", "fact", "profile")]
+        assert married and all(h.validity != "current" for h in married)
+        assert all(h.validity == "current" for h in hits if _cites(h, "b2"))
+    with Memory(tmp_path / "ian", embedder=embedder) as mem:
+        _said(mem, "ian", [("i1", "2019-05-01T18:00:00Z", "Ian", "My wife Sue and I are off to Crete."),
+                           ("i2", "2021-03-01T18:00:00Z", "Ian", "Grandpa Joe passed last night, he was 97.")])
+        items = {(m.metadata.get("attribute"), m.metadata.get("value")): m.status for m in mem.profile(user_id="ian")}
+        assert items.get(("partner", "Sue")) == "active"
+        assert not [k for k in items if k[0] == "pet"]

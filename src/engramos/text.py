@@ -12,7 +12,9 @@ _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
 _CJK_RUN_RE = re.compile(f"[{_CJK}]+")
 _WORD_RE = re.compile(r"[0-9a-z]+(?:'[a-z]+)?")
-_SENTENCE_RE = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
+# Chinese stops end a sentence where they stand; ASCII ones only before a space ("10.50",
+# "example.com" and "3.5k" are one sentence)
+_SENTENCE_RE = re.compile(r"(?<=[。！？；])\s*|(?<=[.!?;])\s+|\n+")
 
 # Short function words that carry no topic.  Kept small on purpose: BM25's IDF already
 # discounts frequent words, and words like "when", "where" or "not" matter to a question.

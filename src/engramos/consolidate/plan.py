@@ -9,6 +9,7 @@ cell's memories land together or not at all.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -179,6 +180,9 @@ def _consolidate_profile(store: Store, plan: WritePlan, rec: MemoryRecord,
         cache[speaker] = store.list_memories(rec.space, Filters(user_id=rec.user_id, kinds=["profile"],
                                                                 speaker=speaker), limit=500).items
     existing = cache[speaker] + [r for r in plan.memories if r.kind == "profile" and r.speaker == speaker]
+    if rec.metadata.get("attribute") == "gone":
+        _end_the_departed(store, plan, rec, existing)
+        return None
     decision = profiles.decide(rec.metadata, existing, requested=rec.metadata.get("op"))
     if decision.action == "keep":
         for older in decision.previous:
@@ -203,6 +207,28 @@ def _consolidate_profile(store: Store, plan: WritePlan, rec: MemoryRecord,
         return rec.model_copy(update={"supersedes": decision.latest.id,
                                       "valid_from": rec.valid_from or rec.observed_at})
     return rec
+
+
+# what someone who died may have been to the speaker
+_DEPARTED = ("partner", "family", "pet")
+
+
+def _end_the_departed(store: Store, plan: WritePlan, rec: MemoryRecord, existing: list[MemoryRecord]) -> None:
+    """"Since Frank passed": the speaker's items that name Frank (husband, relative or
+    pet) end now, with the facts that stated them; with none, nothing is kept (a
+    death says no more about who Frank was)."""
+    name = str(rec.metadata.get("value", "")).strip()
+    if not name:
+        return
+    pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.I)
+    for older in existing:
+        value = str(older.metadata.get("value", ""))
+        if older.status != "active" or older.metadata.get("attribute") not in _DEPARTED or not pattern.search(value):
+            continue
+        plan.supersede(older, None, rec.produced_by, at=rec.observed_at)
+        as_older = rec.model_copy(update={"metadata": {**rec.metadata, "attribute": older.metadata.get("attribute"),
+                                                       "identity": older.metadata.get("identity")}})
+        _supersede_facts(store, plan, as_older, [older], None)
 
 
 def _supersede_facts(store: Store, plan: WritePlan, rec: MemoryRecord, replaced: list[MemoryRecord],

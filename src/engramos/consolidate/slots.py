@@ -43,7 +43,8 @@ _EN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
              ("vegetarian", "vegan", "pescatarian", "plant")),
     "pet": (frozenset({"dog", "dogs", "cat", "cats", "kitten", "kittens", "puppy", "puppies", "pet", "pets", "vet"}),
             ()),
-    "hobby": (frozenset({"hobby", "hobbies", "sport", "sports", "pastime", "pastimes"}), ()),
+    "hobby": (frozenset({"hobby", "hobbies", "sport", "sports", "pastime", "pastimes", "exercise", "workout",
+                         "workouts", "fitness"}), ()),
 }
 _ZH: dict[str, tuple[str, ...]] = {
     "home": ("住", "搬", "家在", "新家", "安家", "定居", "邻居", "哪个城市"),
@@ -53,7 +54,7 @@ _ZH: dict[str, tuple[str, ...]] = {
                 "离婚"),
     "rent": ("房租", "租金"),
     "salary": ("工资", "薪水", "月薪", "年薪", "收入", "薪资"),
-    "weight": ("体重", "公斤", "斤"),
+    "weight": ("体重", "公斤", "斤", "多重"),
     "phone": ("手机",),
     "car": ("车", *ZH_CAR_BRANDS),
     "school": ("学校", "大学", "读书", "上学", "读研", "学院", "小学", "中学", "初中", "高中", "幼儿园"),

@@ -48,6 +48,8 @@ def _is_pet(word: str) -> bool:
 
 
 _SCHOOLS = ("大学", "学院", "学校", "中学", "小学", "大")
+_WEIGHED = re.compile(r"([0-9０-９]+(?:\.[0-9]+)?|[一二两三四五六七八九十百点]+)\s*(?:公斤|斤|kg|KG)"
+                      r"(?=[了啦呢，。！!,.\s]|$)")
 _DIGITS = re.compile(r"[0-9０-９]+(?:[.,][0-9]+)?|[一二两三四五六七八九十百千万]+")
 
 
@@ -297,6 +299,12 @@ class _Reader:
                 m = _DIGITS.search(s, at)
                 if m:
                     self.add(Slot(attribute, m.group()), who=self.speaker)
+        # one's weight said without 体重: "现在七十六公斤" (not "买了五斤苹果": the unit measures a thing)
+        weighed = _WEIGHED.search(s)
+        if weighed and not any(slot.attribute == "weight" for _, slot in self.found) and \
+                not re.search(r"买|卖|称了|重的|运了|背了|瘦了|胖了|减了|长了|掉了|涨了|增加|减少|他|她|它", s) and \
+                self.who in (self.speaker, None):
+            self.add(Slot("weight", weighed.group(1)), who=self.speaker)
 
 
 def analyse_zh(sentence: str, speaker: str, addressee: str | None) -> Statement:

@@ -11,6 +11,7 @@ sentence is still stored as a fact and found by search."""
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -118,8 +119,24 @@ class _Reader:
                 self.current_verb = None
                 self.noun(tok)
         self.numbers()
+        self.habit()
         self.implicit_job()
         return settle(self.found)
+
+    def habit(self) -> None:
+        """An activity said with how often one does it, without a verb or a subject:
+        "CrossFit at 6am, four days a week", "Climbing gym three nights a week"."""
+        if not _HOW_OFTEN.search(self.doc.text) or any(t.dep_ in ("nsubj", "nsubjpass") and t.lower_ not in
+                                                      ("i", "we") and t.i < 3 for t in self.doc):
+            return
+        first = self.doc[0]
+        if first.dep_ == "ROOT" and first.pos_ in ("NOUN", "PROPN") and first.lemma_.lower() not in _CHORES:
+            name = " ".join(t.text for t in self.doc[: first.i + 1])
+        elif first.tag_ == "VBG" and not _children(first, "nsubj"):
+            name = first.lower_
+        else:
+            return
+        self.add(self.speaker, Slot("hobby", name, key=_activity(name.split()[-1].lower())))
 
     def implicit_job(self) -> None:
         """The speaker's trade, from the working words of their own day (no job said)."""
@@ -288,6 +305,12 @@ class _Reader:
         if lemma in ("see", "date") and not neg and \
                 (_children(v, "aux") or (v.dep_ == "xcomp" and v.head.lemma_ in ("start", "begin"))):
             self.dating(v, who)
+        if lemma in ("cancel", "quit", "end", "drop", "stop") and not neg:
+            for o in _children(v, "dobj"):  # "Cancelled my CrossFit membership"
+                what = [c for c in o.children if c.dep_ == "compound"]
+                if o.lemma_.lower() in ("membership", "subscription", "lesson", "class") and what:
+                    name = " ".join(c.text for c in what)
+                    self.add(who, Slot("hobby", name, key=_activity(name.split()[-1].lower()), ended=True))
         if lemma == "take" and "up" in prt:
             for o in _children(v, "dobj"):
                 self.add(who, Slot("hobby", _phrase(o), key=_activity(o.lemma_)))
@@ -392,6 +415,11 @@ class _Reader:
             if n.lemma_.lower() in PETS and (name := _name_of(n)):  # "our cat Luna passed away"
                 species = n.lemma_.lower()
                 self.add(self.speaker, Slot("pet", f"{name} ({species})", key=name.lower(), ended=True))
+            elif n.pos_ == "PROPN" and n.ent_type_ == "PERSON" and lemma in ("die", "pass"):
+                # "since Frank passed": whoever Frank was to the speaker (a partner, a
+                # relative, a pet) is gone; consolidation ends what names him, or nothing
+                name = _phrase(n)
+                self.add(self.speaker, Slot("gone", name, key=name.lower(), ended=True))
             elif n.pos_ == "PROPN" and n.ent_type_ not in ("GPE", "LOC", "DATE"):
                 name = _phrase(n)
                 self.add(self.speaker, Slot("pet", name, key=name.lower(), ended=True))
@@ -548,8 +576,9 @@ class _Reader:
         own = any(t.dep_ == "nsubj" and t.lemma_.lower() in _OWN_WITHOUT_MY and
                   not any(c.dep_ in ("prep", "poss") for c in t.children) for t in self.doc)
         # said without a subject at all: "Paying 1,200 a month for a one-bed"
+        # (or with a gerund for a subject: "Stacking shelves for 10.50 an hour isn't much")
         bare = any(t.dep_ == "ROOT" and t.pos_ == "VERB" and not _children(t, "nsubj", "nsubjpass", "expl")
-                   for t in self.doc)
+                   for t in self.doc) or any(t.dep_ == "csubj" and t.tag_ == "VBG" for t in self.doc)
         if not (firsts or own or bare):
             return
         # an amount in figures or money ("renting with two friends" states no rent)
@@ -565,7 +594,8 @@ class _Reader:
             lemmas = lemmas - {"pay"}
         for attribute, cues in NUMERIC.items():
             # "I make about 48k a year": making an amount per year (month, hour) is a salary
-            per = attribute == "salary" and "make" in lemmas and lemmas & {"year", "month", "hour", "week", "annum"}
+            per = attribute == "salary" and (("make" in lemmas and lemmas & {"year", "month", "hour", "week", "annum"})
+                                             or _per_hour(amounts[0]))
             if (attribute == "rent" and housing) or lemmas & set(cues) or per or \
                     (attribute == "salary" and self.on_amount()):
                 value = " ".join(t.text for t in amounts[0] if t.like_num or t.tag_ == "$" or t.lower_ in
@@ -575,7 +605,25 @@ class _Reader:
                 return
 
 
+# how often: "four days a week", "every Sunday morning", "on Tuesdays"
+_HOW_OFTEN = re.compile(r"\b(?:\w+ (?:times?|days|nights|mornings|evenings|sessions) a week|twice a \w+|once a \w+|"
+                        r"(?:every|each) (?:day|morning|evening|night|week|weekend|monday|tuesday|wednesday|thursday|"
+                        r"friday|saturday|sunday)|on (?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|"
+                        r"sundays|weekends))\b", re.I)
+# what one does every week without it being a pastime
+_CHORES = frozenset({"meeting", "shift", "standup", "lecture", "appointment", "deadline", "school", "work", "commute",
+                     "bin", "chore", "laundry", "homework", "rota", "overtime", "class", "exam", "delivery", "rent"})
 _OWN_WITHOUT_MY = frozenset({"rent", "salary", "pay", "landlord", "landlady"})
+
+
+def _per_hour(amount: list[Tok]) -> bool:
+    """Whether an amount is a rate per hour ("stacking shelves for 10.50 an hour"; not
+    "60 miles an hour", whose unit sits between)."""
+    if not all(t.like_num or t.tag_ == "$" for t in amount):
+        return False
+    doc, end = amount[-1].doc, amount[-1].i
+    after = [t.lower_ for t in doc[end + 1: end + 3]]
+    return len(after) == 2 and after[0] in ("an", "a", "per") and after[1] in ("hour", "hr")
 
 
 def _paid_to(t: Tok) -> bool:

@@ -148,6 +148,7 @@ def outdated(records: dict[str, MemoryRecord], ids: list[str], states: dict[str,
         # before, naming no value ("a burger after five-a-side is the best part of Sunday"
         # before "I've gone plant-based"), was said of what held then
         news = bool(now_values) and not any(_overlap(values(records[m]), now_values) for m in earlier)
+        named_old: set[str] = set()  # the values the flagged statements named
         for mid in earlier:
             rec = records[mid]
             old_values = values(rec)
@@ -155,20 +156,26 @@ def outdated(records: dict[str, MemoryRecord], ids: list[str], states: dict[str,
                 continue
             out[mid] = State("outdated", f"probably outdated: later ({format_date(newest.observed_at.date())}) "
                                          f"{newest.text[:160]}")
+            named_old |= values_of(rec)
         if asked:
-            out.update(_naming_old(records, states, [m for m in mine if m in out], latest, asked, out))
+            out.update(_naming_old(records, states, [m for m in mine if m in out], latest, asked, out, named_old))
     return out
 
 
 def _naming_old(records: dict[str, MemoryRecord], states: dict[str, State], old: list[str], latest: list[str],
-                asked: set[str], flagged: dict[str, State]) -> dict[str, State]:
+                asked: set[str], flagged: dict[str, State], named: set[str]) -> dict[str, State]:
     """Lines said before the latest statement that name a slot value of the flagged
-    ones (what their parse found, or a name of the slot's kind) and none of the latest."""
+    ones (what their parse found, a name of the slot's kind, or the names that made them
+    flagged: ``named``) and none of the latest."""
     def slot_values(rec: MemoryRecord) -> set[str]:
         value = rec.metadata.get("value") if rec.metadata.get("attribute") in asked else None
         return kind_named(rec, asked) | ({value} if isinstance(value, str) and value else set())
 
-    olds = {v for m in old for v in slot_values(records[m])}
+    # a flagged turn names what the facts of its message name ("Work at Barclays is slow")
+    messages = {m for mid in old for m in records[mid].message_ids}
+    siblings = [mid for mid, r in records.items() if r.kind == "fact" and messages.intersection(r.message_ids)]
+    olds = {v for m in dict.fromkeys(old + siblings) for v in slot_values(records[m])} | \
+        {v for v in named if v[:1].isupper() or has_cjk(v)}
     news = {v for m in latest for v in slot_values(records[m]) | values_of(records[m])}
     if not olds:
         return {}
