@@ -32,6 +32,7 @@ def _text(sentence: str, speaker: str = "Ana", addressee: str | None = "Bob") ->
     ("I've been thinking about you.", "Ana has been thinking about Bob."),
     ("我们和我的奶奶", "我们和Ana的奶奶"),
     ("I wanna start a dance studio.", "Ana wants to start a dance studio."),  # never "wannas"
+    ("I quit college last year.", "Ana quit college last year."),  # its past is its present form
     ("You guys look great, thank you!", "You guys look great, thank you!"),  # not the addressee alone
 ])
 def test_third_person_from_the_parse(sentence, expected):
@@ -141,6 +142,11 @@ def test_you_stays_you_without_a_single_addressee():
     ("CrossFit at 6am, four days a week. Love it.", ("Ana", "hobby", "CrossFit", False)),
     ("Cancelled my CrossFit membership, the new baby means no time.", ("Ana", "hobby", "CrossFit", True)),
     ("It's been a year since Frank passed.", ("Ana", "gone", "Frank", True)),  # whoever Frank was
+    # batch 14 (written 2026-12-01)
+    ("Tally laid off half of us, including me. Job hunting now.", ("Ana", "employer", "Tally", True)),
+    ("I dropped out of uni, doing an apprenticeship with a plumber now.", ("Ana", "school", "uni", True)),
+    ("在银行做柜员，每天数钱数到手软。", ("Ana", "job", "柜员", False)),
+    ("房东说下个月开始每月涨到四千。", ("Ana", "rent", "四千", False)),
 ])
 def test_slots_from_the_parse(sentence, slot):
     assert slot in _slots(sentence)
@@ -162,6 +168,8 @@ def test_slots_from_the_parse(sentence, slot):
     "Meetings every Monday, ugh.",  # a chore, not a pastime
     "买了五斤苹果。",  # the unit weighs apples
     "我瘦了三斤！",  # a change, not a weight
+    "房东人很好，有两只猫。",  # a landlord, no rent
+    "在家做饭。",  # cooking at home is no job
 ])
 def test_no_slot_where_none_is_stated(sentence):
     found = _slots(sentence)
@@ -338,6 +346,8 @@ def test_a_home_country_is_where_one_is_from_not_where_one_lives():
     ("What does Noa do now?", "job"),  # work, or study
     ("What does Noa do now?", "school"),
     ("马哲的特斯拉开了三年了。", "car"),
+    ("2020年林溪在做什么？", "job"),
+    ("Freshers' week at Exeter was wild.", "school"),
 ])
 def test_questions_and_lines_speak_of_their_slot(question, slot):
     from engramos.consolidate.slots import slots_of

@@ -452,3 +452,27 @@ def test_a_death_ends_what_the_person_was_to_the_speaker_and_nothing_else(tmp_pa
         items = {(m.metadata.get("attribute"), m.metadata.get("value")): m.status for m in mem.profile(user_id="ian")}
         assert items.get(("partner", "Sue")) == "active"
         assert not [k for k in items if k[0] == "pet"]
+
+
+def test_a_value_that_starts_next_month_is_a_profile_value_from_then(tmp_path, embedder):
+    """"房东说下个月开始每月涨到四千" (said in March): from April the rent is 四千, and
+    the 三千五 line no longer holds; ending a school ("I dropped out of uni") makes the
+    earlier line about it outdated."""
+    with Memory(tmp_path / "peng", embedder=embedder) as mem:
+        _said(mem, "peng", [("p1", "2022-03-01T19:00:00Z", "彭飞", "每个月房租三千五，压力山大。"),
+                            ("p2", "2023-03-01T19:00:00Z", "彭飞", "房东说下个月开始每月涨到四千。")])
+        rent = [m for m in mem.profile(user_id="peng") if m.metadata.get("attribute") == "rent"]
+        new = [m for m in rent if m.metadata.get("value") == "四千"]
+        assert new and new[0].valid_from is not None and new[0].valid_from.month == 4
+        hits = mem.search("彭飞的房租是多少？", user_id="peng", reference_time="2023-04-15T00:00:00Z",
+                          collapse=False).hits
+        assert _cites(hits[0], "p2")
+        assert all(h.validity != "current" for h in hits if _cites(h, "p1") and h.memory.kind in ("turn", "profile"))
+    with Memory(tmp_path / "ren", embedder=embedder) as mem:
+        _said(mem, "ren", [("r1", "2022-10-01T19:00:00Z", "Ren", "Freshers' week at Exeter was wild."),
+                           ("r2", "2023-04-01T19:00:00Z", "Ren", "I dropped out of uni, doing an apprenticeship "
+                                                              "with a plumber now.")])
+        hits = mem.search("Is Ren studying at Exeter?", user_id="ren", reference_time="2023-04-10T00:00:00Z",
+                          collapse=False).hits
+        assert _cites(hits[0], "r2")
+        assert all(h.validity == "outdated" for h in hits if _cites(h, "r1") and h.memory.kind == "turn")

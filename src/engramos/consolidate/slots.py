@@ -35,7 +35,7 @@ _EN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
                        "mileage"}), ()),
     "school": (frozenset({"school", "college", "studying", "study", "studies", "degree", "uni", "masters", "lecture",
                           "lectures", "exam", "exams", "campus", "semester", "thesis", "dissertation", "primary",
-                          "academy", "kindergarten", "nursery", "homework", "classmates", "pupils"}),
+                          "academy", "kindergarten", "nursery", "homework", "classmates", "pupils", "freshers"}),
                ("universit",)),
     # eating meat speaks of a diet too ("a burger after five-a-side" before "I've gone vegan")
     "diet": (frozenset({"meat", "diet", "eat", "eats", "eating", "steak", "steaks", "burger", "burgers", "bacon",
@@ -62,6 +62,7 @@ _ZH: dict[str, tuple[str, ...]] = {
     "pet": ("狗", "猫", "宠物"),
     "hobby": ("爱好", "兴趣", "业余", "运动"),
 }
+_WHAT_DO_ZH = re.compile(r"(?:在)?(?:做|干)什么(?!好吃|菜|饭|运动)|干嘛")
 _FOR_A_LIVING = re.compile(r"\bfor a living\b", re.I)
 # "What does Noa do now?": work, or study for a student (not "do for fun", "do to relax")
 _WHAT_DO = re.compile(r"\bwhat (?:does|do|is) [\w' ]{1,30}? (?:do|doing)\b(?!\s+(?:for fun|in \w+ (?:free|spare) time|"
@@ -85,6 +86,8 @@ def slots_of(text: str) -> set[str]:
     """The slots a sentence speaks of."""
     if has_cjk(text):
         found = {slot for slot, keys in _ZH.items() if any(k in text for k in keys)}
+        if not found and _WHAT_DO_ZH.search(text):  # "2020年林溪在做什么？": work, or study
+            found = {"job", "school"}
         return found | ({"employer"} if "job" in found else set())
     brands = {slot for slot, names in _BRANDS.items() if any(w in names for w in _CAPITALISED.findall(text))}
     living = _FOR_A_LIVING.search(text) is not None  # "what does Tariq do for a living": work, not home

@@ -106,8 +106,9 @@ def _sentence_drafts(m: Message, addressee: str | None = None) -> list[Draft]:
             draft.valid_from = m.timestamp
             draft.valid_to = (event[1] + timedelta(days=1)) if event[1] else m.timestamp + timedelta(days=30)
         # a plan is not yet a fact about the person, but a plain clause of the same sentence
-        # is ("I work nights, so my sister will walk the dog")
-        slots = [(who, slot) for who, slot in st.slots if slot.now or not future]
+        # is ("I work nights, so my sister will walk the dog"), and so is a state that
+        # begins at a date (it holds from then: "下个月开始每月涨到四千")
+        slots = [(who, slot) for who, slot in st.slots if slot.now or not future or starts]
         stated = [(who, slot) for who, slot in slots if not slot.implicit]
         if stated:
             draft.metadata.update(slot_metadata(*stated[0]))

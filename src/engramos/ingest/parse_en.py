@@ -106,9 +106,16 @@ def _agree(verb: Any) -> str | None:
         return _INFORMAL[low]
     if tag != "VBP":
         return None
+    if low in _SAME_IN_PAST and any(t.lower_ in ("last", "ago", "yesterday") for t in verb.doc):
+        return None  # "I quit college last year": the past, whatever the tagger says
     lemma = verb.lemma_
     out = third_singular(lemma if lemma != "be" else "be")
     return out.capitalize() if text[:1].isupper() else out
+
+
+# verbs whose past is their present form
+_SAME_IN_PAST = frozenset({"quit", "put", "set", "cut", "hit", "let", "shut", "cost", "hurt", "read", "spread", "bet",
+                           "split", "upset", "broadcast", "forecast", "burst", "cast"})
 
 
 def third_person(doc: Any, speaker: str, addressee: str | None) -> str:

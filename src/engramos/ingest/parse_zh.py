@@ -48,6 +48,9 @@ def _is_pet(word: str) -> bool:
 
 
 _SCHOOLS = ("大学", "学院", "学校", "中学", "小学", "大")
+# 在银行做柜员: a title after a place of work
+_AT_WORKPLACE = re.compile(r"在\S{0,6}(?:银行|医院|学校|工厂|公司|餐厅|饭店|酒店|超市|商场|单位|集团|"
+                           r"事务所|工地|诊所|药店|研究所|报社|电视台|幼儿园|门店)\S{0,2}(?:做|当|担任)")
 _WEIGHED = re.compile(r"([0-9０-９]+(?:\.[0-9]+)?|[一二两三四五六七八九十百点]+)\s*(?:公斤|斤|kg|KG)"
                       r"(?=[了啦呢，。！!,.\s]|$)")
 _DIGITS = re.compile(r"[0-9０-９]+(?:[.,][0-9]+)?|[一二两三四五六七八九十百千万]+")
@@ -94,10 +97,10 @@ def _subject(toks: Tagged, speaker: str, addressee: str | None) -> str | None:
         # a name after a verb or a measure word is an object ("提了一辆比亚迪")
         if tag.startswith("v") or tag == "m":
             break
-    # no subject before the verb: the speaker's ("上个月搬到了上海"; the segmenter tags
-    # some verbs with their 了 as particles: "提了")
+    # no subject before the verb, or a preposition first ("在银行做柜员"): the speaker's
+    # ("上个月搬到了上海"; the segmenter tags some verbs with their 了 as particles: "提了")
     # (and a one-character verb it mistakes for a name, before its 了: "换了辆特斯拉")
-    return speaker if toks and (toks[0][1] in ("t", "d", "v") or toks[0][0].endswith("了") or
+    return speaker if toks and (toks[0][1] in ("t", "d", "v", "p") or toks[0][0].endswith("了") or
                                 (len(toks) > 1 and len(toks[0][0]) == 1 and toks[1][0] in ("了", "过", "着"))) \
         else None
 
@@ -194,7 +197,8 @@ class _Reader:
         toks = self.toks
         if word in _BE_JOB:
             title = _after(toks, i + 1, stop=("的", "了"))
-            at_work = word in ("做", "当", "担任") and re.search(r"跳槽|工作|公司|上班|入职|岗位|职位|转行", self.s)
+            at_work = word in ("做", "当", "担任") and (re.search(r"跳槽|工作|公司|上班|入职|岗位|职位|转行", self.s) or
+                                                       _AT_WORKPLACE.search(self.s[:self.s.find(word) + 1]))
             if _is_job(title) or (at_work and len(title) >= 2):  # 跳槽去了一家游戏公司做策划
                 self.add(Slot("job", title))
                 if word in ("做", "当", "担任"):
@@ -293,7 +297,10 @@ class _Reader:
             self.add(Slot("diet", "吃肉"), who=who)
         elif re.search(r"吃素|素食|不吃肉|戒肉|戒了肉", s):
             self.add(Slot("diet", "素食", ended=bool(re.search(r"不再吃素|不吃素了", s))), who=who)
-        for attribute, cues in _NUMERIC.items():
+        numeric = dict(_NUMERIC)
+        if "房东" in s and re.search(r"涨|降|租|每月|一个月|月租", s):  # 房东说下个月开始每月涨到四千
+            numeric["rent"] = (*_NUMERIC["rent"], "房东")
+        for attribute, cues in numeric.items():
             at = min((s.find(c) for c in cues if c in s), default=-1)
             if at >= 0:
                 m = _DIGITS.search(s, at)

@@ -200,11 +200,13 @@ class _Reader:
             for o in _prep_objects(v, "at"):
                 if _workplace(o):
                     self.add(who, Slot("employer", _phrase(o)))
-        elif lemma in DOING_JOB or lemma in ("freelance", "start", "begin", "employ", "serve", "train", "volunteer"):
+        elif lemma in DOING_JOB or lemma in ("freelance", "start", "begin", "employ", "serve", "train", "volunteer",
+                                             "retrain", "requalify"):
             for o in _prep_objects(v, "as"):  # "freelancing now as an illustrator"
                 if _job_title(o) and not neg:
                     self.add(who, Slot("job", _phrase(o)))
-        if lemma in ("become", "hire", "promote", "train", "start", "qualify", "appoint", "make", "name", "elect"):
+        if lemma in ("become", "hire", "promote", "train", "retrain", "start", "qualify", "requalify", "appoint",
+                     "make", "name", "elect"):
             if lemma in ("appoint", "make", "name", "elect", "promote", "hire"):
                 # "they made me creative director": the one it is said of is the object
                 said_of = _children(v, "dobj") + [n for c in _children(v, "ccomp", "xcomp", "oprd")
@@ -241,6 +243,19 @@ class _Reader:
             for o in _children(v, "dobj"):
                 if o.ent_type_ == "ORG" or (company and o.pos_ == "PROPN" and o.ent_type_ not in ("GPE", "DATE")):
                     self.add(who, Slot("employer", _phrase(o)))
+        outs = [c for c in v.children if c.lower_ == "out"]  # the parser hangs "out" as a particle or a preposition
+        if (lemma == "drop" and outs) or lemma in ("quit", "leave"):
+            # "I dropped out of uni", "quit college": the school one attended ends
+            for o in _prep_objects(v, "of") + [x for c in outs for x in _prep_objects(c, "of")] + \
+                    _children(v, "dobj"):
+                if o.lemma_.lower() in SCHOOL_WORDS or any(w in o.lower_ for w in ("universit", "college")):
+                    self.add(who, Slot("school", _phrase(o), ended=True))
+        if lemma == "lay" and "off" in prt and not neg:
+            # "Tally laid off half of us, including me": the firm the speaker worked for
+            firm = [o for o in _children(v, "nsubj") if o.pos_ == "PROPN" or o.ent_type_ == "ORG"]
+            if firm and any(t.lower_ in ("me", "us") for o in _children(v, "dobj") for t in o.subtree):
+                self.add(self.speaker, Slot("employer", _phrase(firm[0]), ended=True))
+                self.add(self.speaker, Slot("job", "lost a job", ended=True))
         if lemma in ("quit", "leave", "resign") or (lemma == "lay" and "off" in prt) or lemma == "fire" or \
                 (lemma == "hand" and any(o.lemma_ in ("notice", "resignation") for o in _children(v, "dobj"))):
             self.leave(v, who, lemma)

@@ -107,8 +107,9 @@ def kind_named(rec: MemoryRecord, slots: set[str]) -> set[str]:
 
 
 def latest_valued(records: dict[str, MemoryRecord], ids: list[str]) -> list[str]:
-    """Of statements about a slot, the latest that names a value (all of that moment)."""
-    valued = [mid for mid in ids if values_of(records[mid])]
+    """Of statements about a slot, the latest that names a value or ends one ("I
+    dropped out of uni"), all of that moment."""
+    valued = [mid for mid in ids if values_of(records[mid]) or records[mid].metadata.get("ended")]
     pool = valued or ids
     if not pool:
         return []
